@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources: they turn values from ``workflows`` into resources."""

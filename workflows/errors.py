@@ -1,0 +1,40 @@
+"""The project's exceptions: every input problem names its file, line and column."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem in one manifest. Lines and columns are 1-based."""
+
+    path: Path
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+class WorkflowsError(Exception):
+    """Base class of the project's errors."""
+
+
+class ConfigError(WorkflowsError):
+    """The stack configuration is missing or malformed."""
+
+
+class ManifestError(WorkflowsError):
+    """One or more manifests are invalid. Carries every problem found, sorted."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(sorted(set(problems)))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @property
+    def first(self) -> Problem:
+        return self.problems[0]

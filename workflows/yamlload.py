@@ -1,0 +1,135 @@
+"""A YAML loader that remembers where every node came from and rejects duplicate keys.
+
+``load`` returns plain Python values (dict, list, str, int, float, bool, None)
+plus a :class:`Positions` table that maps a JSON-pointer-like path (a tuple of
+keys and indexes) to the 1-based line and column of that node, so every later
+check can point at the exact spot in the manifest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workflows.errors import ManifestError, Problem
+
+NodePath = tuple[str | int, ...]
+
+# Bounds that stop pathological input (deep nesting, "billion laughs" aliases)
+# long before memory or time run out; real manifests are far below both.
+MAX_DEPTH = 64
+MAX_NODES = 50_000
+
+
+@dataclass(frozen=True)
+class Positions:
+    path: Path
+    table: dict[NodePath, tuple[int, int]]
+    key_table: dict[NodePath, tuple[int, int]]
+
+    def of(self, node: NodePath, *, key: bool = False) -> tuple[int, int]:
+        """Line and column of ``node`` (of its key when ``key``), or of its nearest parent."""
+        table = self.key_table if key else self.table
+        while node:
+            if node in table:
+                return table[node]
+            if not key and node in self.key_table:
+                return self.key_table[node]
+            node = node[:-1]
+            table = self.table
+        return self.table.get((), (1, 1))
+
+    def problem(self, node: NodePath, message: str, *, key: bool = False) -> Problem:
+        line, column = self.of(node, key=key)
+        return Problem(self.path, line, column, message)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps YAML 1.1 scalars (as the running service reads them)."""
+
+
+def load(path: Path, text: str | None = None) -> tuple[Any, Positions]:
+    """Parse one manifest. Raises :class:`ManifestError` for unreadable or non-YAML input."""
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise ManifestError([Problem(path, 1, 1, f"the file is not UTF-8 text ({error.reason})")]) from None
+        except OSError as error:
+            raise ManifestError([Problem(path, 1, 1, f"cannot read the file: {error.strerror or error}")]) from None
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        reason = error.problem or error.context or "invalid YAML"
+        raise ManifestError([Problem(path, line, column, f"invalid YAML: {reason}")]) from None
+    except yaml.YAMLError as error:
+        raise ManifestError([Problem(path, 1, 1, f"invalid YAML: {error}")]) from None
+    except (ValueError, RecursionError) as error:  # e.g. unpaired surrogates, absurd nesting
+        raise ManifestError([Problem(path, 1, 1, f"invalid YAML: {error}")]) from None
+
+    positions = Positions(path, {}, {})
+    if node is None:
+        return None, positions
+    problems: list[Problem] = []
+    value = _convert(node, (), positions, problems, loader)
+    if problems:
+        raise ManifestError(problems)
+    return value, positions
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _convert(
+    node: yaml.Node,
+    where: NodePath,
+    positions: Positions,
+    problems: list[Problem],
+    loader: _Loader,
+    depth: int = 0,
+) -> Any:
+    positions.table[where] = _mark(node)
+    if depth > MAX_DEPTH or len(positions.table) > MAX_NODES:
+        if not problems or "too large" not in problems[-1].message:
+            problems.append(Problem(positions.path, *_mark(node), "the document is too large or nested too deeply"))
+        return None
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)  # resolves "<<" merge keys
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(Problem(positions.path, *_mark(key_node), "a key must be a plain name, not a list or mapping"))
+                continue
+            key = str(loader.construct_object(key_node))
+            if key in result:
+                first = positions.key_table[(*where, key)]
+                problems.append(
+                    Problem(
+                        positions.path,
+                        *_mark(key_node),
+                        f"duplicate key '{key}' (first defined on line {first[0]}); YAML would silently keep only the last",
+                    )
+                )
+                continue
+            positions.key_table[(*where, key)] = _mark(key_node)
+            result[key] = _convert(value_node, (*where, key), positions, problems, loader, depth + 1)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _convert(item, (*where, index), positions, problems, loader, depth + 1) for index, item in enumerate(node.value)
+        ]
+    try:
+        return loader.construct_object(node)
+    except (yaml.YAMLError, ValueError, OverflowError) as error:
+        problems.append(Problem(positions.path, *_mark(node), f"invalid value: {error}"))
+        return None
