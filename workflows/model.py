@@ -117,7 +117,8 @@ class Iam:
     bedrock: bool = False
     textract: bool = False
     lake_formation: bool = False
-    cloudwatch_logs_read_only: bool = False
+    # CloudWatch Logs log-group ARNs the workflow may read.
+    cloudwatch_logs_read_only: tuple[str, ...] = ()
     update_secrets: bool = False
 
 

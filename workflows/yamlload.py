@@ -8,7 +8,7 @@ check can point at the exact spot in the manifest.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,13 @@ MAX_NODES = 50_000
 
 @dataclass(frozen=True)
 class Positions:
+    """Where each node is, plus problems found while loading that still let checking go on
+    (duplicate keys: the first is kept; every one is reported)."""
+
     path: Path
-    table: dict[NodePath, tuple[int, int]]
-    key_table: dict[NodePath, tuple[int, int]]
+    table: dict[NodePath, tuple[int, int]] = field(default_factory=dict)
+    key_table: dict[NodePath, tuple[int, int]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
 
     def of(self, node: NodePath, *, key: bool = False) -> tuple[int, int]:
         """Line and column of ``node`` (of its key when ``key``), or of its nearest parent."""
@@ -48,11 +52,19 @@ class Positions:
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that keeps YAML 1.1 scalars (as the running service reads them)."""
+    """SafeLoader that keeps YAML 1.1 scalars (as the running service reads them),
+    except timestamps: ``2025-01-01`` stays the text it was, so dates are checked in one place."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def load(path: Path, text: str | None = None) -> tuple[Any, Positions]:
-    """Parse one manifest. Raises :class:`ManifestError` for unreadable or non-YAML input."""
+    """Parse one manifest. Raises :class:`ManifestError` for unreadable or non-YAML input;
+    recoverable problems are in ``positions.problems``."""
     if text is None:
         try:
             text = path.read_text(encoding="utf-8")
@@ -76,13 +88,10 @@ def load(path: Path, text: str | None = None) -> tuple[Any, Positions]:
     except (ValueError, RecursionError) as error:  # e.g. unpaired surrogates, absurd nesting
         raise ManifestError([Problem(path, 1, 1, f"invalid YAML: {error}")]) from None
 
-    positions = Positions(path, {}, {})
+    positions = Positions(path)
     if node is None:
         return None, positions
-    problems: list[Problem] = []
-    value = _convert(node, (), positions, problems, loader)
-    if problems:
-        raise ManifestError(problems)
+    value = _convert(node, (), positions, positions.problems, loader)
     return value, positions
 
 
@@ -130,6 +139,7 @@ def _convert(
         ]
     try:
         return loader.construct_object(node)
-    except (yaml.YAMLError, ValueError, OverflowError) as error:
-        problems.append(Problem(positions.path, *_mark(node), f"invalid value: {error}"))
-        return None
+    except (yaml.YAMLError, ValueError, OverflowError):
+        # e.g. 2025-13-01 looks like a date but is not one: keep the text, and
+        # let the checks that know what the key means say what is wrong.
+        return node.value
