@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "validate":
             return validate(args.paths, args.format, args.config_dir)
         if args.command == "render":
-            from workflows.render import render_command  # noqa: PLC0415 - loads Pulumi only when needed
+            from components.offline import render_command  # noqa: PLC0415 - loads Pulumi only when needed
 
             return render_command(args.stack, args.environments, args.out, args.config_dir)
         if args.command == "diff":

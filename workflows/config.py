@@ -96,7 +96,7 @@ class StackConfig:
         """Build from the ``platform:`` keys (camelCase, namespace stripped) plus ``region``."""
         if environment not in ENVIRONMENTS:
             raise ConfigError(f"unknown stack {environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
-        known = {_camel(f.name): f.name for f in fields(StackConfig) if f.name != "environment"}
+        known = {camel(f.name): f.name for f in fields(StackConfig) if f.name != "environment"}
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise ConfigError(f"unknown stack config key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -105,7 +105,7 @@ class StackConfig:
             if key in values:
                 kwargs[name] = _convert(name, values[key])
         missing = [
-            _camel(f.name)
+            camel(f.name)
             for f in fields(StackConfig)
             if f.name != "environment"
             and f.name not in kwargs
@@ -114,7 +114,14 @@ class StackConfig:
         ]
         if missing:
             raise ConfigError(f"stack config for {environment} is missing {', '.join(missing)}")
-        return StackConfig(environment=environment, **kwargs)  # type: ignore[arg-type]
+        config = StackConfig(environment=environment, **kwargs)  # type: ignore[arg-type]
+        extra = set(config.tags) - {"business-unit", "owner"}
+        if len(extra) > 6:
+            raise ConfigError(
+                f"platform:tags has {len(extra)} tags besides business-unit and owner; at most 6 fit, since every "
+                "workflow adds 4 of its own and an S3 object takes at most 10"
+            )
+        return config
 
     @staticmethod
     def from_stack_file(path: Path) -> StackConfig:
@@ -150,7 +157,7 @@ def stack_file(root: Path, environment: str) -> Path:
     return root / f"Pulumi.{environment}.yaml"
 
 
-def _camel(name: str) -> str:
+def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
 
@@ -185,4 +192,4 @@ def _convert(name: str, value: Any) -> Any:
             return bool(value)
         return str(value)
     except (AttributeError, KeyError, TypeError, ValueError) as error:
-        raise ConfigError(f"stack config {_camel(name)} is malformed: {error}") from error
+        raise ConfigError(f"stack config {camel(name)} is malformed: {error}") from error

@@ -14,8 +14,8 @@ Sid                        Effect  from
                                    secrets, in the primary and the replica region
 ``SecretsManagerUpdate``   Allow   ``update_secrets``: put a new value into its own
                                    secrets (primary region: replicas are read-only)
-``S3ListAllMyBuckets``     Allow   any ``s3_*`` key (``Resource: "*"``, the action
-                                   has no resource-level permissions)
+``S3ListAllMyBuckets``     Allow   any of the three ``s3_*`` Allow keys (``Resource: "*"``:
+                                   the action has no resource-level permissions)
 ``S3Buckets``              Allow   ``ListBucket``/``GetBucketLocation`` on every bucket
                                    of ``s3_read_only``/``s3_read_write``/``s3_write_only``
 ``S3ReadOnly``             Allow   ``s3_read_only``
@@ -42,8 +42,9 @@ S3 paths (``s3_*`` keys) are ``<bucket>[/<key pattern>]`` and become
 ``arn:aws:s3:::<path>``, except that a bare bucket (``bucket``, or ``bucket/``,
 whose key part is empty and so names no object) means every object in it,
 ``bucket/*``. Any other path is used as written: ``bucket/prefix`` without a
-wildcard is that one object only. Buckets named only under ``s3_deny`` get no
-``ListBucket``: denying objects must not grant listing them.
+wildcard is that one object only. ``s3_deny`` alone grants nothing: buckets
+named only there get no ``ListBucket`` (denying objects must not grant
+listing them) and no ``ListAllMyBuckets``.
 """
 
 from __future__ import annotations
@@ -164,9 +165,8 @@ def policy_document(workflow: Workflow, config: StackConfig) -> dict[str, Any]:
         )
 
     allowed_paths = (*iam.s3_read_only, *iam.s3_read_write, *iam.s3_write_only)
-    if allowed_paths or iam.s3_deny:
-        statements.append(_statement("S3ListAllMyBuckets", S3_ACCOUNT_ACTIONS, [ALL_RESOURCES]))
     if allowed_paths:
+        statements.append(_statement("S3ListAllMyBuckets", S3_ACCOUNT_ACTIONS, [ALL_RESOURCES]))
         buckets = (f"arn:aws:s3:::{bucket_of(path)}" for path in allowed_paths)
         statements.append(_statement("S3Buckets", S3_BUCKET_ACTIONS, buckets))
     for sid, actions, paths in (
@@ -221,7 +221,7 @@ def trust_document(workflow: Workflow, config: StackConfig) -> dict[str, Any]:
                 "Sid": "ServiceAccount",
                 "Effect": "Allow",
                 "Principal": {"Federated": f"arn:aws:iam::{config.account_id}:oidc-provider/{oidc}"},
-                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Action": ["sts:AssumeRoleWithWebIdentity"],
                 "Condition": {
                     "StringEquals": {
                         f"{oidc}:aud": OIDC_AUDIENCE,
@@ -268,7 +268,11 @@ def secret_policy_document(workflow: Workflow, config: StackConfig, secret_arn: 
     ``secret_arn`` goes into ``Resource`` as given (it may be a Pulumi placeholder).
     """
     userids = sorted(
-        {config.maintainer_userid_pattern.format(maintainer=form) for m in workflow.maintainers for form in (m, m.lower())}
+        {
+            config.maintainer_userid_pattern.format(maintainer=form)
+            for m in workflow.maintainers
+            for form in (m, m.lower())
+        }
     )
     return {
         "Version": POLICY_VERSION,
@@ -278,7 +282,7 @@ def secret_policy_document(workflow: Workflow, config: StackConfig, secret_arn: 
                 "Effect": "Allow",
                 "Principal": {"AWS": f"arn:aws:iam::{config.data_account_id}:root"},
                 "Action": list(SECRET_MAINTAINER_ACTIONS),
-                "Resource": secret_arn,
+                "Resource": [secret_arn],
                 "Condition": {"StringLike": {"aws:userid": userids}},
             }
         ],
@@ -326,8 +330,9 @@ def role_arn(workflow: Workflow, config: StackConfig) -> str:
 
 
 def shared_policy_arn(config: StackConfig, name: str) -> str:
-    path = config.shared_policy_path.strip("/")
-    return f"arn:aws:iam::{config.account_id}:policy/{path}/{name}" if path else f"arn:aws:iam::{config.account_id}:policy/{name}"
+    """``arn:aws:iam::<account>:policy/<shared policy path>/<name>``."""
+    path = "/".join(part for part in (*config.shared_policy_path.split("/"), name) if part)
+    return f"arn:aws:iam::{config.account_id}:policy/{path}"
 
 
 def bucket_of(path: str) -> str:

@@ -14,6 +14,7 @@ from workflows.model import Workflow
 
 LABEL_PREFIX = "airflow.compute.analytical-platform.service.justice.gov.uk"
 ROLE_NAME_LIMIT = 64
+ROLE_MAX_SESSION_SECONDS = 12 * 3600
 POLICY_NAME_LIMIT = 128
 K8S_NAME_LIMIT = 63  # RFC 1123 label: ServiceAccount names we create are kept to this
 K8S_SUBDOMAIN_LIMIT = 253  # RFC 1123 subdomain: Secret and ExternalSecret names
@@ -111,3 +112,16 @@ def limit_problems(workflow: Workflow, config: StackConfig) -> list[tuple[str, s
         if len(names.secret_name(secret)) > SECRET_NAME_LIMIT:
             problems.append((f"secrets.{index}", f"Secrets Manager name is over {SECRET_NAME_LIMIT} characters: shorten the secret id"))
     return problems
+
+
+S3_OBJECT_TAG_LIMIT = 10  # the tightest tag limit of any resource we tag
+WORKFLOW_TAG_KEYS = ("business-unit", "owner", "airflow-project", "airflow-workflow")
+
+
+def resource_tags(workflow: Workflow, config: StackConfig) -> dict[str, str]:
+    """Tags on every taggable resource of a workflow: the platform's, then the workflow's own.
+
+    The stack config is checked to leave room for these within S3's ten tags per object.
+    """
+    own = dict(zip(WORKFLOW_TAG_KEYS, (workflow.business_unit, workflow.owner, workflow.project, workflow.name), strict=True))
+    return dict(sorted((dict(config.tags) | own).items()))

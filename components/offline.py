@@ -1,0 +1,233 @@
+"""Run the real Pulumi program under the mock runtime: no cloud, no Pulumi CLI.
+
+``python -m workflows render`` uses this to write what a stack would declare:
+every resource registration exactly as a provider would receive it (type token,
+logical name, inputs), plus files for reviewers. The same program runs under
+``pulumi up``; only the resource monitor is replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+
+from components.stack import deploy
+from workflows.config import StackConfig, stack_file
+
+PROJECT = "analytical-platform-airflow"
+DAG_OBJECT_TYPE = "aws:s3/bucketObjectv2:BucketObjectv2"
+WORKFLOW_TYPE = "analytical-platform:workflows:Workflow"
+
+
+@dataclass
+class Registration:
+    """One resource as the engine would receive it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "name": self.name,
+            "urn": self.urn,
+            "parent": self.parent,
+            "custom": self.custom,
+            "options": self.options,
+            "inputs": self.inputs,
+        }
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    """Answers like the providers would, with realistic ARNs so outputs flow into inputs."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        account, region = self.config.account_id, self.config.region
+        name = inputs.get("name") or args.name
+        state = dict(inputs)
+        if args.typ == "aws:iam/role:Role":
+            state["arn"] = f"arn:aws:iam::{account}:role/{name}"
+        elif args.typ == "aws:iam/policy:Policy":
+            state["arn"] = f"arn:aws:iam::{account}:policy/{name}"
+        elif args.typ == "aws:secretsmanager/secret:Secret":
+            state["arn"] = f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-AbCdEf"
+            return state["arn"], state
+        elif args.typ == DAG_OBJECT_TYPE:
+            return inputs.get("key", args.name), state
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, also keeping each registration's parent and resource options."""
+
+    def __init__(self, mocks: _Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            options: dict[str, Any] = {}
+            if request.protect:
+                options["protect"] = True
+            if request.retainOnDelete:
+                options["retainOnDelete"] = True
+            if list(request.ignoreChanges):
+                options["ignoreChanges"] = sorted(request.ignoreChanges)
+            if list(request.dependencies):
+                options["dependsOn"] = sorted(request.dependencies)
+            inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
+            self.registrations.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent or None,
+                    custom=bool(request.custom),
+                    inputs=_plain(inputs),
+                    options=options,
+                )
+            )
+        return response
+
+
+def _plain(value: Any) -> Any:
+    """Inputs as JSON values, secrets unwrapped to the value the provider receives."""
+    if isinstance(value, dict) and value.get(pulumi.runtime.rpc._special_sig_key) == pulumi.runtime.rpc._special_secret_sig:
+        return _plain(value.get("value"))
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def pulumi_config(path: Path) -> dict[str, str]:
+    """A stack file's ``config:`` as the engine hands it to a program (objects JSON-encoded)."""
+    document = yaml.safe_load(path.read_text()) or {}
+    return {
+        str(key): value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        for key, value in (document.get("config") or {}).items()
+    }
+
+
+def run_program(stack: str, environments: Path, config_dir: Path) -> list[Registration]:
+    """Run :func:`components.stack.deploy` for ``stack`` and return every registration, in a stable order.
+
+    Raises :class:`pulumi.RunError` (with the validation messages) when any manifest is invalid.
+    """
+    path = stack_file(config_dir, stack)
+    config = StackConfig.from_stack_file(path)
+    pulumi.runtime.set_all_config(pulumi_config(path))
+    mocks = _Mocks(config)
+    monitor = _RecordingMonitor(mocks)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        loop.run_until_complete(pulumi.runtime.stack.run_pulumi_func(lambda: deploy(environments)))
+    finally:
+        pulumi.runtime.settings.reset_options()
+        loop.close()
+        asyncio.set_event_loop(None)
+    return sorted(monitor.registrations, key=lambda r: r.urn)
+
+
+def write_render(registrations: list[Registration], config: StackConfig, out: Path) -> dict[str, int]:
+    """Write ``resources.json``, the ``dags/`` mirror and per-workflow review files under ``out``.
+
+    Returns the number of resources by type. ``out``'s previous ``dags/`` and
+    ``workflows/`` are replaced so the mirror is exact.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in (out / "dags", out / "workflows"):
+        if stale.exists():
+            shutil.rmtree(stale)
+    (out / "resources.json").write_text(
+        json.dumps([r.as_json() for r in registrations], indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    )
+    by_urn = {r.urn: r for r in registrations}
+    for registration in registrations:
+        if registration.type == DAG_OBJECT_TYPE and registration.inputs["bucket"] == config.mwaa_bucket:
+            key = registration.inputs["key"]
+            if key.startswith(config.dags_prefix):
+                target = out / "dags" / key.removeprefix(config.dags_prefix)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(registration.inputs.get("content", ""))
+    reviews: dict[str, dict[str, Any]] = {}
+    for registration in registrations:
+        workflow = _workflow_of(registration, by_urn)
+        if workflow is None:
+            continue
+        files = reviews.setdefault(workflow, {"kubernetes": []})
+        if registration.type == "aws:iam/role:Role":
+            files["trust-policy.json"] = registration.inputs["assumeRolePolicy"]
+        elif registration.type == "aws:iam/policy:Policy":
+            files["iam-policy.json"] = registration.inputs["policy"]
+        elif registration.type.startswith("kubernetes:"):
+            files["kubernetes"].append(registration.inputs)
+    for workflow, files in sorted(reviews.items()):
+        folder = out / "workflows" / workflow
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("iam-policy.json", "trust-policy.json"):
+            if name in files:
+                (folder / name).write_text(files[name] + "\n")
+        objects = sorted(files["kubernetes"], key=lambda o: (o["kind"] != "ServiceAccount", o["metadata"]["name"]))
+        (folder / "kubernetes.yaml").write_text(yaml.safe_dump_all(objects, sort_keys=True, explicit_start=True))
+    counts: dict[str, int] = {}
+    for registration in registrations:
+        counts[registration.type] = counts.get(registration.type, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _workflow_of(registration: Registration, by_urn: dict[str, Registration]) -> str | None:
+    """``<project>/<workflow>`` of the Workflow component above a registration, if any."""
+    current: Registration | None = registration
+    while current is not None:
+        if current.type == WORKFLOW_TYPE:
+            return f"{current.inputs['project']}/{current.inputs['workflow']}"
+        current = by_urn.get(current.parent) if current.parent else None
+    return None
+
+
+def render_command(stack: str, environments: Path, out: Path, config_dir: Path) -> int:
+    """``python -m workflows render``: run the stack offline, write its files, print a summary."""
+    config = StackConfig.from_stack_file(stack_file(config_dir, stack))
+    if not (environments / stack).is_dir():
+        print(f"error: no folder {environments / stack} (expected <environments>/<stack>/<project>/<workflow>/workflow.yml)")
+        return 2
+    try:
+        registrations = run_program(stack, environments, config_dir)
+    except pulumi.RunError as error:
+        print(error)
+        return 1
+    counts = write_render(registrations, config, out)
+    workflows = counts.get(WORKFLOW_TYPE, 0)
+    print(f"stack {stack}: {workflows} workflow(s), {len(registrations)} resource(s) including components")
+    width = max(map(len, counts), default=0)
+    for type_, count in counts.items():
+        print(f"  {type_:<{width}}  {count}")
+    print(f"wrote {out / 'resources.json'}")
+    print(f"wrote {out / 'dags'}/ (mirror of s3://{config.mwaa_bucket}/{config.dags_prefix})")
+    print(f"wrote {out / 'workflows'}/<project>/<workflow>/ (iam-policy.json, trust-policy.json, kubernetes.yaml)")
+    return 0

@@ -1,0 +1,60 @@
+"""The Pulumi program: stack config → validated manifests → one Workflow component each.
+
+``__main__.py`` calls :func:`deploy`; so does ``python -m workflows render``
+under the mock runtime, so both run exactly the same code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from components.dag import PlatformRuntime
+from components.workflow import Workflow, component_name
+from workflows.config import NAMESPACE, StackConfig, camel
+from workflows.discovery import discover
+from workflows.errors import ConfigError, ManifestError
+from workflows.validate import load_all
+
+DEFAULT_ENVIRONMENTS = Path("environments")
+
+
+def stack_config(stack: str) -> StackConfig:
+    """Read this stack's ``platform:`` config (and ``aws:region``) through Pulumi."""
+    config = pulumi.Config(NAMESPACE)
+    values: dict[str, Any] = {}
+    for field in fields(StackConfig):
+        key = camel(field.name)
+        raw = config.get(key)
+        if raw is not None:
+            values[key] = _decode(raw)
+    region = pulumi.Config("aws").get("region")
+    if region is not None:
+        values["region"] = region
+    return StackConfig.from_mapping(stack, values)
+
+
+def _decode(raw: str) -> Any:
+    """Structured values arrive JSON-encoded; plain strings as they are."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def deploy(environments: Path = DEFAULT_ENVIRONMENTS) -> None:
+    try:
+        config = stack_config(pulumi.get_stack())
+        # Every manifest must be valid before a single resource is registered: skipping a
+        # bad one would make Pulumi delete that workflow's live role, secrets and DAG.
+        workflows = load_all(discover(environments, config.environment), config)
+    except (ConfigError, ManifestError) as error:
+        raise pulumi.RunError(f"the stack was not changed:\n{error}") from None
+    PlatformRuntime("platform-runtime", config)
+    for workflow in workflows:
+        Workflow(component_name(workflow), workflow, config)
+    pulumi.export("workflows", sorted(w.key for w in workflows))
