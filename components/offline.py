@@ -27,6 +27,15 @@ DAG_OBJECT_TYPE = "aws:s3/bucketObjectv2:BucketObjectv2"
 WORKFLOW_TYPE = "analytical-platform:workflows:Workflow"
 
 
+class ProgramFailed(Exception):
+    """The program raised (for example, an invalid manifest); ``registrations`` is what it had
+    registered by then — nothing, when validation works as it must."""
+
+    def __init__(self, message: str, registrations: list[Registration]) -> None:
+        super().__init__(message)
+        self.registrations = registrations
+
+
 @dataclass
 class Registration:
     """One resource as the engine would receive it."""
@@ -134,7 +143,7 @@ def pulumi_config(path: Path) -> dict[str, str]:
 def run_program(stack: str, environments: Path, config_dir: Path) -> list[Registration]:
     """Run :func:`components.stack.deploy` for ``stack`` and return every registration, in a stable order.
 
-    Raises :class:`pulumi.RunError` (with the validation messages) when any manifest is invalid.
+    Raises :class:`ProgramFailed` (with the validation messages) when any manifest is invalid.
     """
     path = stack_file(config_dir, stack)
     config = StackConfig.from_stack_file(path)
@@ -146,6 +155,8 @@ def run_program(stack: str, environments: Path, config_dir: Path) -> list[Regist
     try:
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
         loop.run_until_complete(pulumi.runtime.stack.run_pulumi_func(lambda: deploy(environments)))
+    except pulumi.RunError as error:
+        raise ProgramFailed(str(error), sorted(monitor.registrations, key=lambda r: r.urn)) from None
     finally:
         pulumi.runtime.settings.reset_options()
         loop.close()
@@ -218,7 +229,7 @@ def render_command(stack: str, environments: Path, out: Path, config_dir: Path) 
         return 2
     try:
         registrations = run_program(stack, environments, config_dir)
-    except pulumi.RunError as error:
+    except ProgramFailed as error:
         print(error)
         return 1
     counts = write_render(registrations, config, out)

@@ -103,7 +103,8 @@ def load_all(paths: Iterable[Path], config: StackConfig) -> list[Workflow]:
 def check(data: Any, positions: Positions, config: StackConfig) -> Iterator[Problem]:
     path = positions.path
     yield from positions.problems
-    yield from _check_location(path, positions, config)
+    location_problems = list(_check_location(path, positions, config))
+    yield from location_problems
     if data is None:
         yield positions.problem((), "the manifest is empty: it needs at least dag.repository, dag.tag, maintainers and tags")
         return
@@ -112,7 +113,8 @@ def check(data: Any, positions: Positions, config: StackConfig) -> Iterator[Prob
         yield from _schema_problem(error, positions)
     if not isinstance(data, dict):
         return
-    yield from _check_semantics(data, positions, config, has_schema_errors=bool(schema_errors))
+    # Name limits and policy size need a whole, well-placed model: only then are they meaningful.
+    yield from _check_semantics(data, positions, config, whole=not schema_errors and not location_problems)
 
 
 def _check_location(path: Path, positions: Positions, config: StackConfig) -> Iterator[Problem]:
@@ -258,7 +260,7 @@ def _value_rule(where: NodePath, description: str | None) -> str:
     return description or "see the schema"
 
 
-def _check_semantics(data: dict, positions: Positions, config: StackConfig, *, has_schema_errors: bool) -> Iterator[Problem]:
+def _check_semantics(data: dict, positions: Positions, config: StackConfig, *, whole: bool) -> Iterator[Problem]:
     dag = data.get("dag") if isinstance(data.get("dag"), dict) else {}
     yield from _check_schedule(dag, positions)
     yield from _check_dates(dag, positions)
@@ -274,7 +276,7 @@ def _check_semantics(data: dict, positions: Positions, config: StackConfig, *, h
                 "or remove python_dag to have the DAG generated",
                 key=True,
             )
-    if has_schema_errors:
+    if not whole:
         return
     # Rules that need the whole model: name limits and the policy size.
     try:

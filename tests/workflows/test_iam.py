@@ -86,7 +86,7 @@ COMBINATIONS: dict[str, Iam] = {
         s3_read_write=("bucket-c/work/*",),
         s3_write_only=("bucket-d/out/*",),
         s3_deny=("bucket-c/work/private/*",),
-        kms=(KMS_KEY_1,),
+        kms=(KMS_KEY_1, KMS_KEY_2),
         athena="write",
         glue=True,
         bedrock=True,
@@ -361,8 +361,8 @@ def test_bedrock(config: StackConfig) -> None:
                 "bedrock:InvokeModelWithResponseStream",
             ],
             "Resource": [
-                "arn:aws:bedrock:*::foundation-model/*",
                 f"arn:aws:bedrock:*:{ACCOUNT}:inference-profile/*",
+                "arn:aws:bedrock:*::foundation-model/*",
             ],
         },
         {
@@ -754,11 +754,10 @@ def test_documents_are_accepted_by_iam(config: StackConfig, aws: None, case: str
         client.create_policy(PolicyName=name, Path="/airflow-service/", PolicyDocument=json.dumps(placeholder))
 
     role_name = names.role[:64]  # over-long names are a validation error; the documents are what is checked here
-    client.create_role(
-        RoleName=role_name,
-        AssumeRolePolicyDocument=iam.policy_json(iam.trust_document(workflow, config)),
-        MaxSessionDuration=43200,
-    )
+    trust = iam.policy_json(iam.trust_document(workflow, config))
+    client.create_role(RoleName=role_name, AssumeRolePolicyDocument=trust, MaxSessionDuration=43200)
+    # moto checks trust-policy grammar on UpdateAssumeRolePolicy (CreateRole stores it unchecked).
+    client.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust)
     document = iam.policy_document(workflow, config)
     created = client.create_policy(PolicyName=role_name, PolicyDocument=iam.policy_json(document))["Policy"]
     assert created["Arn"] == f"arn:aws:iam::{config.account_id}:policy/{role_name}"
@@ -790,6 +789,7 @@ def test_moto_really_rejects_malformed_policies(config: StackConfig, aws: None) 
     trust["Statement"][0]["Resource"] = "*"
     with pytest.raises(client.exceptions.MalformedPolicyDocumentException):
         client.create_role(RoleName="broken", AssumeRolePolicyDocument=iam.policy_json(trust))
+        client.update_assume_role_policy(RoleName="broken", PolicyDocument=iam.policy_json(trust))
 
 
 def test_secret_policy_on_a_secret(config: StackConfig, aws: None) -> None:

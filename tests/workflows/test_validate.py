@@ -1,0 +1,277 @@
+"""Each validation rule, with the line and column it points at."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MINIMAL
+from workflows.errors import ManifestError
+from workflows.model import CronSchedule, DatasetSchedule, IntervalSchedule
+from workflows.validate import load_workflow
+
+
+def problems(path: Path, config) -> list[tuple[int, int, str]]:
+    try:
+        load_workflow(path, config)
+    except ManifestError as error:
+        return [(p.line, p.column, p.message) for p in error.problems]
+    return []
+
+
+def only(path: Path, config) -> tuple[int, int, str]:
+    found = problems(path, config)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def with_dag(extra: str) -> str:
+    """MINIMAL with ``extra`` (indented two spaces) added under ``dag:`` after line 3."""
+    lines = MINIMAL.strip("\n").split("\n")
+    return "\n".join([*lines[:3], *("  " + line for line in extra.strip("\n").split("\n")), *lines[3:]]) + "\n"
+
+
+def test_minimal_manifest_gets_the_documented_defaults(manifest, config):
+    workflow = load_workflow(manifest(), config)
+    dag = workflow.dag
+    assert (workflow.project, workflow.name, workflow.environment) == ("demo", "job", "development")
+    assert [t.name for t in dag.tasks] == ["main"]
+    assert dag.tasks[0].compute_profile == "general-spot-1vcpu-4gb"
+    assert (dag.catchup, dag.depends_on_past, dag.is_paused_upon_creation) == (False, False, False)
+    assert (dag.max_active_runs, dag.retries, dag.retry_delay) == (1, 0, 300)
+    assert dag.schedule is None
+    assert dag.start_date == date(2025, 1, 1)
+    assert dag.end_date is None
+    assert dag.timezone == "UTC"
+    assert workflow.notifications.slack_events == ("failure", "success")
+
+
+def test_unknown_key_is_an_error_with_a_suggestion(manifest, config):
+    line, column, message = only(manifest(with_dag("retires: 3")), config)
+    assert (line, column) == (4, 3)
+    assert "unknown key 'retires'" in message
+    assert "did you mean 'retries'" in message
+
+
+def test_missing_required_keys_are_each_reported(manifest, config):
+    path = manifest("dag:\n  tag: v1\n")
+    messages = [m for _, _, m in problems(path, config)]
+    assert any("missing required key 'repository'" in m for m in messages)
+    assert any("missing required key 'maintainers'" in m for m in messages)
+    assert any("missing required key 'tags'" in m for m in messages)
+
+
+def test_every_problem_of_a_file_is_reported_at_once(manifest, config):
+    path = manifest(with_dag("retries: many\nschedule: '61 * * * *'\ncompute_profile: huge"))
+    lines = sorted(line for line, _, _ in problems(path, config))
+    assert lines == [4, 5, 6]
+
+
+def test_duplicate_keys_are_rejected_with_both_lines(manifest, config):
+    line, _, message = only(manifest(with_dag("retries: 1\nretries: 2")), config)
+    assert line == 5
+    assert "duplicate key 'retries'" in message
+    assert "line 4" in message
+
+
+def test_yaml_syntax_errors_have_a_position(manifest, config):
+    line, _, message = only(manifest("dag: [unclosed\n"), config)
+    assert line >= 1
+    assert message.startswith("invalid YAML")
+
+
+def test_empty_manifest(manifest, config):
+    assert "empty" in only(manifest("\n"), config)[2]
+
+
+@pytest.mark.parametrize(
+    ("folder", "kind"),
+    [({"project": "my_project"}, "project"), ({"workflow": "My-Workflow"}, "workflow")],
+)
+def test_folder_names_must_be_kubernetes_safe(manifest, config, folder, kind):
+    _, _, message = only(manifest(**folder), config)
+    assert f"the {kind} folder name" in message
+
+
+def test_environment_folder_must_match_the_stack(manifest, config):
+    assert "belongs to test" in only(manifest(env="test"), config)[2]
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        ('"0 5 * * MON-FRI"', CronSchedule("0 5 * * MON-FRI")),
+        ("'@daily'", CronSchedule("@daily")),
+        ("None", None),
+        ("\n  hours: 1\n  minutes: 30", IntervalSchedule(5400)),
+        ("\n  datasets: [s3://bucket/a, s3://bucket/b]", DatasetSchedule(("s3://bucket/a", "s3://bucket/b"))),
+    ],
+)
+def test_schedules(manifest, config, schedule, expected):
+    text = with_dag(f"schedule: {schedule}".replace("\n  ", "\n    "))
+    assert load_workflow(manifest(text), config).dag.schedule == expected
+
+
+@pytest.mark.parametrize("schedule", ["'0 25 * * *'", "'* * *'", "'@sometimes'", "'0 5 * * * *'"])
+def test_invalid_cron_and_presets(manifest, config, schedule):
+    line, column, message = only(manifest(with_dag(f"schedule: {schedule}")), config)
+    assert (line, column) == (4, 13)
+    assert "cron expression" in message or "preset" in message
+
+
+def test_interval_schedule_must_be_whole_positive_units(manifest, config):
+    _, _, message = only(manifest(with_dag("schedule:\n  days: 1")), config)
+    assert "seconds/minutes/hours" in message
+
+
+def test_dates(manifest, config):
+    assert "not a real date" in only(manifest(with_dag("start_date: '2025-02-30'")), config)[2]
+    assert "YYYY-MM-DD" in only(manifest(with_dag("start_date: 01/02/2025")), config)[2]
+    line, _, message = only(manifest(with_dag("start_date: 2025-05-01\nend_date: 2025-04-01")), config)
+    assert line == 5
+    assert "must be after dag.start_date 2025-05-01" in message
+
+
+def test_unquoted_dates_are_accepted(manifest, config):
+    assert load_workflow(manifest(with_dag("start_date: 2025-04-07")), config).dag.start_date == date(2025, 4, 7)
+
+
+def test_timezones(manifest, config):
+    workflow = load_workflow(manifest(with_dag("timezone: Europe/London")), config)
+    assert workflow.dag.timezone == "Europe/London"
+    assert "not a time zone" in only(manifest(with_dag("timezone: Europe/Londn")), config)[2]
+    assert "not a time zone" in only(manifest(with_dag("timezone: ../../etc/passwd")), config)[2]
+
+
+def test_compute_profiles(manifest, config):
+    _, _, message = only(manifest(with_dag("compute_profile: general-spot-3vcpu-12gb")), config)
+    assert "general-spot-4vcpu-16gb" in message  # says what is allowed
+
+
+TASKS = """
+tasks:
+  a:
+    dependencies: [b]
+  b:
+    dependencies: [c]
+  c:
+    dependencies: [a]
+"""
+
+
+def test_dependency_cycle(manifest, config):
+    line, _, message = only(manifest(with_dag(TASKS)), config)
+    assert line == 6
+    assert message == "task dependencies form a cycle: a -> b -> c -> a"
+
+
+def test_unknown_and_self_dependencies(manifest, config):
+    text = with_dag("tasks:\n  a:\n    dependencies: [a, bb]\n  b: {}")
+    found = problems(manifest(text), config)
+    assert [(line, column) for line, column, _ in found] == [(6, 22), (6, 25)]
+    assert "cannot depend on itself" in found[0][2]
+    assert "'bb', which is not a task" in found[1][2]
+    assert "did you mean 'b'" in found[1][2]
+
+
+def test_task_settings_override_dag_settings(manifest, config):
+    text = with_dag(
+        "compute_profile: general-on-demand-4vcpu-16gb\nenv_vars:\n  A: dag\n  B: dag\n"
+        "hmcts_sdp_networking: true\ntasks:\n  one:\n    env_vars:\n      B: task\n"
+        "    compute_profile: gpu-spot-8vcpu-32gb\n    hmcts_sdp_networking: false\n  two: {}"
+    )
+    one, two = load_workflow(manifest(text), config).dag.tasks
+    assert dict(one.env_vars) == {"A": "dag", "B": "task"}
+    assert (one.compute_profile, one.hmcts_sdp_networking) == ("gpu-spot-8vcpu-32gb", False)
+    assert dict(two.env_vars) == {"A": "dag", "B": "dag"}
+    assert (two.compute_profile, two.hmcts_sdp_networking) == ("general-on-demand-4vcpu-16gb", True)
+
+
+def test_env_values_keep_the_strings_the_running_service_gives_them(manifest, config):
+    text = with_dag("env_vars:\n  A: true\n  B: 5\n  C: 1.50\n  D: no\n  E: '007'")
+    env = load_workflow(manifest(text), config).dag.tasks[0].env_vars
+    assert dict(env) == {"A": "True", "B": "5", "C": "1.5", "D": "False", "E": "007"}
+
+
+def test_env_var_names(manifest, config):
+    line, column, message = only(manifest(with_dag("env_vars:\n  9LIVES: x")), config)
+    assert (line, column) == (5, 5)
+    assert "not a valid name" in message
+
+
+def test_jinja_outside_the_run_context_is_rejected(manifest, config):
+    line, _, message = only(manifest(with_dag("env_vars:\n  X: '{{ var.value.other_teams_password }}'")), config)
+    assert line == 5
+    assert "var.value.other_teams_password" in message
+    assert "allowed are" in message
+
+
+def test_textract_requires_s3_read_only(manifest, config):
+    line, column, message = only(manifest(MINIMAL + "iam:\n  textract: true\n"), config)
+    assert (line, column) == (9, 3)
+    assert "iam.s3_read_only" in message
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "rule"),
+    [
+        ("external_role", "arn:aws:iam::123456789012:user/bob", "IAM role ARN"),
+        ("s3_read_only", "[arn:aws:s3:::bucket/x]", "not an ARN"),
+        ("kms", "[alias/my-key]", "KMS key ARN"),
+    ],
+)
+def test_iam_entries_have_the_right_shape(manifest, config, key, value, rule):
+    assert rule in only(manifest(MINIMAL + f"iam:\n  {key}: {value}\n"), config)[2]
+
+
+def test_external_role_with_generated_permissions_is_an_error(manifest, config):
+    text = MINIMAL + "iam:\n  external_role: arn:aws:iam::123456789012:role/x\n  athena: read\n"
+    assert "would have no effect" in only(manifest(text), config)[2]
+
+
+def test_owner_and_business_unit(manifest, config):
+    text = MINIMAL.replace("Platforms", "Finance").replace("justice.gov.uk", "example.com")
+    messages = [m for _, _, m in problems(manifest(text), config)]
+    assert len(messages) == 2
+    assert any("allowed: Central Digital" in m for m in messages)
+    assert any("@justice.gov.uk" in m for m in messages)
+
+
+def test_duplicate_secrets_are_errors_but_repeated_paths_are_not(manifest, config):
+    assert "more than once" in only(manifest(MINIMAL + "secrets: [a, a]\n"), config)[2]
+    text = MINIMAL + "iam:\n  s3_read_only: [bkt/x/*, bkt/x/*]\n"
+    assert load_workflow(manifest(text), config).iam.s3_read_only == ("bkt/x/*",)
+
+
+def test_role_name_limit_names_the_alias_fix(manifest, config):
+    path = manifest(project="a-rather-long-project-name", workflow="and-an-even-longer-workflow-name")
+    _, _, message = only(path, config)
+    assert "IAM role name" in message
+    assert "over the limit of 64" in message
+    assert "platform:projectAliases" in message
+
+
+def test_project_alias_shortens_names(manifest, config):
+    path = manifest(project="electronic-monitoring-data-store", workflow="load-g4s-atrium-unstructured-data")
+    assert load_workflow(path, config).project == "electronic-monitoring-data-store"
+
+
+def test_policy_size_limit(manifest, config):
+    paths = "\n".join(f"    - bucket-{i:03d}/some/long/prefix/for/the/data/*" for i in range(120))
+    _, column, message = only(manifest(MINIMAL + f"iam:\n  s3_read_write:\n{paths}\n"), config)
+    assert "6144" in message
+
+
+def test_python_dag_needs_its_dag_py(manifest, config):
+    path = manifest(with_dag("python_dag: true"))
+    line, _, message = only(path, config)
+    assert line == 4
+    assert str(path.parent / "dag.py") in message
+    (path.parent / "dag.py").write_text("# dag\n")
+    assert load_workflow(path, config).python_dag_source == "# dag\n"
+
+
+def test_not_a_mapping(manifest, config):
+    assert "must be a mapping" in only(manifest("- just\n- a list\n"), config)[2]
