@@ -21,24 +21,23 @@ def _content_type(key: str) -> str:
     return "text/plain"
 
 
-class WorkflowDag(pulumi.ComponentResource):
-    """``dags/<project>/<workflow>.py``: the generated DAG, or the workflow's own ``dag.py``."""
+def dag_object(
+    name: str, workflow: Workflow, config: StackConfig, opts: pulumi.ResourceOptions
+) -> aws.s3.BucketObjectv2:
+    """``dags/<project>/<workflow>.py``: the generated DAG, or the workflow's own ``dag.py``.
 
-    def __init__(
-        self, name: str, workflow: Workflow, config: StackConfig, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("analytical-platform:workflows:WorkflowDag", name, None, opts)
-        key = naming.names_for(workflow, config).dag_key
-        dag = aws.s3.BucketObjectv2(
-            f"{name}-dag",
-            bucket=config.mwaa_bucket,
-            key=key,
-            content=dagrender.render_dag(workflow, config),
-            content_type=_content_type(key),
-            tags=naming.resource_tags(workflow, config),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.register_outputs({"key": dag.key})
+    A single resource, created directly under the ``Workflow`` component.
+    """
+    key = naming.names_for(workflow, config).dag_key
+    return aws.s3.BucketObjectv2(
+        f"{name}-dag",
+        bucket=config.mwaa_bucket,
+        key=key,
+        content=dagrender.render_dag(workflow, config),
+        content_type=_content_type(key),
+        tags=naming.resource_tags(workflow, config),
+        opts=opts,
+    )
 
 
 class PlatformRuntime(pulumi.ComponentResource):

@@ -25,6 +25,7 @@ from workflows.config import StackConfig, stack_file
 PROJECT = "analytical-platform-airflow"
 DAG_OBJECT_TYPE = "aws:s3/bucketObjectv2:BucketObjectv2"
 WORKFLOW_TYPE = "analytical-platform:workflows:Workflow"
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class ProgramFailed(Exception):
@@ -204,7 +205,7 @@ def write_render(registrations: list[Registration], config: StackConfig, out: Pa
             if name in files:
                 (folder / name).write_text(files[name] + "\n")
         objects = sorted(files["kubernetes"], key=lambda o: (o["kind"] != "ServiceAccount", o["metadata"]["name"]))
-        (folder / "kubernetes.yaml").write_text(yaml.safe_dump_all(objects, sort_keys=True, explicit_start=True))
+        (folder / "kubernetes.yaml").write_text(yaml.dump_all(objects, Dumper=_DUMPER, sort_keys=True, explicit_start=True))
     counts: dict[str, int] = {}
     for registration in registrations:
         counts[registration.type] = counts.get(registration.type, 0) + 1

@@ -1,4 +1,8 @@
-"""The workflow's Kubernetes service account (IRSA: annotated with the role it assumes)."""
+"""The workflow's Kubernetes service account (IRSA: annotated with the role it assumes).
+
+A single resource, so it is created directly under the ``Workflow`` component
+rather than wrapped in a component of its own (every registration costs preview time).
+"""
 
 from __future__ import annotations
 
@@ -10,18 +14,10 @@ from workflows.config import StackConfig
 from workflows.model import Workflow
 
 
-class WorkflowServiceAccount(pulumi.ComponentResource):
-    def __init__(
-        self,
-        name: str,
-        workflow: Workflow,
-        config: StackConfig,
-        role_arn: pulumi.Input[str],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("analytical-platform:workflows:WorkflowServiceAccount", name, None, opts)
-        manifest = kubernetes.service_account(workflow, config, role_arn)
-        account = k8s.core.v1.ServiceAccount(
-            f"{name}-service-account", metadata=manifest["metadata"], opts=pulumi.ResourceOptions(parent=self)
-        )
-        self.register_outputs({"name": account.metadata.name})
+def service_account(
+    name: str, workflow: Workflow, config: StackConfig, role_arn: pulumi.Input[str], parent: pulumi.Resource
+) -> k8s.core.v1.ServiceAccount:
+    manifest = kubernetes.service_account(workflow, config, role_arn)
+    return k8s.core.v1.ServiceAccount(
+        f"{name}-service-account", metadata=manifest["metadata"], opts=pulumi.ResourceOptions(parent=parent)
+    )

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import pulumi
 
-from components.dag import WorkflowDag
+from components.dag import dag_object
 from components.identity import WorkflowIdentity
 from components.secrets import WorkflowSecrets
-from components.service_account import WorkflowServiceAccount
+from components.service_account import service_account
 from workflows import naming
 from workflows.config import StackConfig
 from workflows.model import Workflow as WorkflowModel
@@ -41,12 +41,10 @@ class Workflow(pulumi.ComponentResource):
             role_arn = pulumi.Output.from_input(workflow.iam.external_role)
         else:
             role_arn = WorkflowIdentity(name, workflow, config, opts=child).role_arn
-        prerequisites: list[pulumi.Resource] = [
-            WorkflowServiceAccount(name, workflow, config, role_arn, opts=child),
-        ]
+        prerequisites: list[pulumi.Resource] = [service_account(name, workflow, config, role_arn, parent=self)]
         if workflow.secrets:
             prerequisites.append(WorkflowSecrets(name, workflow, config, opts=child))
-        WorkflowDag(
+        dag_object(
             name,
             workflow,
             config,

@@ -74,11 +74,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return render_command(args.stack, args.environments, args.out, args.config_dir)
         if args.command == "diff":
-            from workflows.diff import diff_command  # noqa: PLC0415
+            from components.diff import diff_command  # noqa: PLC0415 - loads Pulumi only when needed
 
             return diff_command(args.stack, args.environments, args.base, args.config_dir)
         if args.command == "import-plan":
-            from workflows.importplan import import_plan_command  # noqa: PLC0415
+            from components.importplan import import_plan_command  # noqa: PLC0415
 
             return import_plan_command(args.stack, args.environments, args.out, args.config_dir, lookup=args.lookup)
     except ConfigError as error:

@@ -69,6 +69,9 @@ def _expression_problem(node: nodes.Node) -> str | None:
         if node.name in RUN_CONTEXT:
             return None
         return f"'{node.name}' is not available to workflows"
+    if isinstance(node, nodes.Filter | nodes.Call) and (node.dyn_args is not None or node.dyn_kwargs is not None):
+        # ``f(*[var.value.x])`` hands anything to an allowed filter or macro, unchecked.
+        return "*args and **kwargs are not allowed in calls and filters"
     if isinstance(node, nodes.Filter):
         if node.name not in FILTERS:
             return f"the filter '{node.name}' is not allowed"

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from croniter import croniter
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 
 from workflows import iam, naming
@@ -54,6 +54,9 @@ PYTHON_DAG_NAME = "dag.py"
 PRESETS = frozenset({"@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", "@annually"})
 _FOLDER = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 _INTERVAL_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600}
+# A container image tag (the OCI distribution grammar). The image is a templated field of the task, so
+# anything else (``{{ var.value.x }}``) would be rendered by Airflow with every tenant's Variables in reach.
+_IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 
 @cache
@@ -62,8 +65,36 @@ def schema() -> dict[str, Any]:
 
 
 @cache
+def _anchored(pattern: str) -> re.Pattern[str]:
+    """``pattern`` with ``$`` meaning the very end, as in the ECMA-262 regexes JSON Schema specifies (and
+    editors use): Python's ``$`` also matches before a final newline, which would let ``"api-key\\n"`` pass
+    ``^[a-z0-9-]+$`` and reach names, ARNs and policies."""
+    out, escaped, in_class = [], False, False
+    for ch in pattern:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "[":
+            in_class = True
+        elif ch == "]":
+            in_class = False
+        elif ch == "$" and not in_class:
+            out.append(r"\Z")
+            continue
+        out.append(ch)
+    return re.compile("".join(out))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not _anchored(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@cache
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(schema(), format_checker=FormatChecker())
+    strict = validators.extend(Draft202012Validator, {"pattern": _pattern})
+    return strict(schema(), format_checker=FormatChecker())
 
 
 def location(path: Path) -> tuple[str, str, str]:
@@ -130,7 +161,7 @@ def _check_location(path: Path, positions: Positions, config: StackConfig) -> It
     elif environment != config.environment:
         yield positions.problem((), f"this manifest belongs to {environment} but was checked with the {config.environment} stack")
     for kind, name in (("project", project), ("workflow", workflow)):
-        if not _FOLDER.match(name):
+        if not _FOLDER.fullmatch(name):
             hint = " ('_' is not allowed: use '-')" if "_" in name else ""
             yield positions.problem(
                 (), f"the {kind} folder name '{name}' must be lower-case letters, digits and '-'{hint}"
@@ -262,6 +293,7 @@ def _value_rule(where: NodePath, description: str | None) -> str:
 
 def _check_semantics(data: dict, positions: Positions, config: StackConfig, *, whole: bool) -> Iterator[Problem]:
     dag = data.get("dag") if isinstance(data.get("dag"), dict) else {}
+    yield from _check_tag(dag, positions)
     yield from _check_schedule(dag, positions)
     yield from _check_dates(dag, positions)
     yield from _check_tasks(dag, positions)
@@ -290,6 +322,16 @@ def _check_semantics(data: dict, positions: Positions, config: StackConfig, *, w
         message = iam.size_problem(workflow, config)
         if message:
             yield positions.problem(("iam",), message, key=True)
+
+
+def _check_tag(dag: dict, positions: Positions) -> Iterator[Problem]:
+    tag = dag.get("tag")
+    if isinstance(tag, str | int | float) and not isinstance(tag, bool) and not _IMAGE_TAG.fullmatch(str(tag)):
+        yield positions.problem(
+            ("dag", "tag"),
+            f"{_show(tag)} is not a valid value for dag.tag: an image tag is up to 128 letters, digits, "
+            "'_', '.' and '-', not starting with '.' or '-'",
+        )
 
 
 def _check_schedule(dag: dict, positions: Positions) -> Iterator[Problem]:

@@ -51,7 +51,7 @@ class Positions:
         return Problem(self.path, line, column, message)
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # the C parser when built, same results
     """SafeLoader that keeps YAML 1.1 scalars (as the running service reads them),
     except timestamps: ``2025-01-01`` stays the text it was, so dates are checked in one place."""
 
@@ -119,7 +119,9 @@ def _convert(
             if not isinstance(key_node, yaml.ScalarNode):
                 problems.append(Problem(positions.path, *_mark(key_node), "a key must be a plain name, not a list or mapping"))
                 continue
-            key = str(loader.construct_object(key_node))
+            # A key is a name, kept as written: YAML 1.1 would silently turn a task called ``on`` or
+            # ``no`` into "True"/"False", ``0x1F`` into "31" and ``null`` into "None".
+            key = key_node.value
             if key in result:
                 first = positions.key_table[(*where, key)]
                 problems.append(

@@ -29,7 +29,9 @@ def affinity(compute: ComputeProfile) -> k8s.V1Affinity:
                 node_selector_terms=[
                     k8s.V1NodeSelectorTerm(
                         match_expressions=[
-                            k8s.V1NodeSelectorRequirement(key=NODE_POOL_LABEL, operator="In", values=[compute.node_pool])
+                            k8s.V1NodeSelectorRequirement(
+                                key=NODE_POOL_LABEL, operator="In", values=[compute.node_pool]
+                            )
                         ]
                     )
                 ]

@@ -133,8 +133,7 @@ def test_dag_object_is_uploaded_after_its_prerequisites(full):
     assert dag.inputs["bucket"] == "mojap-development-mwaa"
     assert dag.inputs["key"] == "dags/demo/job.py"
     assert "demo.job" in dag.inputs["content"]
-    component = full[("analytical-platform:workflows:WorkflowDag", "demo-job")]
-    depends = " ".join(component.options["dependsOn"])
+    depends = " ".join(dag.options["dependsOn"])
     assert "ServiceAccount::demo-job-service-account" in depends
     assert "ExternalSecret::demo-job-api-key-external-secret" in depends
 

@@ -1,4 +1,4 @@
-"""A workflow's own DAG: the platform fills in the PLACEHOLDER_* values on upload."""
+"""A workflow's own DAG: the platform fills in the placeholder values below on upload."""
 
 from datetime import datetime
 

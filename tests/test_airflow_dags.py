@@ -1,0 +1,633 @@
+"""The generated DAGs, loaded in the Airflow that MWAA runs (2.10.3 with the cncf-kubernetes
+and slack providers), compared with the workflows they came from.
+
+One session-wide run of ``tests/airflow_harness/load_dags.py`` (in ``.venv-airflow``,
+found through ``AIRFLOW_PYTHON``) parses a dags folder holding, side by side with the
+runtime package exactly as the stack uploads it:
+
+* hand-made workflows covering every feature, including strings no template or
+  quoting may alter;
+* every example manifest under ``environments/``;
+* every manifest of ``../shared/corpus`` when it is there (the ``python_dag`` ones with
+  a ``dag.py`` of our own, written as the service's users write theirs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.parse
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from workflows import dagrender
+from workflows.compute import NODE_POOL_LABEL, parse
+from workflows.config import StackConfig, stack_file
+from workflows.model import (
+    CronSchedule,
+    Dag,
+    DatasetSchedule,
+    IntervalSchedule,
+    Notifications,
+    Task,
+    Workflow,
+    frozen_map,
+)
+from workflows.naming import names_for, secret_env_var
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "environments"
+EXAMPLES = REPO / "environments"
+HARNESS = Path(__file__).resolve().parent / "airflow_harness" / "load_dags.py"
+AIRFLOW_PYTHON = Path(os.environ.get("AIRFLOW_PYTHON", REPO / ".venv-airflow" / "bin" / "python"))
+JINJA = re.compile(r"\{[{%#]")
+# Airflow's cron presets, as its timetable spells them.
+PRESETS = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@quarterly": "0 0 1 */3 *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+
+# A workflow's own dag.py, in the style of the service's python DAGs.
+PYTHON_DAG = '''\
+"""PLACEHOLDER_PROJECT.PLACEHOLDER_WORKFLOW: a hand-written DAG (placeholders filled in on upload)."""
+
+from datetime import datetime
+
+from airflow.models import DAG
+from airflow.operators.python import PythonOperator
+from airflow.providers.cncf.kubernetes.secret import Secret
+from analytical_platform.standard_operator import AnalyticalPlatformStandardOperator
+
+REPOSITORY_NAME = "PLACEHOLDER_REPOSITORY_NAME"
+REPOSITORY_TAG = "PLACEHOLDER_REPOSITORY_TAG"
+PROJECT = "PLACEHOLDER_PROJECT"
+WORKFLOW = "PLACEHOLDER_WORKFLOW"
+ENVIRONMENT = "PLACEHOLDER_ENVIRONMENT"
+OWNER = 'PLACEHOLDER_OWNER'  # PLACEHOLDER_OWNER owns it
+IMAGE = f"509399598587.dkr.ecr.eu-west-2.amazonaws.com/{REPOSITORY_NAME}:{REPOSITORY_TAG}"
+
+default_args = {
+    "depends_on_past": False,
+    "email_on_failure": False,
+    "owner": f"{OWNER}",
+    "retries": 2,
+    "retry_delay": 60,
+}
+
+dag = DAG(
+    dag_id=f"{PROJECT}.{WORKFLOW}",
+    default_args=default_args,
+    start_date=datetime(2025, 6, 26),
+    schedule="0 6 * * *",
+    catchup=False,
+)
+
+extract = AnalyticalPlatformStandardOperator(
+    dag=dag,
+    task_id="extract",
+    name=f"{PROJECT}.{WORKFLOW}",
+    compute_profile="general-on-demand-2vcpu-8gb",
+    image=IMAGE,
+    environment=f"{ENVIRONMENT}",
+    project=f"{PROJECT}",
+    workflow=f"{WORKFLOW}",
+    hmcts_sdp_networking=True,
+    env_vars={"STAGE": "extract", "BATCH": 3, "RUN": "{{ run_id }}"},
+    secrets=[Secret("env", "SECRET_EXAMPLE", f"{PROJECT}-{WORKFLOW}-example", "data")],
+    do_xcom_push=True,
+)
+
+
+def _report(**context):
+    return context["ti"].xcom_pull(task_ids="extract")
+
+
+report = PythonOperator(dag=dag, task_id="report", python_callable=_report)
+
+extract >> report
+'''
+
+# Values that must reach the container exactly as written (none uses Jinja).
+LITERALS = {
+    "SINGLE_QUOTE": "it's",
+    "DOUBLE_QUOTE": 'say "hi"',
+    "TRIPLE_QUOTES": "''' and \"\"\" and '''\"",
+    "BACKSLASHES": "C:\\temp\\new \\n is not a newline \\",
+    "NEWLINES": "line one\nline two\n\nline four",
+    "CRLF": "windows\r\nline\rcarriage",
+    "TRAILING_NEWLINE": "ends with a newline\n",
+    "LEADING_SPACES": "  padded  ",
+    "EMPTY": "",
+    "BRACES": "{x} {0} }} { } f'{y}'",
+    "PERCENT": "100% %s %(name)s %% %d",
+    "SHELL": "${HOME} $(id) `id` && rm -rf / ; echo ok",
+    "CODE": "'); import os; os.system('id'); ('",
+    "CODE_DOUBLE": '"); __import__("os").system("id"); ("',
+    "UNICODE": "é 漢字 🚀 \u2028 \u00a0 \ufeff",
+    "CONTROL": "tab\there\x0bvt\x0cff\x1b[31m",
+    "JSON_FILE": "settings.json",
+    "YAML_FILE": "config.yaml",
+    "LOOKS_ESCAPED": "\\u0041 \\x41 \\N{DASH}",
+    "HASH": "# not a comment",
+    "NONE": "None",
+}
+TEMPLATED = {
+    "FROM_PARAM": "prefix-{{ params.output_name }}-suffix",
+    "DATE": "{{ ds }}",
+}
+WEIRD_PARAMS = {"output_name": "quote ' \" \\ {x} }} % end\n", "we'ird key": "odd"}
+
+
+def _workflow(project: str, name: str, tasks: list[Task], **fields: Any) -> Workflow:
+    dag_fields = {f.name for f in dataclasses.fields(Dag)}
+    dag = Dag(
+        repository=fields.pop("repository", "moj-analytical-services/Feature_Tests"),
+        tag=fields.pop("tag", "v1.2.3"),
+        tasks=tuple(tasks),
+        **{k: fields.pop(k) for k in list(fields) if k in dag_fields},
+    )
+    return Workflow(
+        path=Path("/nonexistent/environments/development") / project / name / "workflow.yml",
+        environment="development",
+        project=project,
+        name=name,
+        dag=dag,
+        maintainers=("octo-analyst",),
+        business_unit=fields.pop("business_unit", "Platforms"),
+        owner=fields.pop("owner", "owner@justice.gov.uk"),
+        **fields,
+    )
+
+
+def hand_made() -> list[Workflow]:
+    """Workflows that between them use every feature of a manifest."""
+    env = frozen_map({"SHARED": "dag-level", "AWS_DEFAULT_REGION": "eu-west-2", "SECRET_API_KEY": "must-not-win"})
+    return [
+        _workflow(
+            "feature-tests",
+            "everything",
+            [
+                Task("extract", "general-on-demand-2vcpu-8gb", env),
+                Task("transform", "gpu-spot-4vcpu-16gb", env, ("extract",), hmcts_sdp_networking=True),
+                Task("load", env_vars=frozen_map({"SHARED": "task-level"}), dependencies=("extract", "transform")),
+                Task("report", dependencies=("load",), inlets=("s3://bucket/in",), outlets=("s3://bucket/out",)),
+            ],
+            schedule=CronSchedule("30 6 * * MON-FRI"),
+            timezone="Europe/London",
+            start_date=date(2025, 3, 24),
+            end_date=date(2026, 1, 1),
+            catchup=True,
+            depends_on_past=True,
+            is_paused_upon_creation=True,
+            max_active_runs=3,
+            retries=2,
+            retry_delay=90,
+            params=frozen_map({"output_name": "weekly", "RUN_DATE": ""}),
+            secrets=("api-key", "db-password"),
+            notifications=Notifications(("a@justice.gov.uk", "b@justice.gov.uk"), "de-alerts", ("failure", "success")),
+        ),
+        _workflow(
+            "feature-tests",
+            "dst",
+            [Task("main")],
+            schedule=CronSchedule("0 8 * * *"),
+            timezone="Europe/London",
+            start_date=date(2025, 3, 28),
+            catchup=True,
+        ),
+        _workflow(
+            "feature-tests",
+            "interval",
+            [Task("main")],
+            schedule=IntervalSchedule(12 * 3600),
+            notifications=Notifications(slack_channel="only-success", slack_events=("success",)),
+        ),
+        _workflow(
+            "feature-tests",
+            "datasets",
+            [Task("consume", inlets=("s3://bucket/a.json",))],
+            schedule=DatasetSchedule(("s3://bucket/a.json", "s3://bucket/b")),
+            notifications=Notifications(slack_channel="only-failure", slack_events=("failure",)),
+        ),
+        _workflow("feature-tests", "preset", [Task("main")], schedule=CronSchedule("@daily"), timezone="America/New_York"),
+        _workflow(
+            "feature-tests",
+            "strings",
+            [Task("main", env_vars=frozen_map({**LITERALS, **TEMPLATED}))],
+            params=frozen_map(WEIRD_PARAMS),
+            owner="o'brien.d'arcy@justice.gov.uk",
+        ),
+        _workflow(
+            "electronic-monitoring-data-store",
+            "aliased",
+            [Task("main")],
+            secrets=("token",),
+        ),
+        _workflow(
+            "feature-tests",
+            "own-dag",
+            [Task("main")],
+            repository="moj-analytical-services/Own_DAG",
+            tag="v2.0.0",
+            python_dag=True,
+            python_dag_source=PYTHON_DAG,
+            owner="o'neill@justice.gov.uk",
+        ),
+        _workflow(
+            "electronic-monitoring-data-store",
+            "own-dag",
+            [Task("main")],
+            python_dag=True,
+            python_dag_source=PYTHON_DAG,
+        ),
+    ]
+
+
+@functools.cache
+def _config() -> StackConfig:
+    return StackConfig.from_stack_file(stack_file(REPO, "development"))
+
+
+@functools.cache
+def cases() -> tuple[tuple[str, Workflow], ...]:
+    """(id, workflow) for every DAG the harness loads: hand-made, examples, corpus."""
+    found: dict[str, tuple[str, Workflow]] = {}
+    for workflow in hand_made():
+        found[workflow.key] = (f"cases/{workflow.key}", workflow)
+    for source, root in (("examples", EXAMPLES), ("corpus", CORPUS)):
+        for path in _manifests(root):
+            workflow = _load(path)
+            found.setdefault(workflow.key, (f"{source}/{workflow.key}", workflow))
+    return tuple(found.values())
+
+
+def _manifests(root: Path) -> list[Path]:
+    if not (root / "development").is_dir():
+        return []
+    from workflows.discovery import discover
+
+    return discover(root, "development")
+
+
+def _load(path: Path) -> Workflow:
+    """Load a manifest; a python_dag one without its dag.py gets our own dag.py."""
+    from workflows.validate import PYTHON_DAG_NAME, load_workflow
+
+    text = path.read_text(encoding="utf-8")
+    if (path.parent / PYTHON_DAG_NAME).is_file() or not re.search(r"^\s*python_dag:\s*true\s*$", text, re.M):
+        return load_workflow(path, _config())
+    without = re.sub(r"^\s*python_dag:\s*true\s*$", "", text, flags=re.M)
+    workflow = load_workflow(path, _config(), text=without)
+    return dataclasses.replace(
+        workflow, dag=dataclasses.replace(workflow.dag, python_dag=True), python_dag_source=PYTHON_DAG
+    )
+
+
+CASES = cases()
+GENERATED = [pytest.param(w, id=i) for i, w in CASES if not w.dag.python_dag]
+PYTHON_DAGS = [pytest.param(w, id=i) for i, w in CASES if w.dag.python_dag]
+
+
+@pytest.fixture(scope="session")
+def airflow(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every case's DAG file and the runtime files in one dags folder, described by the harness."""
+    if not AIRFLOW_PYTHON.is_file():
+        pytest.fail(
+            f"no Airflow interpreter at {AIRFLOW_PYTHON} (set AIRFLOW_PYTHON): run `make test`, "
+            "which creates .venv-airflow with the Airflow that MWAA runs",
+            pytrace=False,
+        )
+    config = _config()
+    dags = tmp_path_factory.mktemp("dags")
+    files = dict(dagrender.runtime_files(config))
+    for _, workflow in CASES:
+        files[dagrender.dag_path(workflow, config)] = dagrender.render_dag(workflow, config)
+    for relative, content in files.items():
+        target = dags / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, encoding="utf-8")
+    out = dags.parent / "airflow.json"
+    completed = subprocess.run(
+        [str(AIRFLOW_PYTHON), str(HARNESS), str(dags), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if completed.returncode != 0:
+        pytest.fail(f"the Airflow harness failed:\n{completed.stdout[-5000:]}\n{completed.stderr[-5000:]}")
+    return json.loads(out.read_text())
+
+
+def _dag(airflow: dict[str, Any], workflow: Workflow) -> dict[str, Any]:
+    dag_id = names_for(workflow, _config()).dag_id
+    assert dag_id in airflow["dags"], f"{dag_id} did not load; import errors: {airflow['import_errors']}"
+    dag = airflow["dags"][dag_id]
+    assert "harness_error" not in dag, dag.get("harness_error")
+    return dag
+
+
+# --------------------------------------------------------------------------- the whole folder
+
+
+def test_every_file_parses_without_errors_or_warnings(airflow: dict[str, Any]) -> None:
+    assert airflow["airflow_version"] == "2.10.3"
+    assert airflow["import_errors"] == {}
+    assert airflow["warnings"] == {}
+
+
+def test_one_dag_per_file_and_nothing_parsed_from_the_runtime_package(airflow: dict[str, Any]) -> None:
+    config = _config()
+    expected = {dagrender.dag_path(w, config) for _, w in CASES}
+    assert {f["file"] for f in airflow["files"]} == expected
+    assert all(f["dags"] == 1 for f in airflow["files"])
+    assert {d["dag_id"] for d in airflow["dags"].values()} == {names_for(w, config).dag_id for _, w in CASES}
+
+
+def test_every_dag_validates_and_serializes(airflow: dict[str, Any]) -> None:
+    broken = {
+        dag_id: (dag.get("harness_error") or dag.get("validate_error") or dag.get("serialize_error"))
+        for dag_id, dag in airflow["dags"].items()
+        if dag.get("harness_error") or dag.get("validate_error") or dag.get("serialize_error")
+    }
+    assert broken == {}
+
+
+# --------------------------------------------------------------------------- generated DAGs
+
+
+def _local_midnight(day: date | None, timezone: str) -> datetime | None:
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(timezone)) if day else None
+
+
+def _dataset(uri: str) -> str:
+    """How Airflow spells a dataset URI: no trailing slash, no fragment, query sorted."""
+    parts = urllib.parse.urlsplit(uri)
+    query = urllib.parse.urlencode(sorted(urllib.parse.parse_qsl(parts.query)))
+    return urllib.parse.urlunsplit(parts._replace(path=parts.path.rstrip("/") or "/", query=query, fragment=""))
+
+
+def _instant(text: str | None) -> datetime | None:
+    """Airflow keeps dates in UTC: compare instants, not spellings."""
+    return datetime.fromisoformat(text) if text else None
+
+
+@pytest.mark.parametrize("workflow", GENERATED)
+def test_dag_settings_match_the_manifest(airflow: dict[str, Any], workflow: Workflow) -> None:
+    dag, model = _dag(airflow, workflow), workflow.dag
+    config = _config()
+    assert dag["fileloc"] == dagrender.dag_path(workflow, config)
+    assert dag["timezone"] == model.timezone
+    assert _instant(dag["start_date"]) == _local_midnight(model.start_date, model.timezone)
+    assert _instant(dag["end_date"]) == _local_midnight(model.end_date, model.timezone)
+    assert dag["catchup"] is model.catchup
+    assert dag["max_active_runs"] == model.max_active_runs
+    assert dag["is_paused_upon_creation"] is model.is_paused_upon_creation
+    assert dag["params"] == dict(model.params)
+    assert dag["owner"] == workflow.owner
+    assert dag["jinja_environment_kwargs"] == {"keep_trailing_newline": True}
+    schedule = dag["schedule"]
+    if model.schedule is None:
+        assert schedule["timetable"] == "NullTimetable"
+    elif isinstance(model.schedule, CronSchedule):
+        expression = model.schedule.expression
+        if expression in ("@once", "@continuous"):
+            assert schedule["timetable"] == {"@once": "OnceTimetable", "@continuous": "ContinuousTimetable"}[expression]
+        else:
+            assert schedule["timetable"] == "CronDataIntervalTimetable"
+            assert schedule["cron"] == PRESETS.get(expression, expression)
+    elif isinstance(model.schedule, IntervalSchedule):
+        assert schedule["timetable"] == "DeltaDataIntervalTimetable"
+        assert schedule["interval_seconds"] == model.schedule.seconds
+    else:
+        assert schedule["timetable"] == "DatasetTriggeredTimetable"
+        assert schedule["datasets"] == [_dataset(uri) for uri in model.schedule.uris]
+
+
+@pytest.mark.parametrize("workflow", GENERATED)
+def test_tasks_match_the_manifest(airflow: dict[str, Any], workflow: Workflow) -> None:
+    dag, config = _dag(airflow, workflow), _config()
+    names = names_for(workflow, config)
+    assert set(dag["tasks"]) == {t.name for t in workflow.dag.tasks}
+    notes = workflow.notifications
+    for task in workflow.dag.tasks:
+        got = dag["tasks"][task.name]
+        assert got["operator"] == "AnalyticalPlatformStandardOperator"
+        assert got["upstream"] == sorted(task.dependencies)
+        assert got["image"] == dagrender.image(workflow, config)
+        assert got["namespace"] == config.namespace
+        assert got["service_account_name"] == names.service_account
+        assert got["compute_profile"] == task.compute_profile
+        assert got["retries"] == workflow.dag.retries
+        assert got["retry_delay_seconds"] == workflow.dag.retry_delay
+        assert got["depends_on_past"] is workflow.dag.depends_on_past
+        assert got["owner"] == workflow.owner
+        assert got["email"] == list(notes.emails)
+        assert got["email_on_failure"] is bool(notes.emails)
+        assert got["email_on_retry"] is False
+        assert got["inlets"] == [_dataset(uri) for uri in task.inlets]
+        assert got["outlets"] == [_dataset(uri) for uri in task.outlets]
+        assert got["config_file"] == config.kubernetes.config_file
+        assert got["cluster_context"] == config.kubernetes.cluster_context
+        assert got["in_cluster"] is False
+        assert got["render_error"] is None
+
+
+@pytest.mark.parametrize("workflow", GENERATED)
+def test_environment_and_secrets(airflow: dict[str, Any], workflow: Workflow) -> None:
+    dag, config = _dag(airflow, workflow), _config()
+    secrets = dagrender.task_secrets(workflow, config)
+    for task in workflow.dag.tasks:
+        got = dag["tasks"][task.name]
+        expected = dagrender.task_environment(workflow, task, config)
+        assert got["env"] == expected
+        assert got["env_templated"] == sorted(k for k, v in expected.items() if JINJA.search(v))
+        assert got["secrets"] == {v: {"type": "env", "secret": s, "key": "data"} for v, s in secrets.items()}
+        pod_env = got["pod_env"]
+        names = [e["name"] for e in pod_env]
+        assert len(names) == len(set(names)), "an environment variable is set twice"
+        values = {e["name"]: e for e in pod_env}
+        for name, value in expected.items():
+            if not JINJA.search(value):
+                assert values[name] == {"name": name, "value": value}  # byte for byte
+            else:
+                assert not JINJA.search(values[name]["value"]), f"{name} was not rendered"
+        for key, value in workflow.dag.params.items():
+            if dagrender.param_env_var(key) not in task.env_vars:
+                assert values[dagrender.param_env_var(key)]["value"] == value
+        for variable, secret in secrets.items():
+            assert values[variable] == {"name": variable, "secret": secret, "key": "data"}
+        assert values["AIRFLOW_ENVIRONMENT"]["value"] == config.task_env["AIRFLOW_ENVIRONMENT"]
+        assert values["AIRFLOW_DAG_ID"]["value"] == dag["dag_id"]
+        assert values["AIRFLOW_TASK_ID"]["value"] == task.name
+        assert values["AIRFLOW_RUN_ID"]["value"].startswith(("manual__", "scheduled__"))
+
+
+@pytest.mark.parametrize("workflow", GENERATED)
+def test_pod_follows_the_compute_profile_and_security_rules(airflow: dict[str, Any], workflow: Workflow) -> None:
+    dag, config = _dag(airflow, workflow), _config()
+    names = names_for(workflow, config)
+    for task in workflow.dag.tasks:
+        pod = dag["tasks"][task.name]["pod"]
+        profile = parse(task.compute_profile)
+        assert profile is not None
+        spec, container = pod["spec"], pod["spec"]["containers"][0]
+        assert pod["metadata"]["namespace"] == config.namespace
+        assert spec["serviceAccountName"] == names.service_account
+        assert container["image"] == dagrender.image(workflow, config)
+        assert pod["metadata"]["labels"].items() >= names.labels.items()
+        expression = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        assert expression["nodeSelectorTerms"] == [
+            {"matchExpressions": [{"key": NODE_POOL_LABEL, "operator": "In", "values": [profile.node_pool]}]}
+        ]
+        assert spec["tolerations"] == [
+            {"key": NODE_POOL_LABEL, "operator": "Equal", "value": profile.node_pool, "effect": "NoSchedule"}
+        ]
+        amounts = {"cpu": str(profile.vcpu), "memory": f"{profile.memory_gb}Gi"}
+        if profile.fleet == "gpu":
+            amounts["nvidia.com/gpu"] = "1"
+        assert container["resources"] == {"requests": amounts, "limits": amounts}
+        annotations = {"karpenter.sh/do-not-disrupt": "true"}
+        if task.hmcts_sdp_networking:
+            annotations |= dict(config.hmcts_sdp_networking.annotations)
+            assert spec["hostAliases"] == [
+                {"ip": a.ip, "hostnames": list(a.hostnames)} for a in config.hmcts_sdp_networking.host_aliases
+            ]
+        else:
+            assert "hostAliases" not in spec
+        assert pod["metadata"]["annotations"] == annotations
+        assert spec["securityContext"] == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+        assert container["securityContext"] == {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "privileged": False,
+            "runAsNonRoot": True,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
+
+
+@pytest.mark.parametrize("workflow", GENERATED)
+def test_notifications(airflow: dict[str, Any], workflow: Workflow) -> None:
+    dag, notes = _dag(airflow, workflow), workflow.notifications
+    channel = notes.slack_channel
+    dag_success = dag["callbacks"]["on_success"]
+    if channel and "success" in notes.slack_events:
+        [notifier] = dag_success
+        assert notifier["class"] == "PlatformSlackNotifier"
+        assert notifier["channel"] == notifier["rendered_channel"] == channel
+        assert notifier["slack_conn_id"] == _config().slack_conn_id
+        assert notifier["render_error"] is None
+        assert dag["dag_id"] in notifier["rendered_text"]
+    else:
+        assert dag_success == []
+    assert dag["callbacks"]["on_failure"] == []
+    for task in workflow.dag.tasks:
+        failure = dag["tasks"][task.name]["callbacks"]["on_failure"]
+        assert dag["tasks"][task.name]["callbacks"]["on_success"] == []
+        if channel and "failure" in notes.slack_events:
+            [notifier] = failure
+            assert notifier["channel"] == notifier["rendered_channel"] == channel
+            assert notifier["render_error"] is None
+            text = notifier["rendered_text"]
+            assert "Airflow development" in text
+            assert f"`{dag['dag_id']}`" in text
+            assert f"`{task.name}`" in text
+            assert "https://airflow.example.invalid/" in text  # the log link
+        else:
+            assert failure == []
+
+
+# --------------------------------------------------------------------------- specific behaviours
+
+
+def _case(key: str) -> Workflow:
+    return next(w for i, w in CASES if i == f"cases/{key}")
+
+
+def test_cron_schedule_follows_local_time_across_daylight_saving(airflow: dict[str, Any]) -> None:
+    runs = _dag(airflow, _case("feature-tests/dst"))["schedule"]["runs"]
+    # 08:00 in London: 08:00 UTC before the clocks go forward on 30 March 2025, 07:00 UTC after.
+    assert [r["run_after"] for r in runs] == [
+        "2025-03-29T08:00:00+00:00",
+        "2025-03-30T07:00:00+00:00",
+        "2025-03-31T07:00:00+00:00",
+        "2025-04-01T07:00:00+00:00",
+    ]
+
+
+def test_strings_reach_the_container_unchanged(airflow: dict[str, Any]) -> None:
+    task = _dag(airflow, _case("feature-tests/strings"))["tasks"]["main"]
+    values = {e["name"]: e.get("value") for e in task["pod_env"]}
+    for name, value in LITERALS.items():
+        assert values[name] == value, name
+    assert values["FROM_PARAM"] == f"prefix-{WEIRD_PARAMS['output_name']}-suffix"
+    assert values["DATE"] == "2025-01-01"
+    assert values[dagrender.param_env_var("output_name")] == WEIRD_PARAMS["output_name"]
+    assert values[dagrender.param_env_var("we'ird key")] == "odd"
+
+
+def test_a_secret_always_wins_over_env_vars(airflow: dict[str, Any]) -> None:
+    task = _dag(airflow, _case("feature-tests/everything"))["tasks"]["extract"]
+    entries = [e for e in task["pod_env"] if e["name"] == secret_env_var("api-key")]
+    assert entries == [{"name": "SECRET_API_KEY", "secret": "feature-tests-everything-api-key", "key": "data"}]
+    assert {e["name"]: e.get("value") for e in task["pod_env"]}["AWS_DEFAULT_REGION"] == "eu-west-2"
+
+
+def test_project_alias_names_the_service_account_and_labels(airflow: dict[str, Any]) -> None:
+    task = _dag(airflow, _case("electronic-monitoring-data-store/aliased"))["tasks"]["main"]
+    assert task["service_account_name"] == "emds-aliased"
+    assert task["secrets"] == {"SECRET_TOKEN": {"type": "env", "secret": "emds-aliased-token", "key": "data"}}
+
+
+@pytest.mark.parametrize("workflow", PYTHON_DAGS)
+def test_python_dags_load_with_placeholders_filled_in(airflow: dict[str, Any], workflow: Workflow) -> None:
+    config = _config()
+    dag, names = _dag(airflow, workflow), names_for(workflow, config)
+    assert dag["fileloc"] == dagrender.dag_path(workflow, config)
+    assert dag["owner"] == workflow.owner
+    assert not any("PLACEHOLDER_" in json.dumps(t) for t in dag["tasks"].values())
+    if workflow.python_dag_source != PYTHON_DAG:
+        return  # an example's own dag.py: loading without errors is what we can check
+    extract = dag["tasks"]["extract"]
+    assert extract["image"] == f"509399598587.dkr.ecr.eu-west-2.amazonaws.com/{dagrender.repository_name(workflow.dag.repository)}:{workflow.dag.tag}"
+    # The operator's defaults come from platform.json, so hand-written DAGs get the same identity.
+    assert extract["service_account_name"] == names.service_account
+    assert extract["namespace"] == config.namespace
+    pod = extract["pod"]
+    assert pod["metadata"]["labels"].items() >= names.labels.items()
+    assert pod["metadata"]["annotations"]["karpenter.sh/do-not-disrupt"] == "true"
+    assert pod["spec"]["hostAliases"]  # hmcts_sdp_networking=True
+    values = {e["name"]: e.get("value") for e in extract["pod_env"]}
+    assert values["AIRFLOW_ENVIRONMENT"] == "DEVELOPMENT"
+    assert values["BATCH"] == "3"
+    assert values["RUN"].startswith("scheduled__")
+    assert extract["retries"] == 2
+    assert extract["retry_delay_seconds"] == 60
+    # The XCom sidecar Airflow adds gets the restricted security context too.
+    sidecar = pod["spec"]["containers"][1]
+    assert sidecar["securityContext"]["runAsNonRoot"] is True
+    assert sidecar["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert dag["tasks"]["report"]["upstream"] == ["extract"]
+
+
+def test_harness_reports_per_file_parse_time(airflow: dict[str, Any]) -> None:
+    assert all(f["seconds"] >= 0 for f in airflow["files"])
+    print(
+        f"\nDagBag: {len(airflow['files'])} files in {airflow['dagbag_seconds']:.2f} s; slowest "
+        + ", ".join(f"{f['file']} {f['seconds']:.3f} s" for f in sorted(airflow["files"], key=lambda f: -f["seconds"])[:3]),
+        file=sys.stderr,
+    )
