@@ -27,16 +27,16 @@ def manifest(rng: random.Random, index: int) -> str:
         "dag:",
         f"  repository: moj-analytical-services/pipeline-{index}",
         f"  tag: v1.{index % 17}.0",
-        f"  schedule: \"{rng.randrange(60)} {rng.randrange(24)} * * *\"",
+        f'  schedule: "{rng.randrange(60)} {rng.randrange(24)} * * *"',
         "  env_vars:",
         "    MODE: daily",
-        "    RUN_DATE: \"{{ ds }}\"",
+        '    RUN_DATE: "{{ ds }}"',
     ]
     tasks = rng.choices([1, 3, 6, 12, 30], weights=[60, 20, 12, 6, 2])[0]
     if tasks > 1:
         lines.append("  tasks:")
         for t in range(tasks):
-            lines += [f"    step-{t}:", "      env_vars:", f"        STEP: \"{t}\""]
+            lines += [f"    step-{t}:", "      env_vars:", f'        STEP: "{t}"']
             if t:
                 lines.append(f"      dependencies: [step-{rng.randrange(t)}]")
     lines += ["iam:", "  athena: write", "  glue: true", "  s3_read_write:", f"    - alpha-bucket-{index}/data/*"]

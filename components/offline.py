@@ -94,7 +94,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             options: dict[str, Any] = {}
@@ -123,7 +123,10 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
 
 def _plain(value: Any) -> Any:
     """Inputs as JSON values, secrets unwrapped to the value the provider receives."""
-    if isinstance(value, dict) and value.get(pulumi.runtime.rpc._special_sig_key) == pulumi.runtime.rpc._special_secret_sig:
+    if (
+        isinstance(value, dict)
+        and value.get(pulumi.runtime.rpc._special_sig_key) == pulumi.runtime.rpc._special_secret_sig
+    ):
         return _plain(value.get("value"))
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in sorted(value.items())}
@@ -205,7 +208,9 @@ def write_render(registrations: list[Registration], config: StackConfig, out: Pa
             if name in files:
                 (folder / name).write_text(files[name] + "\n")
         objects = sorted(files["kubernetes"], key=lambda o: (o["kind"] != "ServiceAccount", o["metadata"]["name"]))
-        (folder / "kubernetes.yaml").write_text(yaml.dump_all(objects, Dumper=_DUMPER, sort_keys=True, explicit_start=True))
+        (folder / "kubernetes.yaml").write_text(
+            yaml.dump_all(objects, Dumper=_DUMPER, sort_keys=True, explicit_start=True)
+        )
     counts: dict[str, int] = {}
     for registration in registrations:
         counts[registration.type] = counts.get(registration.type, 0) + 1
@@ -226,7 +231,10 @@ def render_command(stack: str, environments: Path, out: Path, config_dir: Path) 
     """``python -m workflows render``: run the stack offline, write its files, print a summary."""
     config = StackConfig.from_stack_file(stack_file(config_dir, stack))
     if not (environments / stack).is_dir():
-        print(f"error: no folder {environments / stack} (expected <environments>/<stack>/<project>/<workflow>/workflow.yml)")
+        print(
+            f"error: no folder {environments / stack} "
+            "(expected <environments>/<stack>/<project>/<workflow>/workflow.yml)"
+        )
         return 2
     try:
         registrations = run_program(stack, environments, config_dir)

@@ -32,7 +32,9 @@ class WorkflowSecrets(pulumi.ComponentResource):
             secret = aws.secretsmanager.Secret(
                 f"{name}-{secret_id}",
                 name=names.secret_name(secret_id),
-                description=f"Airflow secret {secret_id} of {workflow.key} ({workflow.environment}); value set by its maintainers",
+                description=(
+                    f"Airflow secret {secret_id} of {workflow.key} ({workflow.environment}), set by its maintainers"
+                ),
                 kms_key_id=config.secrets_kms_key_arn,
                 replicas=[
                     aws.secretsmanager.SecretReplicaArgs(
@@ -65,4 +67,3 @@ class WorkflowSecrets(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         self.register_outputs({"secret_names": [names.secret_name(s) for s in workflow.secrets]})
-

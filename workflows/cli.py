@@ -130,7 +130,8 @@ def report(problems: Sequence[Problem], output: str, checked: int | None = None)
                     "checked": checked,
                     "valid": not problems,
                     "problems": [
-                        {"path": str(p.path), "line": p.line, "column": p.column, "message": p.message} for p in problems
+                        {"path": str(p.path), "line": p.line, "column": p.column, "message": p.message}
+                        for p in problems
                     ],
                 },
                 indent=2,
@@ -139,7 +140,10 @@ def report(problems: Sequence[Problem], output: str, checked: int | None = None)
         return
     for problem in problems:
         if output == "github":
-            print(f"::error file={_escape(str(problem.path), True)},line={problem.line},col={problem.column}::{_escape(problem.message)}")
+            print(
+                f"::error file={_escape(str(problem.path), True)},line={problem.line},col={problem.column}"
+                f"::{_escape(problem.message)}"
+            )
         else:
             print(problem)
     if checked is not None:

@@ -9,8 +9,8 @@ from workflows.config import StackConfig
 from workflows.model import Workflow
 
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
-EXTERNAL_SECRET_API_VERSION = "external-secrets.io/v1"
-EXTERNAL_SECRET_KEY = "data"
+EXTERNAL_SECRET_API_VERSION = "external-secrets.io/v1"  # noqa: S105 - not a password
+EXTERNAL_SECRET_KEY = "data"  # noqa: S105 - the key inside the Kubernetes secret
 REFRESH_INTERVAL = "1h"
 
 

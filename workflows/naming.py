@@ -84,7 +84,11 @@ def limit_problems(workflow: Workflow, config: StackConfig) -> list[tuple[str, s
     )
     if workflow.iam.external_role is None and len(names.role) > ROLE_NAME_LIMIT:
         problems.append(
-            ("", f"IAM role name '{names.role}' is {len(names.role)} characters, over the limit of {ROLE_NAME_LIMIT}: {alias_hint}")
+            (
+                "",
+                f"IAM role name '{names.role}' is {len(names.role)} characters, "
+                f"over the limit of {ROLE_NAME_LIMIT}: {alias_hint}",
+            )
         )
     if len(names.service_account) > K8S_NAME_LIMIT or not _DNS_LABEL.match(names.service_account):
         problems.append(
@@ -107,10 +111,18 @@ def limit_problems(workflow: Workflow, config: StackConfig) -> list[tuple[str, s
         k8s = names.kubernetes_secret(secret)
         if len(k8s) > K8S_SUBDOMAIN_LIMIT:
             problems.append(
-                (f"secrets.{index}", f"Kubernetes secret name '{k8s}' is over {K8S_SUBDOMAIN_LIMIT} characters: shorten the secret id")
+                (
+                    f"secrets.{index}",
+                    f"Kubernetes secret name '{k8s}' is over {K8S_SUBDOMAIN_LIMIT} characters: shorten the secret id",
+                )
             )
         if len(names.secret_name(secret)) > SECRET_NAME_LIMIT:
-            problems.append((f"secrets.{index}", f"Secrets Manager name is over {SECRET_NAME_LIMIT} characters: shorten the secret id"))
+            problems.append(
+                (
+                    f"secrets.{index}",
+                    f"Secrets Manager name is over {SECRET_NAME_LIMIT} characters: shorten the secret id",
+                )
+            )
     return problems
 
 
@@ -123,5 +135,7 @@ def resource_tags(workflow: Workflow, config: StackConfig) -> dict[str, str]:
 
     The stack config is checked to leave room for these within S3's ten tags per object.
     """
-    own = dict(zip(WORKFLOW_TAG_KEYS, (workflow.business_unit, workflow.owner, workflow.project, workflow.name), strict=True))
+    own = dict(
+        zip(WORKFLOW_TAG_KEYS, (workflow.business_unit, workflow.owner, workflow.project, workflow.name), strict=True)
+    )
     return dict(sorted((dict(config.tags) | own).items()))

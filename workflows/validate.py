@@ -51,7 +51,9 @@ from workflows.yamlload import NodePath, Positions, load
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "workflow.schema.json"
 MANIFEST_NAME = "workflow.yml"
 PYTHON_DAG_NAME = "dag.py"
-PRESETS = frozenset({"@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", "@annually"})
+PRESETS = frozenset(
+    {"@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", "@annually"}
+)
 _FOLDER = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 _INTERVAL_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600}
 # A container image tag (the OCI distribution grammar). The image is a templated field of the task, so
@@ -137,7 +139,9 @@ def check(data: Any, positions: Positions, config: StackConfig) -> Iterator[Prob
     location_problems = list(_check_location(path, positions, config))
     yield from location_problems
     if data is None:
-        yield positions.problem((), "the manifest is empty: it needs at least dag.repository, dag.tag, maintainers and tags")
+        yield positions.problem(
+            (), "the manifest is empty: it needs at least dag.repository, dag.tag, maintainers and tags"
+        )
         return
     schema_errors = sorted(_validator().iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     for error in schema_errors:
@@ -159,7 +163,9 @@ def _check_location(path: Path, positions: Positions, config: StackConfig) -> It
             f"with environment one of {', '.join(ENVIRONMENTS)}; '{environment}' is not",
         )
     elif environment != config.environment:
-        yield positions.problem((), f"this manifest belongs to {environment} but was checked with the {config.environment} stack")
+        yield positions.problem(
+            (), f"this manifest belongs to {environment} but was checked with the {config.environment} stack"
+        )
     for kind, name in (("project", project), ("workflow", workflow)):
         if not _FOLDER.fullmatch(name):
             hint = " ('_' is not allowed: use '-')" if "_" in name else ""
@@ -190,7 +196,9 @@ def _schema_problem(error: ValidationError, positions: Positions) -> Iterator[Pr
         yield positions.problem(where, f"missing required key '{name}' in {field or 'the manifest'}")
         return
     if "propertyNames" in error.relative_schema_path and isinstance(instance, str):
-        yield positions.problem((*where, instance), f"'{instance}' is not a valid name here: {_names_rule(where)}", key=True)
+        yield positions.problem(
+            (*where, instance), f"'{instance}' is not a valid name here: {_names_rule(where)}", key=True
+        )
         return
     description = error.schema.get("description") if isinstance(error.schema, dict) else None
     if validator == "enum":
@@ -199,7 +207,9 @@ def _schema_problem(error: ValidationError, positions: Positions) -> Iterator[Pr
     elif validator == "type":
         yield positions.problem(where, f"{field} must be {_type_words(error.validator_value)}, not {_show(instance)}")
     elif validator in ("pattern", "format"):
-        yield positions.problem(where, f"{_show(instance)} is not a valid value for {field}: {_value_rule(where, description)}")
+        yield positions.problem(
+            where, f"{_show(instance)} is not a valid value for {field}: {_value_rule(where, description)}"
+        )
     elif validator == "uniqueItems":
         yield positions.problem(where, f"{field} lists the same value more than once")
     elif validator in ("minItems", "minProperties", "minLength"):
@@ -212,7 +222,7 @@ def _schema_problem(error: ValidationError, positions: Positions) -> Iterator[Pr
     elif validator in ("oneOf", "anyOf") and where[-1:] == ("schedule",):
         yield positions.problem(
             where,
-            "dag.schedule must be a cron expression or preset (\"0 5 * * *\", \"@daily\"), None, "
+            'dag.schedule must be a cron expression or preset ("0 5 * * *", "@daily"), None, '
             "a mapping with one of seconds/minutes/hours (whole numbers), or a mapping with datasets (a list of URIs)",
         )
     elif validator in ("oneOf", "anyOf"):
@@ -350,7 +360,7 @@ def _check_schedule(dag: dict, positions: Positions) -> Iterator[Problem]:
         yield positions.problem(
             ("dag", "schedule"),
             f"'{expression}' is not a valid cron expression: use five fields, minute hour day-of-month month "
-            "day-of-week, such as \"0 5 * * MON-FRI\", or a preset such as @daily",
+            'day-of-week, such as "0 5 * * MON-FRI", or a preset such as @daily',
         )
 
 
@@ -475,7 +485,9 @@ def _check_iam(section: Any, positions: Positions) -> Iterator[Problem]:
         return
     if section.get("textract") is True and not section.get("s3_read_only"):
         yield positions.problem(
-            ("iam", "textract"), "iam.textract needs iam.s3_read_only: list the bucket paths Textract reads from", key=True
+            ("iam", "textract"),
+            "iam.textract needs iam.s3_read_only: list the bucket paths Textract reads from",
+            key=True,
         )
     if "external_role" in section:
         generated = sorted(k for k in section if k != "external_role")
@@ -527,7 +539,9 @@ def build(data: dict, positions: Positions, config: StackConfig) -> Workflow:
         Task(
             name=str(task_name),
             compute_profile=(spec or {}).get("compute_profile", dag_profile),
-            env_vars=frozen_map(dag_env | {str(k): env_string(v) for k, v in ((spec or {}).get("env_vars") or {}).items()}),
+            env_vars=frozen_map(
+                dag_env | {str(k): env_string(v) for k, v in ((spec or {}).get("env_vars") or {}).items()}
+            ),
             dependencies=_unique((spec or {}).get("dependencies") or ()),
             hmcts_sdp_networking=bool((spec or {}).get("hmcts_sdp_networking", dag_sdp)),
             inlets=_unique((spec or {}).get("inlets") or dag_inlets),
@@ -537,7 +551,14 @@ def build(data: dict, positions: Positions, config: StackConfig) -> Workflow:
     )
     optional = {
         key: dag[key]
-        for key in ("catchup", "depends_on_past", "is_paused_upon_creation", "max_active_runs", "retries", "retry_delay")
+        for key in (
+            "catchup",
+            "depends_on_past",
+            "is_paused_upon_creation",
+            "max_active_runs",
+            "retries",
+            "retry_delay",
+        )
         if key in dag
     }
     if "start_date" in dag:

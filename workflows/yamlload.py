@@ -117,7 +117,9 @@ def _convert(
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(Problem(positions.path, *_mark(key_node), "a key must be a plain name, not a list or mapping"))
+                problems.append(
+                    Problem(positions.path, *_mark(key_node), "a key must be a plain name, not a list or mapping")
+                )
                 continue
             # A key is a name, kept as written: YAML 1.1 would silently turn a task called ``on`` or
             # ``no`` into "True"/"False", ``0x1F`` into "31" and ``null`` into "None".
@@ -128,7 +130,8 @@ def _convert(
                     Problem(
                         positions.path,
                         *_mark(key_node),
-                        f"duplicate key '{key}' (first defined on line {first[0]}); YAML would silently keep only the last",
+                        f"duplicate key '{key}' (first defined on line {first[0]}); "
+                        "YAML would silently keep only the last",
                     )
                 )
                 continue
@@ -137,7 +140,8 @@ def _convert(
         return result
     if isinstance(node, yaml.SequenceNode):
         return [
-            _convert(item, (*where, index), positions, problems, loader, depth + 1) for index, item in enumerate(node.value)
+            _convert(item, (*where, index), positions, problems, loader, depth + 1)
+            for index, item in enumerate(node.value)
         ]
     try:
         return loader.construct_object(node)

@@ -86,7 +86,10 @@ def test_secret_placeholder_is_never_overwritten_and_deletion_is_recoverable(ful
     assert secret.inputs["recoveryWindowInDays"] == 30
     assert secret.inputs["kmsKeyId"].startswith("arn:aws:kms:eu-west-2:")
     assert secret.inputs["replicas"] == [
-        {"kmsKeyId": "arn:aws:kms:eu-west-1:593291632749:alias/secretsmanager/airflow-development", "region": "eu-west-1"}
+        {
+            "kmsKeyId": "arn:aws:kms:eu-west-1:593291632749:alias/secretsmanager/airflow-development",
+            "region": "eu-west-1",
+        }
     ]
     assert "retainOnDelete" not in secret.options  # development does not retain
     policy = json.loads(secret.inputs["policy"])
@@ -119,7 +122,9 @@ def test_service_account_is_annotated_with_the_role(full):
     metadata = account.inputs["metadata"]
     assert metadata["name"] == "demo-job"
     assert metadata["namespace"] == "mwaa"
-    assert metadata["annotations"] == {"eks.amazonaws.com/role-arn": f"arn:aws:iam::{ACCOUNT}:role/airflow-development-demo-job"}
+    assert metadata["annotations"] == {
+        "eks.amazonaws.com/role-arn": f"arn:aws:iam::{ACCOUNT}:role/airflow-development-demo-job"
+    }
     prefix = "airflow.compute.analytical-platform.service.justice.gov.uk"
     assert metadata["labels"] == {
         f"{prefix}/environment": "development",
@@ -153,7 +158,10 @@ def test_external_role_creates_no_identity(manifest):
     assert "aws:iam/role:Role" not in types
     assert "aws:iam/policy:Policy" not in types
     account = next(r for r in registrations if r.type == "kubernetes:core/v1:ServiceAccount")
-    assert account.inputs["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == "arn:aws:iam::123456789012:role/elsewhere"
+    assert (
+        account.inputs["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+        == "arn:aws:iam::123456789012:role/elsewhere"
+    )
 
 
 def test_an_invalid_manifest_registers_nothing(manifest):

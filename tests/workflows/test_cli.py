@@ -14,7 +14,7 @@ import yaml
 from tests.conftest import CORPUS, EXAMPLES, MINIMAL, REPO
 from workflows.cli import main
 
-OWN_DAG_PY = '''
+OWN_DAG_PY = """
 from datetime import datetime
 from airflow.models import DAG
 from analytical_platform.standard_operator import AnalyticalPlatformStandardOperator
@@ -29,7 +29,7 @@ with DAG(dag_id="PLACEHOLDER_PROJECT.PLACEHOLDER_WORKFLOW", start_date=datetime(
         project="PLACEHOLDER_PROJECT",
         workflow="PLACEHOLDER_WORKFLOW",
     )
-'''
+"""
 
 
 def corpus_with_dag_py(tmp_path: Path) -> Path:

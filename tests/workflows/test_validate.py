@@ -260,7 +260,7 @@ def test_project_alias_shortens_names(manifest, config):
 
 def test_policy_size_limit(manifest, config):
     paths = "\n".join(f"    - bucket-{i:03d}/some/long/prefix/for/the/data/*" for i in range(120))
-    _, column, message = only(manifest(MINIMAL + f"iam:\n  s3_read_write:\n{paths}\n"), config)
+    _, _, message = only(manifest(MINIMAL + f"iam:\n  s3_read_write:\n{paths}\n"), config)
     assert "6144" in message
 
 
