@@ -66,10 +66,8 @@ def import_plan_command(stack: str, environments: Path, out: Path, config_dir: P
     """
     config = StackConfig.from_stack_file(stack_file(config_dir, stack))
     if not (environments / stack).is_dir():
-        print(
-            f"error: no folder {environments / stack} (expected <environments>/<stack>/<project>/<workflow>/workflow.yml)",
-            file=sys.stderr,
-        )
+        expected = "<environments>/<stack>/<project>/<workflow>/workflow.yml"
+        print(f"error: no folder {environments / stack} (expected {expected})", file=sys.stderr)
         return EXIT_USAGE
     try:
         registrations = [r.as_json() for r in run_program(stack, environments, config_dir)]
@@ -88,8 +86,12 @@ def import_plan_command(stack: str, environments: Path, out: Path, config_dir: P
         resolve_urns(plan.document, stack, PROJECT)
     except ValueError as error:
         plan.errors.append(f"pulumi import would reject the file: {error}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(plan.document, indent=2, ensure_ascii=False) + "\n")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(plan.document, indent=2, ensure_ascii=False) + "\n")
+    except OSError as error:
+        print(f"error: cannot write {out}: {error}", file=sys.stderr)
+        return EXIT_FAILED
     _report(plan, stack, out, config, lookup=lookup)
     if plan.errors or (lookup and plan.missing):
         return EXIT_FAILED
@@ -169,10 +171,15 @@ def _secrets(client: Any, names: Iterable[str]) -> dict[str, LiveSecret]:
     found: dict[str, LiveSecret] = {}
     for name, secret in sorted(listed.items()):
         current = None
-        for page in client.get_paginator("list_secret_version_ids").paginate(SecretId=secret["ARN"]):
+        request: dict[str, Any] = {"SecretId": secret["ARN"]}
+        while True:  # no boto3 paginator for this operation
+            page = client.list_secret_version_ids(**request)
             for version in page.get("Versions", []):
                 if "AWSCURRENT" in version.get("VersionStages", []):
                     current = version["VersionId"]
+            if not page.get("NextToken"):
+                break
+            request["NextToken"] = page["NextToken"]
         deleted = secret.get("DeletedDate")
         found[name] = LiveSecret(arn=secret["ARN"], current_version=current, deleted=str(deleted) if deleted else None)
     return found

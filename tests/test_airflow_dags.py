@@ -106,7 +106,7 @@ extract = AnalyticalPlatformStandardOperator(
     project=f"{PROJECT}",
     workflow=f"{WORKFLOW}",
     hmcts_sdp_networking=True,
-    env_vars={"STAGE": "extract", "BATCH": 3, "RUN": "{{ run_id }}"},
+    env_vars={"STAGE": "extract", "BATCH": 3, "RUN": "{{ run_id }}", "SECRET_EXAMPLE": "not the secret"},
     secrets=[Secret("env", "SECRET_EXAMPLE", f"{PROJECT}-{WORKFLOW}-example", "data")],
     do_xcom_push=True,
 )
@@ -223,7 +223,9 @@ def hand_made() -> list[Workflow]:
             schedule=DatasetSchedule(("s3://bucket/a.json", "s3://bucket/b")),
             notifications=Notifications(slack_channel="only-failure", slack_events=("failure",)),
         ),
-        _workflow("feature-tests", "preset", [Task("main")], schedule=CronSchedule("@daily"), timezone="America/New_York"),
+        _workflow(
+            "feature-tests", "preset", [Task("main")], schedule=CronSchedule("@daily"), timezone="America/New_York"
+        ),
         _workflow(
             "feature-tests",
             "strings",
@@ -603,7 +605,8 @@ def test_python_dags_load_with_placeholders_filled_in(airflow: dict[str, Any], w
     if workflow.python_dag_source != PYTHON_DAG:
         return  # an example's own dag.py: loading without errors is what we can check
     extract = dag["tasks"]["extract"]
-    assert extract["image"] == f"509399598587.dkr.ecr.eu-west-2.amazonaws.com/{dagrender.repository_name(workflow.dag.repository)}:{workflow.dag.tag}"
+    repository = dagrender.repository_name(workflow.dag.repository)
+    assert extract["image"] == f"509399598587.dkr.ecr.eu-west-2.amazonaws.com/{repository}:{workflow.dag.tag}"
     # The operator's defaults come from platform.json, so hand-written DAGs get the same identity.
     assert extract["service_account_name"] == names.service_account
     assert extract["namespace"] == config.namespace
@@ -613,6 +616,9 @@ def test_python_dags_load_with_placeholders_filled_in(airflow: dict[str, Any], w
     assert pod["spec"]["hostAliases"]  # hmcts_sdp_networking=True
     values = {e["name"]: e.get("value") for e in extract["pod_env"]}
     assert values["AIRFLOW_ENVIRONMENT"] == "DEVELOPMENT"
+    assert [e for e in extract["pod_env"] if e["name"] == "SECRET_EXAMPLE"] == [
+        {"name": "SECRET_EXAMPLE", "secret": f"{workflow.project}-{workflow.name}-example", "key": "data"}
+    ]
     assert values["BATCH"] == "3"
     assert values["RUN"].startswith("scheduled__")
     assert extract["retries"] == 2
@@ -628,6 +634,8 @@ def test_harness_reports_per_file_parse_time(airflow: dict[str, Any]) -> None:
     assert all(f["seconds"] >= 0 for f in airflow["files"])
     print(
         f"\nDagBag: {len(airflow['files'])} files in {airflow['dagbag_seconds']:.2f} s; slowest "
-        + ", ".join(f"{f['file']} {f['seconds']:.3f} s" for f in sorted(airflow["files"], key=lambda f: -f["seconds"])[:3]),
+        + ", ".join(
+            f"{f['file']} {f['seconds']:.3f} s" for f in sorted(airflow["files"], key=lambda f: -f["seconds"])[:3]
+        ),
         file=sys.stderr,
     )

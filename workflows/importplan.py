@@ -54,11 +54,11 @@ STACK_TYPE = "pulumi:pulumi:Stack"
 ROLE = "aws:iam/role:Role"
 POLICY = "aws:iam/policy:Policy"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-SECRET = "aws:secretsmanager/secret:Secret"
-SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+SECRET = "aws:secretsmanager/secret:Secret"  # noqa: S105 - type tokens, not secrets
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"  # noqa: S105
 OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
-EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
+EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"  # noqa: S105
 
 SUPPORTED_TYPES = (ROLE, POLICY, ATTACHMENT, SECRET, SECRET_VERSION, OBJECT, SERVICE_ACCOUNT, EXTERNAL_SECRET)
 # Types whose existence a look-up checks (by import ID), and what absence means:
@@ -210,7 +210,9 @@ def build_import_plan(
         parent = registration.get("parent")
         if parent and parent not in by_urn and parent not in external:
             if _last_type(parent) != STACK_TYPE:
-                plan.errors.append(f"{_describe(registration)} has a parent that is neither the stack nor declared: {parent}")
+                plan.errors.append(
+                    f"{_describe(registration)} has a parent that is neither the stack nor declared: {parent}"
+                )
                 continue
             external[parent] = parent.rsplit("::", 1)[1]
 

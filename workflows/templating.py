@@ -92,6 +92,8 @@ def _expression_problem(node: nodes.Node) -> str | None:
         return _all_ok(node.nodes)
     if isinstance(node, nodes.BinExpr) and node.operator in ("+", "-"):
         return _all_ok([node.left, node.right])
+    if isinstance(node, nodes.Neg | nodes.Pos):  # macros.ds_add(ds, -7)
+        return _expression_problem(node.node)
     if isinstance(node, nodes.CondExpr):
         return _all_ok([node.test, node.expr1, *([node.expr2] if node.expr2 else [])])
     if isinstance(node, nodes.Compare):

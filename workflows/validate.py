@@ -27,7 +27,7 @@ from croniter import croniter
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 
-from workflows import iam, naming
+from workflows import dagrender, iam, naming
 from workflows.config import StackConfig
 from workflows.errors import ManifestError, Problem
 from workflows.model import (
@@ -109,11 +109,22 @@ def location(path: Path) -> tuple[str, str, str]:
 
 def load_workflow(path: Path, config: StackConfig, text: str | None = None) -> Workflow:
     """Load and validate one manifest. Raises :class:`ManifestError` with every problem."""
-    data, positions = load(path, text)
-    problems = list(check(data, positions, config))
+    try:
+        data, positions = load(path, text)
+    except ManifestError as error:
+        raise ManifestError(map(_one_line, error.problems)) from None
+    problems = [_one_line(p) for p in check(data, positions, config)]
     if problems:
         raise ManifestError(problems)
     return build(data, positions, config)
+
+
+def _one_line(problem: Problem) -> Problem:
+    """The problem with anything unprintable in its message (a key's newline) escaped: one problem, one line."""
+    if problem.message.isprintable():
+        return problem
+    message = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in problem.message)
+    return Problem(problem.path, problem.line, problem.column, message)
 
 
 def load_all(paths: Iterable[Path], config: StackConfig) -> list[Workflow]:
@@ -125,9 +136,32 @@ def load_all(paths: Iterable[Path], config: StackConfig) -> list[Workflow]:
             workflows.append(load_workflow(path, config))
         except ManifestError as error:
             problems.extend(error.problems)
+    problems.extend(_name_clashes(workflows, config))
     if problems:
         raise ManifestError(problems)
     return workflows
+
+
+def _name_clashes(workflows: Iterable[Workflow], config: StackConfig) -> Iterator[Problem]:
+    """Names joined with '-' (and project aliases) can coincide: ``a`` + ``b-c`` and ``a-b`` + ``c`` both give
+    the service account ``a-b-c``. Two workflows must never share a role, service account or Kubernetes secret."""
+    owners: dict[tuple[str, str], Workflow] = {}
+    for workflow in workflows:
+        names = naming.names_for(workflow, config)
+        claims = [("Kubernetes service account", names.service_account), ("secrets prefix", names.secret_prefix)]
+        if workflow.iam.external_role is None:
+            claims.append(("IAM role", names.role))
+        claims += [("Kubernetes secret", names.kubernetes_secret(s)) for s in workflow.secrets]
+        for kind, name in claims:
+            other = owners.setdefault((kind, name), workflow)
+            if other is not workflow:
+                yield Problem(
+                    workflow.path,
+                    1,
+                    1,
+                    f"{kind} '{name}' would also belong to {other.key}: rename the workflow folder "
+                    "(or change the project alias) so that no two workflows share it",
+                )
 
 
 # --------------------------------------------------------------------------- checks
@@ -308,6 +342,7 @@ def _check_semantics(data: dict, positions: Positions, config: StackConfig, *, w
     yield from _check_dates(dag, positions)
     yield from _check_tasks(dag, positions)
     yield from _check_templates(dag, positions)
+    yield from _check_param_names(dag, positions)
     yield from _check_iam(data.get("iam"), positions)
     if dag.get("python_dag") is True:
         dag_py = positions.path.parent / PYTHON_DAG_NAME
@@ -332,6 +367,13 @@ def _check_semantics(data: dict, positions: Positions, config: StackConfig, *, w
         message = iam.size_problem(workflow, config)
         if message:
             yield positions.problem(("iam",), message, key=True)
+    if workflow.python_dag_source is not None:
+        # The workflow's own dag.py is deployed with its placeholders filled in: one that cannot be
+        # (not Python, a placeholder where no value fits) must fail here, not half way through a deploy.
+        try:
+            dagrender.render_python_dag(workflow, config)
+        except ManifestError as error:
+            yield from error.problems
 
 
 def _check_tag(dag: dict, positions: Positions) -> Iterator[Problem]:
@@ -478,6 +520,24 @@ def _check_templates(dag: dict, positions: Positions) -> Iterator[Problem]:
             problem = template_problem(value)
             if problem:
                 yield positions.problem(where, f"{_field(where)}: {problem}")
+
+
+def _check_param_names(dag: dict, positions: Positions) -> Iterator[Problem]:
+    """Params that differ only in case would fill the same ``PARAM_<KEY>``: one would be silently lost."""
+    params = dag.get("params")
+    if not isinstance(params, dict):
+        return
+    first: dict[str, str] = {}
+    for key in params:
+        variable = dagrender.param_env_var(str(key))
+        if variable in first:
+            yield positions.problem(
+                ("dag", "params", key),
+                f"dag.params '{first[variable]}' and '{key}' would both set {variable}: rename one",
+                key=True,
+            )
+        else:
+            first[variable] = str(key)
 
 
 def _check_iam(section: Any, positions: Positions) -> Iterator[Problem]:

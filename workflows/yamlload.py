@@ -113,7 +113,11 @@ def _convert(
             problems.append(Problem(positions.path, *_mark(node), "the document is too large or nested too deeply"))
         return None
     if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)  # resolves "<<" merge keys
+        try:
+            loader.flatten_mapping(node)  # resolves "<<" merge keys
+        except yaml.MarkedYAMLError as error:  # "<<: 5": not a mapping to merge (that "<<" is dropped)
+            mark = error.problem_mark or node.start_mark
+            problems.append(Problem(positions.path, mark.line + 1, mark.column + 1, f"invalid YAML: {error.problem}"))
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):

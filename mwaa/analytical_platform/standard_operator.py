@@ -50,7 +50,7 @@ _JINJA = re.compile(r"\{[{%#]")
 def environment_value(value: Any) -> Any:
     """A value for the task's environment: a template if it uses Jinja, else passed through untouched."""
     text = value if isinstance(value, str) else str(value)
-    return text
+    return text if _JINJA.search(text) else literal(text)
 
 
 def _env_items(env_vars: Mapping[str, Any] | list[k8s.V1EnvVar] | None) -> tuple[dict[str, Any], list[k8s.V1EnvVar]]:

@@ -49,17 +49,33 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dags", type=Path, help="the dags folder (a mirror of the bucket's dags/ prefix)")
     parser.add_argument("out", type=Path, help="where to write the JSON description")
-    parser.add_argument("--no-render", action="store_true", help="parse only: skip template rendering and pods")
+    parser.add_argument("--no-render", action="store_true", help="skip template rendering and pods")
+    parser.add_argument("--stats-only", action="store_true", help="parse times and errors only, no DAG details")
+    parser.add_argument(
+        "--preimport",
+        action="store_true",
+        help="first import the airflow.* modules the files name, as the DAG processor does before it forks "
+        "a process per file ([scheduler] parsing_pre_import_modules), so per-file times are what a file costs",
+    )
+    parser.add_argument(
+        "--fork-per-file",
+        action="store_true",
+        help="parse each file in its own forked process after the pre-import, as the DAG processor does "
+        "(parse times and errors only)",
+    )
     args = parser.parse_args(argv)
     dags = args.dags.resolve()
     with tempfile.TemporaryDirectory(prefix="airflow-home-") as home:
         _configure(dags, Path(home))
-        result = describe(dags, render=not args.no_render)
+        if args.fork_per_file:
+            result = fork_per_file(dags)
+        else:
+            result = describe(dags, render=not args.no_render, details=not args.stats_only, preimport=args.preimport)
     args.out.write_text(json.dumps(result, indent=1, sort_keys=True, default=str))
     return 0
 
 
-def describe(dags: Path, *, render: bool) -> dict[str, Any]:
+def describe(dags: Path, *, render: bool, details: bool = True, preimport: bool = False) -> dict[str, Any]:
     started = time.perf_counter()
     import airflow
     from airflow.models.dagbag import DagBag
@@ -67,6 +83,10 @@ def describe(dags: Path, *, render: bool) -> dict[str, Any]:
     import_seconds = time.perf_counter() - started
     if str(dags) not in sys.path:  # as MWAA's processes do
         sys.path.append(str(dags))
+    started = time.perf_counter()
+    if preimport:
+        _preimport(dags)
+    preimport_seconds = time.perf_counter() - started
     started = time.perf_counter()
     bag = DagBag(str(dags), include_examples=False, safe_mode=True)
     bag_seconds = time.perf_counter() - started
@@ -80,6 +100,7 @@ def describe(dags: Path, *, render: bool) -> dict[str, Any]:
     result: dict[str, Any] = {
         "airflow_version": airflow.__version__,
         "airflow_import_seconds": import_seconds,
+        "preimport_seconds": preimport_seconds,
         "dagbag_seconds": bag_seconds,
         "files": sorted(
             (
@@ -97,6 +118,10 @@ def describe(dags: Path, *, render: bool) -> dict[str, Any]:
         "warnings": {relative(k): list(v) for k, v in sorted(bag.captured_warnings.items())},
         "dags": {},
     }
+    result["dag_count"] = len(bag.dags)
+    result["task_count"] = sum(len(dag.tasks) for dag in bag.dags.values())
+    if not details:
+        return result
     if render:
         _create_tables()
     for dag_id in sorted(bag.dags):
@@ -108,14 +133,74 @@ def describe(dags: Path, *, render: bool) -> dict[str, Any]:
     return result
 
 
+def fork_per_file(dags: Path) -> dict[str, Any]:
+    """Parse times as MWAA sees them: the parent imports Airflow and the files' airflow.* modules
+    once, then each file is parsed in a fresh fork, so no file pays for another's objects."""
+    import airflow
+    from airflow.utils.file import list_py_file_paths
+
+    sys.path.append(str(dags))
+    started = time.perf_counter()
+    _preimport(dags)
+    preimport_seconds = time.perf_counter() - started
+    files, errors, started = [], {}, time.perf_counter()
+    for path in sorted(list_py_file_paths(str(dags), include_examples=False)):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: parse one file, report, exit without cleanup
+            os.close(read)
+            from airflow.models.dagbag import DagBag
+
+            begun = time.perf_counter()
+            bag = DagBag(path, include_examples=False, safe_mode=True)
+            report = {
+                "file": Path(path).relative_to(dags).as_posix(),
+                "seconds": time.perf_counter() - begun,
+                "dags": len(bag.dags),
+                "tasks": sum(len(d.tasks) for d in bag.dags.values()),
+                "errors": bag.import_errors,
+            }
+            with os.fdopen(write, "w") as pipe:
+                json.dump(report, pipe)
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            report = json.loads(pipe.read() or "{}")
+        os.waitpid(pid, 0)
+        errors.update(report.pop("errors", {}))
+        files.append(report)
+    return {
+        "airflow_version": airflow.__version__,
+        "preimport_seconds": preimport_seconds,
+        "dagbag_seconds": time.perf_counter() - started,
+        "files": files,
+        "import_errors": errors,
+        "dag_count": sum(f["dags"] for f in files),
+        "task_count": sum(f["tasks"] for f in files),
+    }
+
+
+def _preimport(dags: Path) -> None:
+    """What the DAG processor manager does for each file before forking its parser process."""
+    import contextlib
+    import importlib
+
+    from airflow.utils.file import iter_airflow_imports, list_py_file_paths
+
+    for path in list_py_file_paths(str(dags), include_examples=False):
+        for module in iter_airflow_imports(path):
+            with contextlib.suppress(ImportError):  # the file's own parse reports it
+                importlib.import_module(module)
+
+
 def _create_tables() -> None:
     """An empty metadata database, so a task's template context can be built as at run time."""
     import airflow.models
-    import airflow.providers.fab.auth_manager.models  # noqa: F401 - tables the core ones refer to
+    import airflow.providers.fab.auth_manager.models  # tables the core ones refer to
     from airflow import settings
     from airflow.models.base import Base
 
-    del airflow.models
+    del airflow.models  # imported for their tables only
     Base.metadata.create_all(settings.engine)
 
 
@@ -308,13 +393,9 @@ def _describe_task(task, context) -> dict[str, Any]:
         "compute_profile": getattr(task, "compute_profile", None),
         # Before rendering: the value, and whether Jinja will render it (a literal is passed as is).
         "env": {v.name: _unwrap(v.value) for v in task.env_vars if v.value_from is None},
-        "env_templated": sorted(
-            v.name for v in task.env_vars if v.value_from is None and isinstance(v.value, str)
-        ),
+        "env_templated": sorted(v.name for v in task.env_vars if v.value_from is None and isinstance(v.value, str)),
         "env_names": [v.name for v in task.env_vars],
-        "secrets": {
-            s.deploy_target: {"type": s.deploy_type, "secret": s.secret, "key": s.key} for s in task.secrets
-        },
+        "secrets": {s.deploy_target: {"type": s.deploy_type, "secret": s.secret, "key": s.key} for s in task.secrets},
     }
     if context is None:
         return info

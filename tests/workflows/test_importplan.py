@@ -54,7 +54,7 @@ def registration(type_: str, logical: str, parent: str, *, custom: bool = True, 
     return {
         "type": type_,
         "name": logical,
-        "urn": urn(f"{parent.split('::')[2].split('$')[-1]}${type_}", logical),
+        "urn": urn(f"{parent.split('::')[2].rsplit('$', maxsplit=1)[-1]}${type_}", logical),
         "parent": parent,
         "custom": custom,
         "inputs": inputs,
@@ -87,7 +87,10 @@ def program() -> list[dict]:
             metadata={"name": "demo-job-db-passwd", "namespace": "mwaa"},
         ),
         registration(
-            SERVICE_ACCOUNT, "demo-job-service-account", workflow["urn"], metadata={"name": "demo-job", "namespace": "mwaa"}
+            SERVICE_ACCOUNT,
+            "demo-job-service-account",
+            workflow["urn"],
+            metadata={"name": "demo-job", "namespace": "mwaa"},
         ),
         registration(OBJECT, "demo-job-dag", workflow["urn"], bucket=BUCKET, key=DAG_KEY, content="dag"),
     ]
@@ -285,7 +288,12 @@ def test_secret_name_of(secret_id, name):
         (lambda d: d["resources"][1].update(name=d["resources"][2]["name"]), "is used by 2 entries"),
         (lambda d: d["resources"][0].update(id="x"), "is a component but has an id"),
         (lambda d: d["resources"][-1].pop("id"), "has no id"),
-        (lambda d: d["resources"][-1].update(logicalName=d["resources"][-2]["logicalName"], type=d["resources"][-2]["type"]), "ambiguous URN"),
+        (
+            lambda d: d["resources"][-1].update(
+                logicalName=d["resources"][-2]["logicalName"], type=d["resources"][-2]["type"]
+            ),
+            "ambiguous URN",
+        ),
     ],
 )
 def test_resolve_urns_rejects_what_pulumi_import_would(change, problem):

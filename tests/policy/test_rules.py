@@ -1,0 +1,364 @@
+"""The policy pack's rules: a passing and a failing resource for each, and whole rendered stacks pass."""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.offline import run_program
+from policy import rules
+from tests.conftest import EXAMPLES, MINIMAL, REPO
+
+OIDC = "oidc.eks.eu-west-2.amazonaws.com/id/1972AFFBD0701A0D1FD291E34F7D1287"
+PROVIDER = f"arn:aws:iam::593291632749:oidc-provider/{OIDC}"
+TAGS = {
+    "business-unit": "Platforms",
+    "application": "analytical-platform-airflow",
+    "environment-name": "development",
+    "is-production": "false",
+    "owner": "analytical-platform@digital.justice.gov.uk",
+    "source-code": "github.com/ministryofjustice/analytical-platform-airflow",
+}
+
+
+def trust(sub: str = "system:serviceaccount:mwaa:demo-job", **overrides: Any) -> str:
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Federated": PROVIDER},
+        "Action": ["sts:AssumeRoleWithWebIdentity"],
+        "Condition": {"StringEquals": {f"{OIDC}:sub": sub, f"{OIDC}:aud": "sts.amazonaws.com"}},
+    }
+    statement.update(overrides)
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def role(name: str = "airflow-development-demo-job", **props: Any) -> dict[str, Any]:
+    return {"name": name, "assumeRolePolicy": trust(), "tags": TAGS, **props}
+
+
+def document(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def allow(actions: Any, resources: Any = "arn:aws:s3:::bucket/*") -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": actions, "Resource": resources}
+
+
+# --------------------------------------------------------------------------- role-name
+
+
+def test_role_name_passes():
+    assert rules.role_name(rules.ROLE_TYPE, role(), "development") == []
+    assert rules.role_name(rules.ROLE_TYPE, role("airflow-production-p-w"), "production") == []
+
+
+@pytest.mark.parametrize(
+    ("name", "environment", "expected"),
+    [
+        ("airflow-test-demo-job", "development", "must start with 'airflow-development-'"),
+        ("demo-job", "development", "must start with 'airflow-development-'"),
+        ("airflow-development-" + "x" * 45, "development", "65 characters, over IAM's limit of 64"),
+        (None, "development", "must have an explicit name"),
+    ],
+)
+def test_role_name_fails(name, environment, expected):
+    (message,) = rules.role_name(rules.ROLE_TYPE, role(name), environment)
+    assert expected in message
+
+
+def test_role_name_of_exactly_64_characters_passes():
+    name = "airflow-development-" + "x" * 44
+    assert len(name) == 64
+    assert rules.role_name(rules.ROLE_TYPE, role(name), "development") == []
+
+
+def test_rules_ignore_other_types():
+    for rule in rules.RULES:
+        assert rule.check("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"role": "x"}, "development") == []
+
+
+# --------------------------------------------------------------------------- role-trust
+
+
+def test_role_trust_passes():
+    assert rules.role_trust(rules.ROLE_TYPE, role(), "development") == []
+    # Alias or not, the subject is the role name without airflow-<env>-.
+    emds = role("airflow-test-emds-load", assumeRolePolicy=trust("system:serviceaccount:mwaa:emds-load"))
+    assert rules.role_trust(rules.ROLE_TYPE, emds, "test") == []
+
+
+@pytest.mark.parametrize(
+    ("assume_role_policy", "expected"),
+    [
+        (trust("system:serviceaccount:mwaa:other-job"), "sub must be exactly 'system:serviceaccount:mwaa:demo-job'"),
+        (trust("system:serviceaccount:default:demo-job"), "sub must be exactly"),
+        (trust(Principal={"Federated": PROVIDER, "AWS": "arn:aws:iam::1:root"}), "Federated OIDC provider only"),
+        (trust(Principal={"AWS": "*"}), "Federated OIDC provider only"),
+        (trust(Principal={"Federated": "arn:aws:iam::1:saml-provider/x"}), "one OIDC provider ARN"),
+        (trust(Action=["sts:AssumeRoleWithWebIdentity", "sts:AssumeRole"]), "Action must be exactly"),
+        (trust(Effect="Deny"), "Effect must be Allow"),
+        (trust(Condition={"StringEquals": {f"{OIDC}:sub": "system:serviceaccount:mwaa:demo-job"}}), ":aud must be"),
+        (
+            trust(
+                Condition={
+                    "StringLike": {f"{OIDC}:sub": "system:serviceaccount:mwaa:*", f"{OIDC}:aud": "sts.amazonaws.com"}
+                }
+            ),
+            "sub must be exactly",
+        ),
+        (document(), "has no trust statement"),
+        ("not json", "not valid JSON"),
+    ],
+)
+def test_role_trust_fails(assume_role_policy, expected):
+    problems = rules.role_trust(rules.ROLE_TYPE, role(assumeRolePolicy=assume_role_policy), "development")
+    assert any(expected in p for p in problems), problems
+
+
+def test_role_trust_needs_the_environment_prefix():
+    (message,) = rules.role_trust(rules.ROLE_TYPE, role("airflow-test-demo-job"), "development")
+    assert "cannot be checked" in message
+
+
+# --------------------------------------------------------------------------- no-wildcard-actions
+
+
+def test_no_wildcard_actions_passes():
+    policy = document(
+        allow(["s3:GetObject", "s3:PutObject"]),
+        allow("s3:ListAllMyBuckets", "*"),  # no resource-level permissions: "*" is its only resource
+        allow(["kms:GenerateDataKey*", "kms:Decrypt"], "arn:aws:kms:eu-west-2:1:key/k"),
+        allow(["textract:AnalyzeDocument"], "*"),
+        {"Effect": "Deny", "Action": "s3:*", "Resource": "*"},  # a Deny of everything is fine
+    )
+    assert rules.no_wildcard_actions(rules.POLICY_TYPE, {"name": "p", "policy": policy}, "development") == []
+    secret_policy = document(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::1:root"},
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": "*",
+        }
+    )
+    assert (
+        rules.no_wildcard_actions(rules.SECRET_TYPE, {"name": "/airflow/x", "policy": secret_policy}, "development")
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        (allow("*", "*"), "allows every action of a service (*)"),
+        (allow(["s3:GetObject", "s3:*"]), "allows every action of a service (s3:*)"),
+        (allow(["glue:*"], "arn:aws:glue:*:1:*"), "(glue:*)"),
+        (allow(["s3:GetObject"], "*"), "allows s3:GetObject on every bucket"),
+        (allow(["s3:Get*"], ["arn:aws:s3:::*"]), "on every bucket"),
+        (allow(["s3:PutObject"], "arn:aws:s3:::*/*"), "on every bucket"),
+        ({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}, "Allow with NotAction"),
+        ({"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::x/*"}, "Allow with NotResource"),
+    ],
+)
+def test_no_wildcard_actions_fails(statement, expected):
+    problems = rules.no_wildcard_actions(rules.POLICY_TYPE, {"name": "p", "policy": document(statement)}, "development")
+    assert any(expected in p for p in problems), problems
+
+
+def test_no_wildcard_actions_checks_every_document_a_type_holds():
+    bad = document(allow("*", "*"))
+    inline = role(inlinePolicies=({"name": "inline", "policy": bad},))  # the policy SDK hands lists as sequences
+    assert rules.no_wildcard_actions(rules.ROLE_TYPE, inline, "development")
+    assert rules.no_wildcard_actions(rules.ROLE_POLICY_TYPE, {"name": "x", "policy": bad}, "development")
+    assert rules.no_wildcard_actions(
+        rules.SECRET_TYPE, {"name": "/airflow/development/x", "policy": bad}, "development"
+    )
+    assert rules.no_wildcard_actions(rules.SECRET_POLICY_TYPE, {"policy": bad}, "development")
+    assert rules.no_wildcard_actions(rules.POLICY_TYPE, {"name": "x", "policy": "{oops"}, "development")
+
+
+# --------------------------------------------------------------------------- secret-name
+
+
+def test_secret_name_passes():
+    props = {"name": "/airflow/development/demo/job/api-key"}
+    assert rules.secret_name(rules.SECRET_TYPE, props, "development") == []
+
+
+@pytest.mark.parametrize(
+    "name", ["/airflow/production/demo/job/key", "airflow/development/x", "/airflow/development/", None]
+)
+def test_secret_name_fails(name):
+    (message,) = rules.secret_name(rules.SECRET_TYPE, {"name": name}, "development")
+    assert "must start with '/airflow/development/'" in message
+
+
+# --------------------------------------------------------------------------- dag-object-key
+
+
+def test_dag_object_key_passes():
+    assert rules.dag_object_key(rules.DAG_OBJECT_TYPE, {"key": "dags/demo/job.py"}, "development") == []
+
+
+@pytest.mark.parametrize(
+    "key", ["plugins/demo.py", "/dags/demo.py", "dags/../requirements.txt", "requirements.txt", None]
+)
+def test_dag_object_key_fails(key):
+    (message,) = rules.dag_object_key(rules.DAG_OBJECT_TYPE, {"key": key}, "development")
+    assert "must be under 'dags/'" in message
+    assert rules.dag_object_key(rules.LEGACY_DAG_OBJECT_TYPE, {"key": key}, "development")
+
+
+# --------------------------------------------------------------------------- required-tags
+
+
+@pytest.mark.parametrize("resource_type", rules.TAGGABLE)
+def test_required_tags_pass(resource_type):
+    assert rules.required_tags(resource_type, {"name": "x", "tags": TAGS}, "development") == []
+    production = TAGS | {"environment-name": "production", "is-production": "true"}
+    assert rules.required_tags(resource_type, {"name": "x", "tags": production}, "production") == []
+
+
+@pytest.mark.parametrize(
+    ("tags", "environment", "expected"),
+    [
+        ({k: v for k, v in TAGS.items() if k != "owner"}, "development", "missing tag(s) owner"),
+        (TAGS | {"source-code": ""}, "development", "missing tag(s) source-code"),
+        (None, "development", "missing tag(s) business-unit, application, environment-name"),
+        (TAGS, "test", "environment-name='development' in stack 'test'"),
+        (TAGS | {"environment-name": "production"}, "production", "is-production='false'; expected 'true'"),
+    ],
+)
+def test_required_tags_fail(tags, environment, expected):
+    problems = rules.required_tags(rules.SECRET_TYPE, {"name": "/airflow/x", "tags": tags}, environment)
+    assert any(expected in p for p in problems), problems
+
+
+# --------------------------------------------------------------------------- environment, URNs
+
+
+def test_environment_rule():
+    assert rules.known_environment(rules.ROLE_TYPE, {}, "production") == []
+    (message,) = rules.known_environment(rules.ROLE_TYPE, {}, "dev-alice")
+    assert "'dev-alice' is not one of development, test, production" in message
+
+
+def test_stack_of_urn():
+    urn = "urn:pulumi:production::analytical-platform-airflow::aws:iam/role:Role::x"
+    assert rules.stack_of(urn) == "production"
+
+
+def test_violations_collects_by_rule():
+    found = rules.violations(rules.ROLE_TYPE, role("bad", tags={}), "development")
+    assert set(found) == {"role-name", "role-trust", "required-tags"}
+
+
+# --------------------------------------------------------------------------- whole stacks
+
+FULL = """
+dag:
+  repository: moj-analytical-services/everything
+  tag: v1.0.0
+  tasks:
+    extract: {}
+    load: {dependencies: [extract]}
+iam:
+  athena: write
+  glue: true
+  bedrock: true
+  textract: true
+  lake_formation: true
+  update_secrets: true
+  s3_read_only: [bucket-one/data/*]
+  s3_read_write: [bucket-two]
+  s3_write_only: [bucket-three/out/*]
+  s3_deny: [bucket-two/private/*]
+  kms: [arn:aws:kms:eu-west-2:593291632749:key/0000-1111]
+  cloudwatch_logs_read_only: [arn:aws:logs:eu-west-2:593291632749:log-group:/aws/x]
+secrets: [api-key, db-password]
+maintainers: [octo-analyst]
+tags:
+  business_unit: HQ
+  owner: someone@justice.gov.uk
+"""
+EXTERNAL = MINIMAL + "iam:\n  external_role: arn:aws:iam::123456789012:role/somewhere-else\n"
+
+
+@pytest.fixture(scope="module")
+def own_examples(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("policy") / "environments"
+    for environment in ("development", "test", "production"):
+        for key, text in {
+            "demo/minimal": MINIMAL,
+            "demo/everything": FULL,
+            "demo/external": EXTERNAL,
+            "electronic-monitoring-data-store/load": MINIMAL,
+        }.items():
+            path = root / environment / key / "workflow.yml"
+            path.parent.mkdir(parents=True)
+            path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return root
+
+
+def violations_of(registrations) -> dict[tuple[str, str], dict[str, list[str]]]:
+    return {
+        (r.type, r.name): found
+        for r in registrations
+        if (found := rules.violations(r.type, r.inputs, rules.stack_of(r.urn)))
+    }
+
+
+@pytest.mark.parametrize("stack", ["development", "test", "production"])
+def test_every_resource_of_a_rendered_stack_passes(stack, own_examples):
+    registrations = run_program(stack, own_examples, REPO)
+    # The examples reach every rule, in the stack's own environment.
+    types = {r.type for r in registrations}
+    assert {rules.ROLE_TYPE, rules.POLICY_TYPE, rules.SECRET_TYPE, rules.DAG_OBJECT_TYPE} <= types
+    assert {rules.stack_of(r.urn) for r in registrations} == {stack}
+    assert violations_of(registrations) == {}
+
+
+@pytest.mark.parametrize("stack", ["development", "test", "production"])
+def test_the_repository_examples_pass(stack):
+    if not (EXAMPLES / stack).is_dir():
+        pytest.skip(f"no examples for {stack}")
+    assert violations_of(run_program(stack, EXAMPLES, REPO)) == {}
+
+
+def test_a_rendered_resource_that_breaks_a_rule_is_caught(own_examples):
+    registrations = run_program("development", own_examples, REPO)
+    role_ = next(r for r in registrations if r.type == rules.ROLE_TYPE)
+    broken = dict(role_.inputs, assumeRolePolicy=role_.inputs["assumeRolePolicy"].replace(":mwaa:", ":default:"))
+    assert "role-trust" in rules.violations(role_.type, broken, "development")
+
+
+# --------------------------------------------------------------------------- the pack itself
+
+
+def test_rules_need_only_the_standard_library():
+    tree = ast.parse((REPO / "policy" / "rules.py").read_text())
+    imported = {
+        (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert imported - {"__future__"} <= set(sys.stdlib_module_names)
+
+
+def test_pack_definition():
+    pack = yaml.safe_load((REPO / "policy" / "PulumiPolicy.yaml").read_text())
+    assert pack["runtime"]["name"] == "python"
+    assert pack["runtime"]["options"]["virtualenv"] == "venv"
+    requirements = (REPO / "policy" / "requirements.txt").read_text()
+    assert "pulumi-policy==" in requirements
+    main = (REPO / "policy" / "__main__.py").read_text()
+    assert "rules.RULES" in main
+    assert "EnforcementLevel.MANDATORY" in main
+    assert len({rule.name for rule in rules.RULES}) == len(rules.RULES)

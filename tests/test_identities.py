@@ -1,0 +1,185 @@
+"""The identities of live resources are what DESIGN.md states, so a migration adopts rather than recreates.
+
+Every name below is computed here, independently, from a manifest's path
+(``<env>/<project>/<workflow>/workflow.yml``), the manifest itself and the stack
+file's ``platform:projectAliases``; then compared with ``workflows.naming`` and with
+what the program registers (the inputs a provider would receive). Changing any of
+these renames — and so replaces — a live resource for every workflow: a secret
+replaced loses its value, a DAG id changed loses its run history.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.offline import Registration, run_program
+from tests.conftest import EXAMPLES, MINIMAL, REPO
+from workflows import naming
+from workflows.config import StackConfig, stack_file
+from workflows.model import ENVIRONMENTS
+from workflows.validate import load_workflow
+
+# Own manifests, so every naming rule is exercised whatever the examples hold:
+# an aliased project, tasks, secrets, an external role, and another environment.
+OWN = {
+    ("development", "electronic-monitoring-data-store", "load-servicenow"): "secrets: [api-key, db-passwd]\n",
+    ("development", "demo", "pipeline"): (
+        "  tasks:\n    extract-all: {}\n    load:\n      dependencies: [extract-all]\n"
+    ),
+    ("development", "demo", "cross-account"): "iam:\n  external_role: arn:aws:iam::123456789012:role/elsewhere\n",
+    ("test", "demo", "job"): "secrets: [token]\n",
+}
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A workflow's names, as DESIGN.md states them."""
+
+    path: Path
+    role: str | None  # None: iam.external_role, nothing generated
+    service_account: str
+    secrets: dict[str, str]  # Secrets Manager name -> Kubernetes secret (and ExternalSecret) name
+    dag_id: str
+    dag_key: str
+    task_ids: tuple[str, ...]
+    python_dag: bool
+
+
+def settings(stack: str) -> dict[str, Any]:
+    return yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
+
+
+def expected(path: Path) -> Expected:
+    env, project, workflow = path.parts[-4:-1]
+    manifest = yaml.safe_load(path.read_text())
+    config = settings(env)
+    alias = (config.get("platform:projectAliases") or {}).get(project, project)
+    dag = manifest["dag"]
+    external = (manifest.get("iam") or {}).get("external_role")
+    return Expected(
+        path=path,
+        role=None if external else f"airflow-{env}-{alias}-{workflow}",
+        service_account=f"{alias}-{workflow}",
+        secrets={
+            f"/airflow/{env}/{alias}/{workflow}/{s}": f"{alias}-{workflow}-{s}" for s in manifest.get("secrets") or []
+        },
+        dag_id=f"{project}.{workflow}",  # the project folder, not its alias: the DAG ids Airflow shows today
+        dag_key=f"{config.get('platform:dagsPrefix', 'dags/')}{project}/{workflow}.py",
+        task_ids=tuple(str(t) for t in dag["tasks"]) if dag.get("tasks") else ("main",),
+        python_dag=bool(dag.get("python_dag")),
+    )
+
+
+def own_environments(root: Path) -> Path:
+    for (env, project, workflow), extra in OWN.items():
+        path = root / env / project / workflow / "workflow.yml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        base = textwrap.dedent(MINIMAL).lstrip("\n")
+        if extra.startswith("  "):  # more keys under dag:
+            path.write_text(base.replace("  tag: v1.0.0\n", "  tag: v1.0.0\n" + extra))
+        else:
+            path.write_text(base + extra)
+    return root
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory) -> list[tuple[str, Path]]:
+    """(stack, environments folder) for the repository's examples and for our own manifests."""
+    own = own_environments(tmp_path_factory.mktemp("identities") / "environments")
+    found = [(stack, EXAMPLES) for stack in ENVIRONMENTS if any((EXAMPLES / stack).glob("*/*/workflow.yml"))]
+    found += [(stack, own) for stack in ENVIRONMENTS if (own / stack).is_dir()]
+    return found
+
+
+@pytest.fixture(scope="module")
+def rendered(datasets) -> dict[tuple[str, Path], list[Registration]]:
+    return {(stack, root): run_program(stack, root, REPO) for stack, root in datasets}
+
+
+def manifests(stack: str, root: Path) -> list[Expected]:
+    return [expected(path) for path in sorted((root / stack).glob("*/*/workflow.yml"))]
+
+
+def test_every_naming_rule_is_exercised(datasets):
+    wanted = [w for stack, root in datasets for w in manifests(stack, root)]
+    assert len(wanted) >= len(OWN)
+    assert {w.path.parts[-4] for w in wanted} >= {"development", "test"}
+    assert any(w.role is None for w in wanted)  # external role
+    assert any(w.service_account.startswith("emds-") for w in wanted)  # project alias
+    assert any(len(w.task_ids) > 1 for w in wanted) and any(w.task_ids == ("main",) for w in wanted)
+    assert any(w.secrets for w in wanted)
+
+
+def test_naming_derives_the_names_design_states(datasets):
+    for stack, root in datasets:
+        config = StackConfig.from_stack_file(stack_file(REPO, stack))
+        for want in manifests(stack, root):
+            workflow = load_workflow(want.path, config)
+            names = naming.names_for(workflow, config)
+            if want.role is not None:
+                assert (names.role, names.policy) == (want.role, want.role), want.path
+            assert names.service_account == want.service_account, want.path
+            assert {names.secret_name(s): names.kubernetes_secret(s) for s in workflow.secrets} == want.secrets
+            assert (names.dag_id, names.dag_key) == (want.dag_id, want.dag_key), want.path
+            assert tuple(task.name for task in workflow.dag.tasks) == want.task_ids, want.path
+
+
+def by_type(registrations: list[Registration], type_: str) -> list[Registration]:
+    return [r for r in registrations if r.type == type_]
+
+
+def test_the_program_registers_resources_under_those_names(datasets, rendered):
+    for stack, root in datasets:
+        registrations = rendered[(stack, root)]
+        wanted = manifests(stack, root)
+        namespace = settings(stack).get("platform:namespace", "mwaa")
+        roles = sorted(w.role for w in wanted if w.role)
+        assert sorted(r.inputs["name"] for r in by_type(registrations, "aws:iam/role:Role")) == roles
+        assert sorted(r.inputs["name"] for r in by_type(registrations, "aws:iam/policy:Policy")) == roles
+        secrets = {name: k8s for w in wanted for name, k8s in w.secrets.items()}
+        assert sorted(r.inputs["name"] for r in by_type(registrations, "aws:secretsmanager/secret:Secret")) == sorted(
+            secrets
+        )
+        accounts = by_type(registrations, "kubernetes:core/v1:ServiceAccount")
+        assert sorted(r.inputs["metadata"]["name"] for r in accounts) == sorted(w.service_account for w in wanted)
+        assert {r.inputs["metadata"]["namespace"] for r in accounts} == {namespace}
+        external = by_type(registrations, "kubernetes:external-secrets.io/v1:ExternalSecret")
+        assert sorted(r.inputs["metadata"]["name"] for r in external) == sorted(secrets.values())
+        for registration in external:
+            spec = registration.inputs["spec"]
+            (data,) = spec["data"]
+            # Syncs its own Secrets Manager secret into a Kubernetes secret of its own name, key `data`.
+            assert secrets[data["remoteRef"]["key"]] == registration.inputs["metadata"]["name"]
+            assert spec["target"]["name"] == registration.inputs["metadata"]["name"]
+            assert data["secretKey"] == "data"
+            assert registration.inputs["metadata"]["namespace"] == namespace
+
+
+def test_each_dag_is_uploaded_under_its_key_with_its_dag_id_and_task_ids(datasets, rendered):
+    for stack, root in datasets:
+        bucket = settings(stack)["platform:mwaaBucket"]
+        objects = {
+            r.inputs["key"]: r.inputs.get("content", "")
+            for r in by_type(rendered[(stack, root)], "aws:s3/bucketObjectv2:BucketObjectv2")
+            if r.inputs["bucket"] == bucket
+        }
+        for want in manifests(stack, root):
+            assert want.dag_key in objects, want.path
+            if want.python_dag:
+                continue  # the workflow's own dag.py names its DAG and tasks
+            literals = [
+                (node.arg, node.value.value)
+                for node in ast.walk(ast.parse(objects[want.dag_key]))
+                if isinstance(node, ast.keyword)
+                and node.arg in ("dag_id", "task_id")
+                and isinstance(node.value, ast.Constant)
+            ]
+            assert [v for k, v in literals if k == "dag_id"] == [want.dag_id], want.path
+            assert sorted(v for k, v in literals if k == "task_id") == sorted(want.task_ids), want.path
