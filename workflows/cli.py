@@ -50,6 +50,7 @@ def parser() -> argparse.ArgumentParser:
     diff = commands.add_parser("diff", help="Markdown summary of what changes between a git ref and the working tree")
     _stack_arguments(diff)
     diff.add_argument("--base", required=True, help="git ref to compare with (for example origin/main)")
+    diff.add_argument("--author", help="GitHub user proposing the change (default: $DIFF_AUTHOR, then $GITHUB_ACTOR)")
 
     plan = commands.add_parser("import-plan", help="write a `pulumi import --file` plan adopting live resources")
     _stack_arguments(plan)
@@ -76,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "diff":
             from components.diff import diff_command  # noqa: PLC0415 - loads Pulumi only when needed
 
-            return diff_command(args.stack, args.environments, args.base, args.config_dir)
+            return diff_command(args.stack, args.environments, args.base, args.config_dir, author=args.author)
         if args.command == "import-plan":
             from components.importplan import import_plan_command  # noqa: PLC0415
 

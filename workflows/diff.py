@@ -328,8 +328,6 @@ def _text_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
 
 # --- Markdown -------------------------------------------------------------------------------------------------
 
-_LABEL = {"added": "added", "removed": "removed", "changed": "changed", "unchanged": "unchanged"}
-
 
 def render_markdown(diff: StackDiff) -> str:
     """A pull-request-sized Markdown summary: one table row per changed workflow, details folded."""
@@ -364,7 +362,7 @@ def render_markdown(diff: StackDiff) -> str:
 def _change_label(workflow: WorkflowDiff) -> str:
     if workflow.change == "changed" and workflow.tag_only:
         return "image tag only"
-    return _LABEL[workflow.change]
+    return workflow.change
 
 
 def _summary(workflow: WorkflowDiff) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 import boto3
 import pytest
 from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import ValidationError
 from kubernetes_validate.utils import schema_contents
 from moto import mock_aws
 from moto.iam.policy_validation import IAMPolicyDocumentValidator
@@ -158,7 +159,7 @@ def _strict_patterns(cls: type) -> type:
 
     def pattern(validator: Any, value: str, instance: Any, schema: Any) -> Iterator[Any]:
         if validator.is_type(instance, "string") and not re.search(value.replace("$", r"\Z"), instance):
-            yield validators.ValidationError(f"{instance!r} does not match {value!r}")
+            yield ValidationError(f"{instance!r} does not match {value!r}")
 
     return validators.extend(cls, {"pattern": pattern})
 
@@ -176,7 +177,7 @@ def kubernetes_registry() -> Registry:
 def kubernetes_validator(kind: str) -> Draft202012Validator:
     directory = f"kubernetes-json-schema/v{KUBERNETES_VERSION}.0-local-strict"
     if kind == "ObjectMeta":
-        schema: dict[str, Any] = {"$id": "/api/objectmeta.json", "$ref": OBJECT_META}
+        schema: dict[str, Any] = {"$id": "https://kubernetes.io/api/objectmeta.json", "$ref": OBJECT_META}
     elif kind == "ExternalSecret":
         schema = json.loads((SCHEMAS / "externalsecret-external-secrets.io-v1.json").read_text())
     else:

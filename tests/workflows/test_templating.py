@@ -178,7 +178,9 @@ def test_the_allow_list_is_the_documented_one() -> None:
     """A name added to the allow-list must be a deliberate, reviewed change (DESIGN.md, the issue)."""
     assert {"ds", "ds_nodash", "ts", "ts_nodash", "ts_nodash_with_tz"} <= RUN_CONTEXT
     assert {"data_interval_start", "data_interval_end", "logical_date", "run_id"} <= RUN_CONTEXT
-    assert not {"var", "conn", "ti", "task_instance", "conf", "dag", "task", "macros", "params", "dag_run"} & RUN_CONTEXT
+    assert (
+        not {"var", "conn", "ti", "task_instance", "conf", "dag", "task", "macros", "params", "dag_run"} & RUN_CONTEXT
+    )
     assert MACROS == {"ds_add", "ds_format"}
     assert not {"attr", "map", "select", "selectattr", "reject", "rejectattr", "format", "xmlattr"} & FILTERS
 
@@ -334,7 +336,9 @@ FILTER_NAMES = st.sampled_from([*sorted(FILTERS), *sorted(FILTERS), "attr", "map
 def _expressions(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     args = st.lists(children, max_size=2).map(", ".join)
     # Extra *args/**kwargs now and then, after the plain arguments.
-    extra = st.one_of(st.just(""), st.just(""), st.just(""), children.map("*[{}]".format), children.map("**{{'x': {}}}".format))
+    extra = st.one_of(
+        st.just(""), st.just(""), st.just(""), children.map("*[{}]".format), children.map("**{{'x': {}}}".format)
+    )
 
     def arguments(plain: str, more: str) -> str:
         return ", ".join(part for part in (plain, more) if part)

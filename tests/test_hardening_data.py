@@ -1,0 +1,252 @@
+"""Nothing is lost: what protects live data in the stack, checked on what the engine receives.
+
+* The placeholder value of a secret is written once: later deploys ignore its
+  value and its version stages (so a maintainer's value stays current).
+* A deleted secret is recoverable: a recovery window, never a force delete or
+  a forced overwrite of a replica; production keeps secrets when Pulumi stops
+  managing them.
+* One invalid manifest anywhere, of any kind, registers nothing at all (a skipped
+  workflow would be deleted by the next ``pulumi up``).
+* Logical names, types and parents are part of URNs: renaming one replaces the
+  resource (a secret loses its value). The snapshot below pins them, so an
+  accidental rename fails here; components/workflow.py says how to rename safely.
+"""
+
+from __future__ import annotations
+
+import inspect
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+import components.workflow
+from components.offline import ProgramFailed, Registration, run_program
+from components.secrets import PLACEHOLDER_VALUE
+from tests.components.test_least_privilege import SOURCES, rendered
+from tests.conftest import EXAMPLES, MINIMAL, REPO
+from workflows.config import StackConfig, stack_file
+from workflows.errors import ConfigError
+from workflows.model import ENVIRONMENTS
+
+SECRET = "aws:secretsmanager/secret:Secret"
+VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+MINIMUM_RECOVERY_DAYS = 7  # AWS allows 7-30 days, or 0: an immediate, unrecoverable delete
+
+SAMPLE = (
+    MINIMAL
+    + """iam:
+  athena: write
+  glue: true
+  s3_read_only: [bucket-one/data/*]
+secrets: [api-key, token]
+"""
+)
+EXTERNAL = MINIMAL + "iam:\n  external_role: arn:aws:iam::123456789012:role/elsewhere\n"
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+@pytest.mark.parametrize(("source", "stack"), SOURCES)
+def test_placeholder_values_are_written_once(source: str, stack: str) -> None:
+    registrations = rendered(source, stack)
+    secrets = {r.name: r for r in registrations if r.type == SECRET}
+    versions = {r.name: r for r in registrations if r.type == VERSION}
+    if not secrets:
+        pytest.skip("no secrets in this stack")
+    # Exactly one placeholder per secret, and nothing else writes a secret value.
+    assert set(versions) == {f"{name}-placeholder" for name in secrets}
+    for name, version in versions.items():
+        assert version.inputs["secretString"] == PLACEHOLDER_VALUE
+        assert "secretBinary" not in version.inputs
+        assert (
+            version.inputs["secretId"]
+            .split(":secret:")[1]
+            .startswith(secrets[name[: -len("-placeholder")]].inputs["name"])
+        )
+        # secretString: a deploy never writes the placeholder over the maintainer's value; versionStages: a
+        # deploy never moves AWSCURRENT back to the placeholder version after the maintainer put a new one.
+        assert {"secretString", "versionStages"} <= set(version.options.get("ignoreChanges", ())), name
+
+
+@pytest.mark.parametrize(("source", "stack"), SOURCES)
+def test_deleting_a_secret_is_recoverable(source: str, stack: str) -> None:
+    secrets = [r for r in rendered(source, stack) if r.type == SECRET]
+    if not secrets:
+        pytest.skip("no secrets in this stack")
+    for secret in secrets:
+        assert MINIMUM_RECOVERY_DAYS <= secret.inputs["recoveryWindowInDays"] <= 30, secret.name
+        assert not secret.inputs.get("forceOverwriteReplicaSecret"), secret.name
+        assert secret.inputs["replicas"], secret.name
+        retained = secret.options.get("retainOnDelete") is True
+        assert retained is (stack == "production"), secret.name
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_stack_config_keeps_deleted_secrets_recoverable(environment: str) -> None:
+    config = StackConfig.from_stack_file(stack_file(REPO, environment))
+    assert MINIMUM_RECOVERY_DAYS <= config.secret_recovery_window_days <= 30
+    assert config.retain_secrets_on_delete is (environment == "production")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="workflows/config.py accepts any secretRecoveryWindowDays: 0 would force-delete every removed secret "
+    "(reported to the lead; owned by config.py)",
+)
+@pytest.mark.parametrize("days", [0, 6, 31])
+def test_stack_config_refuses_a_recovery_window_aws_would_not_keep(days: int) -> None:
+    path = stack_file(REPO, "development")
+    values = {
+        key.partition(":")[2] if key.startswith("platform:") else "region": value
+        for key, value in yaml.safe_load(path.read_text())["config"].items()
+    }
+    values["secretRecoveryWindowDays"] = days
+    with pytest.raises(ConfigError):
+        StackConfig.from_mapping("development", values)
+
+
+# --------------------------------------------------------------------------- all or nothing
+
+INVALID = {
+    "yaml syntax": "dag: [unclosed\n",
+    "duplicate key": MINIMAL + "maintainers: [someone-else]\n",
+    "unknown key": MINIMAL + "retires: 3\n",
+    "empty": "",
+    "not a mapping": "- just\n- a list\n",
+    "bad merge key": MINIMAL + "<<: 5\n",
+    "forbidden jinja": MINIMAL.replace("tag: v1.0.0", "tag: v1.0.0\n  env_vars:\n    X: '{{ var.value.x }}'"),
+    "jinja in the image tag": MINIMAL.replace("tag: v1.0.0", "tag: '{{ var.value.x }}'"),
+    "newline in a secret id": MINIMAL + 'secrets: ["api-key\\n"]\n',
+    "params that share an env var": MINIMAL.replace("tag: v1.0.0", "tag: v1.0.0\n  params: {a: '1', A: '2'}"),
+    "python_dag without dag.py": MINIMAL.replace("tag: v1.0.0", "tag: v1.0.0\n  python_dag: true"),
+}
+
+
+def write(root: Path, project: str, workflow: str, text: str | bytes, env: str = "development") -> Path:
+    path = root / env / project / workflow / "workflow.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def assert_nothing_registered(environments: Path, bad: Path) -> None:
+    with pytest.raises(ProgramFailed) as failure:
+        run_program("development", environments, REPO)
+    assert failure.value.registrations == []
+    assert str(bad.parent) in str(failure.value)
+
+
+@pytest.fixture
+def stack_with_good_workflows(tmp_path: Path) -> Path:
+    """The examples, plus a workflow with secrets: many valid workflows around the bad one."""
+    environments = tmp_path / "environments"
+    shutil.copytree(EXAMPLES / "development", environments / "development")
+    write(environments, "aaa-first", "with-secrets", SAMPLE)
+    return environments
+
+
+@pytest.mark.parametrize("text", INVALID.values(), ids=INVALID.keys())
+def test_one_invalid_manifest_registers_nothing(stack_with_good_workflows: Path, text: str) -> None:
+    bad = write(stack_with_good_workflows, "zzz-last", "bad", text)
+    assert_nothing_registered(stack_with_good_workflows, bad)
+
+
+def test_a_file_that_is_not_utf8_registers_nothing(stack_with_good_workflows: Path) -> None:
+    bad = write(stack_with_good_workflows, "zzz-last", "bad", b"dag:\n  repository: \xff\xfe\n")
+    assert_nothing_registered(stack_with_good_workflows, bad)
+
+
+def test_a_python_dag_that_cannot_be_deployed_registers_nothing(stack_with_good_workflows: Path) -> None:
+    """Before the fix, validation passed and the program failed half way, after registering others."""
+    bad = write(stack_with_good_workflows, "zzz-last", "bad", INVALID["python_dag without dag.py"])
+    (bad.parent / "dag.py").write_text("def broken(:\n")
+    assert_nothing_registered(stack_with_good_workflows, bad)
+
+
+def test_an_over_long_name_registers_nothing(stack_with_good_workflows: Path) -> None:
+    bad = write(stack_with_good_workflows, "zzz-last", "a-workflow-name-far-too-long-for-an-iam-role-name", MINIMAL)
+    assert_nothing_registered(stack_with_good_workflows, bad)
+
+
+def test_a_misnamed_folder_registers_nothing(stack_with_good_workflows: Path) -> None:
+    bad = write(stack_with_good_workflows, "zzz_last", "bad", MINIMAL)
+    assert_nothing_registered(stack_with_good_workflows, bad)
+
+
+def test_two_workflows_sharing_names_register_nothing(stack_with_good_workflows: Path) -> None:
+    """``a`` + ``b-c`` and ``a-b`` + ``c`` would share a role, service account and Kubernetes secrets."""
+    write(stack_with_good_workflows, "a", "b-c", SAMPLE)
+    bad = write(stack_with_good_workflows, "a-b", "c", SAMPLE)
+    assert_nothing_registered(stack_with_good_workflows, bad)
+
+
+def test_a_project_alias_clash_registers_nothing(stack_with_good_workflows: Path) -> None:
+    """``electronic-monitoring-data-store`` is aliased to ``emds``: a project called ``emds`` would share names."""
+    bad = write(stack_with_good_workflows, "emds", "load-case-notes", SAMPLE)
+    assert_nothing_registered(stack_with_good_workflows, bad)
+
+
+# --------------------------------------------------------------------------- stable logical names
+
+# (type, logical name, parent "type::name") of everything a workflow registers. A change here renames
+# live resources: add pulumi.Alias for the old name/parent/type (components/workflow.py), then update this.
+WORKFLOW_TYPE = "analytical-platform:workflows:Workflow"
+IDENTITY = "analytical-platform:workflows:WorkflowIdentity"
+SECRETS = "analytical-platform:workflows:WorkflowSecrets"
+ROOT = f"{WORKFLOW_TYPE}::demo-job"
+STABLE_NAMES = {
+    (WORKFLOW_TYPE, "demo-job", None),
+    (IDENTITY, "demo-job", ROOT),
+    ("aws:iam/role:Role", "demo-job-role", f"{IDENTITY}::demo-job"),
+    ("aws:iam/policy:Policy", "demo-job-policy", f"{IDENTITY}::demo-job"),
+    *(
+        ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", f"demo-job-{name}-attachment", f"{IDENTITY}::demo-job")
+        for name in ("policy", "kms", "athena-read", "athena-write", "glue")
+    ),
+    ("kubernetes:core/v1:ServiceAccount", "demo-job-service-account", ROOT),
+    (SECRETS, "demo-job", ROOT),
+    *((SECRET, f"demo-job-{s}", f"{SECRETS}::demo-job") for s in ("api-key", "token")),
+    *((VERSION, f"demo-job-{s}-placeholder", f"{SECRETS}::demo-job") for s in ("api-key", "token")),
+    *(
+        ("kubernetes:external-secrets.io/v1:ExternalSecret", f"demo-job-{s}-external-secret", f"{SECRETS}::demo-job")
+        for s in ("api-key", "token")
+    ),
+    ("aws:s3/bucketObjectv2:BucketObjectv2", "demo-job-dag", ROOT),
+}
+STABLE_EXTERNAL = {
+    (WORKFLOW_TYPE, "demo-elsewhere", None),
+    ("kubernetes:core/v1:ServiceAccount", "demo-elsewhere-service-account", f"{WORKFLOW_TYPE}::demo-elsewhere"),
+    ("aws:s3/bucketObjectv2:BucketObjectv2", "demo-elsewhere-dag", f"{WORKFLOW_TYPE}::demo-elsewhere"),
+}
+
+
+def identities(registrations: list[Registration]) -> set[tuple[str, str, str | None]]:
+    by_urn = {r.urn: r for r in registrations}
+    result = set()
+    for registration in registrations:
+        parent = by_urn.get(registration.parent) if registration.parent else None
+        result.add((registration.type, registration.name, f"{parent.type}::{parent.name}" if parent else None))
+    return result
+
+
+def test_logical_names_types_and_parents_are_stable(tmp_path: Path) -> None:
+    environments = tmp_path / "environments"
+    write(environments, "demo", "job", SAMPLE)
+    write(environments, "demo", "elsewhere", EXTERNAL)
+    registrations = run_program("development", environments, REPO)
+    found = {i for i in identities(registrations) if not i[1].startswith("platform-runtime")}
+    assert found == STABLE_NAMES | STABLE_EXTERNAL
+    # And the URN is what those make it: stack, project, parent type chain, type, name.
+    for registration in registrations:
+        assert registration.urn.endswith(f"{registration.type}::{registration.name}")
+
+
+def test_the_rename_rule_is_documented_next_to_the_components() -> None:
+    doc = inspect.getdoc(components.workflow) or ""
+    assert "URN" in doc and "pulumi.Alias" in doc and "replace" in doc
