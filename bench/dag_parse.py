@@ -295,13 +295,13 @@ def report(label: str, result: dict[str, Any]) -> None:
     verdict = "meets" if slowest["seconds"] < TARGET_SECONDS else "MISSES"
     p95 = seconds[min(len(seconds) - 1, int(len(seconds) * 0.95))]
     print(
-        f"  {label:<26} {len(files):>5} file(s) {result['dag_count']:>5} DAGs {result['task_count']:>6} tasks | "
+        f"  {label:<30} {len(files):>5} file(s) {result['dag_count']:>5} DAGs {result['task_count']:>6} tasks | "
         f"total {sum(seconds):6.2f} s | median {statistics.median(seconds):.3f} s, p95 {p95:.3f} s, "
         f"slowest {slowest['seconds']:.3f} s ({verdict} the {TARGET_SECONDS} s target)"
     )
     if len(files) > 1:
         print(
-            f"  {'':<26} slowest: "
+            f"  {'':<30} slowest: "
             + ", ".join(f"{f['file']} ({f['tasks']} tasks) {f['seconds']:.3f} s" for f in reversed(files[-3:]))
         )
 
@@ -323,9 +323,8 @@ def bench(label: str, workflows: list[Workflow], config: StackConfig, root: Path
     report(f"per-file, fork per file ({sample})", parse(per_file_dir, f"--fork-per-file={sample}"))
     report("single loader, one DagBag", parse(single_dir, "--stats-only", "--preimport"))
     report("single loader, forked", parse(single_dir, "--fork-per-file=0"))
-    print(
-        f"  (one-off import of the airflow.* modules the files name, shared by all files: {warm['preimport_seconds']:.2f} s)"
-    )
+    shared = warm["preimport_seconds"]
+    print(f"  (one-off import of the airflow.* modules the files name, shared by all files: {shared:.2f} s)")
 
 
 def main() -> int:

@@ -91,11 +91,6 @@ def test_every_stack_config_keeps_deleted_secrets_recoverable(environment: str) 
     assert config.retain_secrets_on_delete is (environment == "production")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workflows/config.py accepts any secretRecoveryWindowDays: 0 would force-delete every removed secret "
-    "(reported to the lead; owned by config.py)",
-)
 @pytest.mark.parametrize("days", [0, 6, 31])
 def test_stack_config_refuses_a_recovery_window_aws_would_not_keep(days: int) -> None:
     path = stack_file(REPO, "development")

@@ -115,6 +115,12 @@ class StackConfig:
         if missing:
             raise ConfigError(f"stack config for {environment} is missing {', '.join(missing)}")
         config = StackConfig(environment=environment, **kwargs)  # type: ignore[arg-type]
+        if not 7 <= config.secret_recovery_window_days <= 30:
+            # AWS accepts 7-30 days; 0 would mean an immediate force-delete of every removed secret.
+            raise ConfigError(
+                f"platform:secretRecoveryWindowDays must be 7 to 30 days, not {config.secret_recovery_window_days}: "
+                "removed secrets must stay recoverable"
+            )
         extra = set(config.tags) - {"business-unit", "owner"}
         if len(extra) > 6:
             raise ConfigError(

@@ -61,9 +61,8 @@ PLACEHOLDERS = (
     "OWNER",
 )
 _PLACEHOLDER = re.compile(r"PLACEHOLDER_(" + "|".join(PLACEHOLDERS) + r")(?![A-Za-z0-9_])")
-# Airflow's DAG processor imports the airflow.* modules a DAG file names once, before it forks
-# a process per file ([scheduler] parsing_pre_import_modules): naming the heavy modules the
-# runtime package uses makes each file's parse reuse them instead of importing them again.
+# Airflow's DAG processor imports the airflow.* modules a DAG file names before forking the
+# file's parser ([scheduler] parsing_pre_import_modules), so naming these spares each parse.
 _PRE_IMPORT_COMMENT = (
     "# Named so that Airflow's DAG processor imports them once for all DAG files",
     "# (parsing_pre_import_modules) rather than once per file: the standard operator uses them.",
@@ -167,7 +166,8 @@ def runtime_files(config: StackConfig) -> dict[str, str]:
     files: dict[str, str] = {}
     for path in sorted(RUNTIME_DIR.rglob("*")):
         relative = path.relative_to(RUNTIME_DIR)
-        if not path.is_file() or "__pycache__" in relative.parts or path.suffix == ".pyc":
+        hidden = any(part.startswith(".") for part in relative.parts) and relative.name != ".airflowignore"
+        if not path.is_file() or hidden or "__pycache__" in relative.parts or path.suffix == ".pyc":
             continue
         files[relative.as_posix()] = path.read_text(encoding="utf-8")
     files[PLATFORM_FILE] = json.dumps(platform_settings(config), indent=2, sort_keys=True) + "\n"
@@ -442,6 +442,7 @@ def render_python_dag(workflow: Workflow, config: StackConfig) -> str:
             "by the analytical-platform-airflow stack — do not edit here.",
         ]
     )
+    trailer += [*_PRE_IMPORT_COMMENT, "import airflow.providers.cncf.kubernetes.operators.pod"]
     separator = "" if filled.endswith("\n") or not filled else "\n"
     return filled + separator + "\n".join(trailer) + "\n"
 

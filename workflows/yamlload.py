@@ -149,7 +149,9 @@ def _convert(
         ]
     try:
         return loader.construct_object(node)
-    except (yaml.YAMLError, ValueError, OverflowError):
-        # e.g. 2025-13-01 looks like a date but is not one: keep the text, and
-        # let the checks that know what the key means say what is wrong.
+    except Exception:
+        # e.g. 2025-13-01 looks like a date but is not one, or an explicit tag on the wrong text
+        # (PyYAML's constructors then raise anything: "!!int" on nothing IndexError, "!!bool x"
+        # KeyError, "!!timestamp x" AttributeError): keep the text, and let the checks that know
+        # what the key means say what is wrong.
         return node.value

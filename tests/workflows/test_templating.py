@@ -181,7 +181,7 @@ def test_the_allow_list_is_the_documented_one() -> None:
     assert (
         not {"var", "conn", "ti", "task_instance", "conf", "dag", "task", "macros", "params", "dag_run"} & RUN_CONTEXT
     )
-    assert MACROS == {"ds_add", "ds_format"}
+    assert {"ds_add", "ds_format"} == MACROS
     assert not {"attr", "map", "select", "selectattr", "reject", "rejectattr", "format", "xmlattr"} & FILTERS
 
 

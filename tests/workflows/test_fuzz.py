@@ -1,0 +1,207 @@
+"""The loader and validator never crash: any input ends as a Workflow or a ManifestError.
+
+Arbitrary bytes, arbitrary text, text built from YAML's own syntax (anchors,
+aliases, merge keys, tags, flow and block styles, documents), and manifests in
+which generated structures (nested mappings, lists, scalars of every YAML type)
+replace one part of a valid manifest. A Workflow that comes out must also render
+(DAG source, IAM documents, Kubernetes objects); a ManifestError must put each
+problem on one line with a position. Budgets are fixed and derandomized so CI is
+reproducible (the whole file runs in well under 20 s).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from workflows import dagrender, iam, kubernetes, naming
+from workflows.config import StackConfig
+from workflows.errors import ManifestError
+from workflows.model import Workflow
+from workflows.validate import load_workflow
+
+FUZZ = settings(
+    max_examples=500, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+PATH = Path("/repo/environments/development/demo/job/workflow.yml")
+
+BASE: dict[str, Any] = {
+    "dag": {
+        "repository": "moj-analytical-services/example",
+        "tag": "v1.0.0",
+        "schedule": "0 5 * * *",
+        "env_vars": {"MODE": "daily", "DATE": "{{ ds }}"},
+        "params": {"size": "10"},
+        "tasks": {"extract": {"env_vars": {"STAGE": "e"}}, "load": {"dependencies": ["extract"]}},
+    },
+    "maintainers": ["octo-analyst"],
+    "tags": {"business_unit": "Platforms", "owner": "someone@justice.gov.uk"},
+    "iam": {"s3_read_only": ["bucket-one/data/*"], "athena": "read"},
+    "secrets": ["api-key"],
+    "notifications": {"emails": ["someone@justice.gov.uk"], "slack_channel": "alerts"},
+}
+# Where a generated structure goes (a path of keys into BASE; the last key is created if missing).
+PLACES = [
+    (),
+    ("dag",),
+    ("dag", "schedule"),
+    ("dag", "tasks"),
+    ("dag", "tasks", "extract"),
+    ("dag", "tasks", "load", "dependencies"),
+    ("dag", "tasks", "load", "env_vars"),
+    ("dag", "env_vars"),
+    ("dag", "env_vars", "MODE"),
+    ("dag", "params"),
+    ("dag", "start_date"),
+    ("dag", "end_date"),
+    ("dag", "retries"),
+    ("dag", "tag"),
+    ("dag", "timezone"),
+    ("dag", "inlets"),
+    ("dag", "compute_profile"),
+    ("dag", "python_dag"),
+    ("iam",),
+    ("iam", "s3_read_only"),
+    ("iam", "external_role"),
+    ("iam", "kms"),
+    ("secrets",),
+    ("maintainers",),
+    ("tags",),
+    ("notifications",),
+    ("notifications", "slack_events"),
+]
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.sampled_from(["", "None", "~", "2025-01-01", "2025-02-30", "@daily", "0 5 * * *", "{{ var.value.x }}", "<<"]),
+    st.sampled_from(["main", "extract", "arn:aws:iam::123456789012:role/x", "bucket/x", "read", "failure"]),
+)
+KEYS = st.one_of(st.text(max_size=10), st.integers(), st.booleans(), st.none(), st.sampled_from(["dag", "tasks", "<<"]))
+STRUCTURES = st.recursive(
+    SCALARS,
+    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(KEYS, children, max_size=4)),
+    max_leaves=12,
+)
+
+YAML_TOKENS = [
+    *("dag", "tasks", "env_vars", "main", "repository", "tag", "iam", "secrets", "maintainers", "tags", "a", "b"),
+    *(": ", ":", "- ", "? ", "\n", "\n  ", "\n    ", "\n- ", " ", "\t", "#", "# c\n", ",", "[", "]", "{", "}"),
+    *("&a ", "*a", "&b ", "*b", "<<: ", "<<: *a", "!!binary ", "!!set ", "!!omap ", "!!str ", "!!int ", "!!map "),
+    *("!!timestamp ", "!!python/object:os.system ", "!custom ", "|", "|-\n  ", ">", "'", '"', "\\", "'q'", '"\\x00"'),
+    *("%YAML 1.1\n", "---\n", "...\n", "yes", "on", "null", "~", "1e999", ".nan", "0x1F", "2025-13-01", "\ufeff"),
+    *("moj-analytical-services/x", "v1", "Platforms", "x@justice.gov.uk", "{{ ds }}", "\x00", "\r", "\x85"),
+]
+YAML_TEXT = st.lists(st.sampled_from(YAML_TOKENS), max_size=40).map("".join)
+
+
+def outcome(config: StackConfig, text: str | None = None, path: Path = PATH) -> Workflow | ManifestError:
+    """The only two allowed outcomes, each checked for what it promises."""
+    try:
+        workflow = load_workflow(path, config, text)
+    except ManifestError as error:
+        assert error.problems
+        for problem in error.problems:
+            assert problem.line >= 1 and problem.column >= 1
+            assert "\n" not in problem.message and "\r" not in problem.message, problem.message
+            assert problem.message.isprintable(), problem.message
+        return error
+    # A valid manifest is one the stack can deploy: every derived thing can be built.
+    dagrender.render_dag(workflow, config)
+    naming.names_for(workflow, config)
+    kubernetes.service_account(workflow, config, "arn:aws:iam::123456789012:role/x")
+    kubernetes.external_secrets(workflow, config)
+    if workflow.iam.external_role is None:
+        iam.policy_json(iam.policy_document(workflow, config))
+        iam.policy_json(iam.trust_document(workflow, config))
+        iam.managed_policy_arns(workflow, config)
+    iam.policy_json(iam.secret_policy_document(workflow, config, "*"))
+    return workflow
+
+
+def test_the_base_manifest_is_valid(config: StackConfig) -> None:
+    """Guard: the structured fuzzing starts from a valid manifest."""
+    assert isinstance(outcome(config, yaml.safe_dump(BASE)), Workflow)
+
+
+@FUZZ
+@given(data=st.binary(max_size=300))
+@example(data=b"\xff\xfe\x00d\x00a\x00g")  # UTF-16
+@example(data=b"dag:\n  repository: \xc3\x28\n")  # invalid UTF-8
+@example(data=b"\x00")
+def test_arbitrary_bytes(config: StackConfig, tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "environments" / "development" / "demo" / "job" / "workflow.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    outcome(config, path=path)
+
+
+@FUZZ
+@given(text=st.text(max_size=300))
+@example(text="a: \ud800")  # a lone surrogate cannot be UTF-8
+@example(text="\ufeff")
+def test_arbitrary_text(config: StackConfig, text: str) -> None:
+    outcome(config, text)
+
+
+@FUZZ
+@given(text=YAML_TEXT)
+@example(text="a: 1\n<<: 5\n")  # a merge of a scalar: crashed the loader before the fix
+@example(text="a: &a [1]\nb: {<<: *a}\n")
+@example(text="a: &a {<<: *a}\n")
+@example(text="a: &a [*a]\n")
+@example(text="a: " + "[" * 5000 + "]" * 5000)
+@example(text="a: " + "{a: " * 3000 + "1" + "}" * 3000)
+@example(
+    text="l0: &l0 [x, x, x, x, x, x, x, x, x]\n"
+    + "".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 9))
+)
+@example(text="dag: !!python/object/apply:os.system [id]\n")
+@example(text="? [a]\n: 1\n")
+@example(text="!!int ")  # an explicit tag on nothing: crashed the loader (IndexError) before the fix
+@example(text="dag: {retries: !!bool maybe}")
+@example(text="!!timestamp ")  # AttributeError before the fix
+def test_yaml_syntax(config: StackConfig, text: str) -> None:
+    outcome(config, text)
+
+
+@FUZZ
+@given(place=st.sampled_from(PLACES), value=STRUCTURES)
+def test_generated_structures_in_a_manifest(config: StackConfig, place: tuple[str, ...], value: Any) -> None:
+    document: Any = copy.deepcopy(BASE)
+    if not place:
+        document = value
+    else:
+        parent = document
+        for key in place[:-1]:
+            parent = parent[key]
+        parent[place[-1]] = value
+    try:
+        text = yaml.safe_dump(document, allow_unicode=False)
+    except yaml.YAMLError:  # not representable in YAML (nothing a manifest can hold)
+        return
+    outcome(config, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: 1\n<<: 5\n",
+        "a: &x [1]\n<<: *x\n",
+        yaml.safe_dump(BASE) + "<<: [1]\n",
+    ],
+)
+def test_a_bad_merge_key_is_a_problem_not_a_crash(config: StackConfig, text: str) -> None:
+    error = outcome(config, text)
+    assert isinstance(error, ManifestError)
+    assert any("merging" in p.message for p in error.problems)
