@@ -7,7 +7,6 @@ under the mock runtime, so both run exactly the same code.
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import pulumi
 
 from components.dag import PlatformRuntime
 from components.workflow import Workflow, component_name
-from workflows.config import NAMESPACE, StackConfig, camel
+from workflows.config import NAMESPACE, StackConfig
 from workflows.discovery import discover
 from workflows.errors import ConfigError, ManifestError
 from workflows.validate import load_all
@@ -24,14 +23,18 @@ DEFAULT_ENVIRONMENTS = Path("environments")
 
 
 def stack_config(stack: str) -> StackConfig:
-    """Read this stack's ``platform:`` config (and ``aws:region``) through Pulumi."""
-    config = pulumi.Config(NAMESPACE)
-    values: dict[str, Any] = {}
-    for field in fields(StackConfig):
-        key = camel(field.name)
-        raw = config.get(key)
-        if raw is not None:
-            values[key] = _decode(raw)
+    """Read this stack's ``platform:`` config (and ``aws:region``) as the engine hands it over.
+
+    Every ``platform:`` key is passed on, so an unknown (misspelt) key fails here
+    exactly as it does in the offline CLI.
+    """
+    prefix = f"{NAMESPACE}:"
+    keys = set(pulumi.runtime.config.CONFIG.get()) | set(pulumi.runtime.config.get_config_env())
+    values: dict[str, Any] = {
+        key.removeprefix(prefix): _decode(pulumi.runtime.config.get_config(key))
+        for key in sorted(keys)
+        if key.startswith(prefix)
+    }
     region = pulumi.Config("aws").get("region")
     if region is not None:
         values["region"] = region
