@@ -48,14 +48,32 @@ class SdpNetworking:
     host_aliases: tuple[HostAlias, ...] = ()
 
 
+MWAA_DAGS_FOLDER = "/usr/local/airflow/dags/"  # where MWAA syncs the bucket's dags/ prefix
+
+
 @dataclass(frozen=True)
 class KubernetesConnection:
-    """How MWAA (outside the cluster) reaches EKS: a kubeconfig shipped in the bucket
-    (``config_file`` + ``cluster_context``) or an Airflow connection (``conn_id``)."""
+    """How MWAA (outside the cluster) reaches EKS: a kubeconfig (``config_file`` +
+    ``cluster_context``) or an Airflow connection (``conn_id``).
 
-    config_file: str | None = "/usr/local/airflow/dags/.kube/config"
+    A ``config_file`` under MWAA's dags folder is written by the stack itself from
+    ``cluster_name``, ``endpoint`` and ``certificate_authority`` (token from
+    ``aws eks get-token``, no credential in the file), so it always exists.
+    """
+
+    config_file: str | None = None
     cluster_context: str | None = None
     conn_id: str | None = None
+    cluster_name: str | None = None
+    endpoint: str | None = None
+    certificate_authority: str | None = None
+
+    @property
+    def bucket_path(self) -> str | None:
+        """The kubeconfig's path relative to the dags prefix, when the stack ships it."""
+        if self.conn_id is None and self.config_file and self.config_file.startswith(MWAA_DAGS_FOLDER):
+            return self.config_file.removeprefix(MWAA_DAGS_FOLDER)
+        return None
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,7 @@ class StackConfig:
     image_registry: str
     secrets_kms_key_arn: str
     secrets_replica_kms_key_arn: str
+    kubernetes: KubernetesConnection
     namespace: str = "mwaa"
     dags_prefix: str = "dags/"
     secret_store: SecretStore = SecretStore()
@@ -83,7 +102,6 @@ class StackConfig:
     extra_policies: tuple[ExtraPolicies, ...] = ()
     task_env: Mapping[str, str] = field(default_factory=frozen_map)
     project_aliases: Mapping[str, str] = field(default_factory=frozen_map)
-    kubernetes: KubernetesConnection = KubernetesConnection()
     hmcts_sdp_networking: SdpNetworking = SdpNetworking()
     slack_conn_id: str = "slack_api_default"
     secret_recovery_window_days: int = 30
@@ -120,6 +138,15 @@ class StackConfig:
             raise ConfigError(
                 f"platform:secretRecoveryWindowDays must be 7 to 30 days, not {config.secret_recovery_window_days}: "
                 "removed secrets must stay recoverable"
+            )
+        kubernetes = config.kubernetes
+        if kubernetes.bucket_path is not None and not (
+            kubernetes.cluster_name and kubernetes.endpoint and kubernetes.certificate_authority
+        ):
+            raise ConfigError(
+                f"platform:kubernetes.configFile {kubernetes.config_file} is in the MWAA bucket, so the stack "
+                "writes it: set clusterName, endpoint and certificateAuthority too (or use connId for an Airflow "
+                "connection)"
             )
         extra = set(config.tags) - {"business-unit", "owner"}
         if len(extra) > 6:
@@ -163,6 +190,16 @@ def stack_file(root: Path, environment: str) -> Path:
     return root / f"Pulumi.{environment}.yaml"
 
 
+_KUBERNETES_KEYS = {
+    "configFile": "config_file",
+    "clusterContext": "cluster_context",
+    "connId": "conn_id",
+    "clusterName": "cluster_name",
+    "endpoint": "endpoint",
+    "certificateAuthority": "certificate_authority",
+}
+
+
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
@@ -175,11 +212,10 @@ def _convert(name: str, value: Any) -> Any:
         if name == "extra_policies":
             return tuple(ExtraPolicies(e["pattern"], tuple(e["policies"])) for e in value)
         if name == "kubernetes":
-            return KubernetesConnection(
-                config_file=value.get("configFile"),
-                cluster_context=value.get("clusterContext"),
-                conn_id=value.get("connId"),
-            )
+            unknown = sorted(set(value) - set(_KUBERNETES_KEYS))
+            if unknown:
+                raise KeyError(f"unknown key(s) {', '.join(unknown)}; known: {', '.join(_KUBERNETES_KEYS)}")
+            return KubernetesConnection(**{name: value.get(key) for key, name in _KUBERNETES_KEYS.items()})
         if name == "hmcts_sdp_networking":
             return SdpNetworking(
                 annotations=frozen_map({str(k): str(v) for k, v in (value.get("annotations") or {}).items()}),

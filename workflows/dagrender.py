@@ -32,6 +32,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from workflows import kubernetes
 from workflows.config import StackConfig
 from workflows.errors import ManifestError, Problem
 from workflows.kubernetes import EXTERNAL_SECRET_KEY
@@ -171,6 +172,9 @@ def runtime_files(config: StackConfig) -> dict[str, str]:
             continue
         files[relative.as_posix()] = path.read_text(encoding="utf-8")
     files[PLATFORM_FILE] = json.dumps(platform_settings(config), indent=2, sort_keys=True) + "\n"
+    kubeconfig = kubernetes.kubeconfig(config)
+    if kubeconfig is not None:
+        files[config.kubernetes.bucket_path] = kubeconfig  # type: ignore[index]
     return dict(sorted(files.items()))
 
 

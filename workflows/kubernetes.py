@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from workflows import naming
@@ -50,3 +51,29 @@ def external_secrets(workflow: Workflow, config: StackConfig) -> list[dict[str, 
         }
         for s in workflow.secrets
     ]
+
+
+def kubeconfig(config: StackConfig) -> str | None:
+    """The kubeconfig MWAA uses to reach EKS, when the stack ships it (see ``KubernetesConnection``).
+
+    Authentication is ``aws eks get-token`` with MWAA's execution role: the file holds
+    no credential, only the cluster's public endpoint and certificate authority.
+    """
+    connection = config.kubernetes
+    if connection.bucket_path is None:
+        return None
+    context = connection.cluster_context or connection.cluster_name
+    cluster = {"server": connection.endpoint, "certificate-authority-data": connection.certificate_authority}
+    token = ["--region", config.region, "eks", "get-token", "--cluster-name", connection.cluster_name]
+    exec_ = {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws", "args": token}
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": context, "cluster": cluster}],
+        "contexts": [
+            {"name": context, "context": {"cluster": context, "user": context, "namespace": config.namespace}}
+        ],
+        "current-context": context,
+        "users": [{"name": context, "user": {"exec": exec_ | {"interactiveMode": "Never"}}}],
+    }
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"  # JSON is valid YAML, and byte-stable

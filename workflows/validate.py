@@ -344,6 +344,7 @@ def _check_semantics(data: dict, positions: Positions, config: StackConfig, *, w
     yield from _check_templates(dag, positions)
     yield from _check_param_names(dag, positions)
     yield from _check_iam(data.get("iam"), positions)
+    yield from _check_datasets(dag, positions)
     if dag.get("python_dag") is True:
         dag_py = positions.path.parent / PYTHON_DAG_NAME
         if not dag_py.is_file():
@@ -393,6 +394,8 @@ def _check_schedule(dag: dict, positions: Positions) -> Iterator[Problem]:
     if not isinstance(value, str) or value == "None":
         return
     expression = value.strip()
+    if expression == "@continuous" and dag.get("max_active_runs", 1) != 1:
+        yield positions.problem(("dag", "max_active_runs"), "a @continuous schedule needs dag.max_active_runs: 1")
     if expression.startswith("@"):
         if expression not in PRESETS:
             yield positions.problem(
@@ -404,6 +407,40 @@ def _check_schedule(dag: dict, positions: Positions) -> Iterator[Problem]:
             f"'{expression}' is not a valid cron expression: use five fields, minute hour day-of-month month "
             'day-of-week, such as "0 5 * * MON-FRI", or a preset such as @daily',
         )
+
+
+def _dataset_places(dag: dict) -> Iterator[tuple[NodePath, Any]]:
+    schedule = dag.get("schedule")
+    if isinstance(schedule, dict) and isinstance(schedule.get("datasets"), list):
+        yield from ((("dag", "schedule", "datasets", i), uri) for i, uri in enumerate(schedule["datasets"]))
+    for key in ("inlets", "outlets"):
+        if isinstance(dag.get(key), list):
+            yield from ((("dag", key, i), uri) for i, uri in enumerate(dag[key]))
+    if isinstance(dag.get("tasks"), dict):
+        for name, task in dag["tasks"].items():
+            for key in ("inlets", "outlets"):
+                if isinstance(task, dict) and isinstance(task.get(key), list):
+                    yield from ((("dag", "tasks", name, key, i), uri) for i, uri in enumerate(task[key]))
+
+
+def _check_datasets(dag: dict, positions: Positions) -> Iterator[Problem]:
+    """Dataset URIs Airflow would reject at parse time (an import error on MWAA) or silently change."""
+    for where, uri in _dataset_places(dag):
+        if not isinstance(uri, str):
+            continue
+        problem = None
+        if not uri.isascii() or any(c.isspace() for c in uri):
+            problem = "must be plain ASCII without spaces"
+        elif not re.match(r"^[a-z][a-z0-9+.-]*://[^/]", uri):
+            problem = "must have a scheme and a location, such as s3://bucket/path"
+        elif re.match(r"^[a-z][a-z0-9+.-]*://[^/]*@", uri):
+            problem = "must not contain credentials (user:password@)"
+        elif uri.startswith("airflow://"):
+            problem = "must not use the airflow:// scheme, which Airflow reserves"
+        elif "#" in uri:
+            problem = "must not contain a fragment ('#'), which Airflow drops"
+        if problem:
+            yield positions.problem(where, f"dataset URI {_show(uri)} {problem}")
 
 
 def _check_timezone(value: Any, positions: Positions) -> Iterator[Problem]:

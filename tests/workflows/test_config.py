@@ -19,6 +19,7 @@ REQUIRED = {
     "imageRegistry": "registry",
     "secretsKmsKeyArn": "k1",
     "secretsReplicaKmsKeyArn": "k2",
+    "kubernetes": {"connId": "kubernetes_eks"},
 }
 
 

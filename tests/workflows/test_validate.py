@@ -275,3 +275,32 @@ def test_python_dag_needs_its_dag_py(manifest, config):
 
 def test_not_a_mapping(manifest, config):
     assert "must be a mapping" in only(manifest("- just\n- a list\n"), config)[2]
+
+
+@pytest.mark.parametrize(
+    ("uri", "rule"),
+    [
+        ("s3://bücket/data", "plain ASCII"),
+        ("s3://bucket/my data", "plain ASCII"),
+        ("bucket/data", "scheme"),
+        ("s3://user:secret@bucket/data", "credentials"),
+        ("airflow://dataset", "airflow://"),
+        ("s3://bucket/data#part", "fragment"),
+    ],
+)
+def test_dataset_uris_airflow_would_reject_or_change(manifest, config, uri, rule):
+    line, column, message = only(manifest(with_dag(f"outlets: ['{uri}']")), config)
+    assert (line, column) == (4, 13)
+    assert rule in message
+
+
+def test_dataset_uris_in_schedules_and_tasks_are_checked(manifest, config):
+    text = with_dag("schedule:\n  datasets: ['s3://ok/a', 'nope']\ntasks:\n  a:\n    inlets: ['s3://x/a b']")
+    assert [line for line, _, _ in problems(manifest(text), config)] == [5, 8]
+
+
+def test_continuous_schedule_needs_one_active_run(manifest, config):
+    line, _, message = only(manifest(with_dag("schedule: '@continuous'\nmax_active_runs: 2")), config)
+    assert line == 5
+    assert "max_active_runs: 1" in message
+    assert load_workflow(manifest(with_dag("schedule: '@continuous'")), config).dag.schedule is not None
