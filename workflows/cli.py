@@ -12,16 +12,17 @@ A bad manifest never produces a traceback: every problem is a ``path:line:col: m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from workflows.config import StackConfig, stack_file
-from workflows.discovery import expand
+from workflows.discovery import discover, expand
 from workflows.errors import ConfigError, ManifestError, Problem
-from workflows.model import ENVIRONMENTS
-from workflows.validate import load_workflow, location
+from workflows.model import ENVIRONMENTS, Workflow
+from workflows.validate import load_workflow, location, name_clashes
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -99,6 +100,7 @@ def validate(paths: list[Path], output: str, config_dir: Path) -> int:
     manifests = expand(paths)
     problems: list[Problem] = []
     configs: dict[str, StackConfig] = {}
+    valid: dict[Path, list[Workflow]] = {}  # by environment folder
     for path in manifests:
         environment = location(path)[0]
         if environment not in ENVIRONMENTS:
@@ -115,11 +117,26 @@ def validate(paths: list[Path], output: str, config_dir: Path) -> int:
         if environment not in configs:
             configs[environment] = StackConfig.from_stack_file(stack_file(config_dir, environment))
         try:
-            load_workflow(path, configs[environment])
+            valid.setdefault(path.parents[2], []).append(load_workflow(path, configs[environment]))
         except ManifestError as error:
             problems.extend(error.problems)
+    for folder, workflows in valid.items():
+        problems.extend(_clashes_with_siblings(folder, workflows, configs[folder.name]))
     report(problems, output, checked=len(manifests))
     return EXIT_INVALID if problems else EXIT_OK
+
+
+def _clashes_with_siblings(folder: Path, workflows: list[Workflow], config: StackConfig) -> list[Problem]:
+    """Name clashes of the checked manifests with each other and with every other valid manifest of
+    their environment, as the stack (``load_all``) reports them: validating only the files a pull
+    request changes must still catch a clash with one it does not."""
+    checked = {w.path for w in workflows}
+    siblings: list[Workflow] = []
+    for path in discover(folder.parent, folder.name):
+        if path not in checked:
+            with contextlib.suppress(ManifestError):  # invalid siblings are not what is being checked
+                siblings.append(load_workflow(path, config))
+    return [p for p in name_clashes([*workflows, *siblings], config) if p.path in checked]
 
 
 def report(problems: Sequence[Problem], output: str, checked: int | None = None) -> None:

@@ -75,6 +75,8 @@ def _expression_problem(node: nodes.Node) -> str | None:
     if isinstance(node, nodes.Filter):
         if node.name not in FILTERS:
             return f"the filter '{node.name}' is not allowed"
+        if node.name == "replace" and not _shrinking_replace(node):
+            return "replace must swap a fixed text for one no longer than it, as in replace('-', '')"
         return _all_ok([node.node, *node.args, *(kw.value for kw in node.kwargs)])
     if isinstance(node, nodes.Getattr | nodes.Getitem):
         return _access_problem(node)
@@ -99,6 +101,15 @@ def _expression_problem(node: nodes.Node) -> str | None:
     if isinstance(node, nodes.Compare):
         return _all_ok([node.expr, *(op.expr for op in node.ops)])
     return f"the expression '{type(node).__name__}' is not allowed"
+
+
+def _shrinking_replace(node: nodes.Filter) -> bool:
+    """``replace`` with constant arguments that cannot grow the text: chained growing
+    replaces would let one template fill a shared worker's memory."""
+    if node.kwargs or len(node.args) != 2 or not all(isinstance(a, nodes.Const) for a in node.args):
+        return False
+    old, new = (a.value for a in node.args)
+    return isinstance(old, str) and isinstance(new, str) and bool(old) and len(new) <= len(old)
 
 
 def _access_problem(node: nodes.Getattr | nodes.Getitem) -> str | None:

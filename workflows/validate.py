@@ -136,13 +136,13 @@ def load_all(paths: Iterable[Path], config: StackConfig) -> list[Workflow]:
             workflows.append(load_workflow(path, config))
         except ManifestError as error:
             problems.extend(error.problems)
-    problems.extend(_name_clashes(workflows, config))
+    problems.extend(name_clashes(workflows, config))
     if problems:
         raise ManifestError(problems)
     return workflows
 
 
-def _name_clashes(workflows: Iterable[Workflow], config: StackConfig) -> Iterator[Problem]:
+def name_clashes(workflows: Iterable[Workflow], config: StackConfig) -> Iterator[Problem]:
     """Names joined with '-' (and project aliases) can coincide: ``a`` + ``b-c`` and ``a-b`` + ``c`` both give
     the service account ``a-b-c``. Two workflows must never share a role, service account or Kubernetes secret."""
     owners: dict[tuple[str, str], Workflow] = {}
@@ -154,14 +154,15 @@ def _name_clashes(workflows: Iterable[Workflow], config: StackConfig) -> Iterato
         claims += [("Kubernetes secret", names.kubernetes_secret(s)) for s in workflow.secrets]
         for kind, name in claims:
             other = owners.setdefault((kind, name), workflow)
-            if other is not workflow:
-                yield Problem(
-                    workflow.path,
-                    1,
-                    1,
-                    f"{kind} '{name}' would also belong to {other.key}: rename the workflow folder "
-                    "(or change the project alias) so that no two workflows share it",
-                )
+            if other is not workflow:  # both manifests hear of it: either may be the one to rename
+                for mine, theirs in ((workflow, other), (other, workflow)):
+                    yield Problem(
+                        mine.path,
+                        1,
+                        1,
+                        f"{kind} '{name}' would also belong to {theirs.key}: rename the workflow folder "
+                        "(or change the project alias) so that no two workflows share it",
+                    )
 
 
 # --------------------------------------------------------------------------- checks
@@ -379,6 +380,13 @@ def _check_semantics(data: dict, positions: Positions, config: StackConfig, *, w
 
 def _check_tag(dag: dict, positions: Positions) -> Iterator[Problem]:
     tag = dag.get("tag")
+    if isinstance(tag, float):
+        yield positions.problem(
+            ("dag", "tag"),
+            f"dag.tag {tag!r} is read by YAML as a number, which can change it (1.10 becomes 1.1): "
+            f'put the tag in quotes, as in tag: "{tag}"',
+        )
+        return
     if isinstance(tag, str | int | float) and not isinstance(tag, bool) and not _IMAGE_TAG.fullmatch(str(tag)):
         yield positions.problem(
             ("dag", "tag"),
@@ -586,6 +594,15 @@ def _check_iam(section: Any, positions: Positions) -> Iterator[Problem]:
             "iam.textract needs iam.s3_read_only: list the bucket paths Textract reads from",
             key=True,
         )
+    groups = section.get("cloudwatch_logs_read_only")
+    for index, arn in enumerate(groups if isinstance(groups, list) else []):
+        name = arn.partition(":log-group:")[2].removesuffix(":*") if isinstance(arn, str) else ""
+        if name[:1] in ("*", "?"):
+            yield positions.problem(
+                ("iam", "cloudwatch_logs_read_only", index),
+                f"{_show(arn)} would let the workflow read every log group, other teams' included: "
+                "name the log group (a trailing * after a prefix is fine, as in log-group:my-team-*)",
+            )
     if "external_role" in section:
         generated = sorted(k for k in section if k != "external_role")
         if generated:

@@ -156,3 +156,14 @@ def test_render_refuses_an_invalid_stack(manifest, tmp_path, capsys):
     assert code == 1
     assert "unknown key 'retires'" in capsys.readouterr().out
     assert not (out / "resources.json").exists()
+
+
+def test_validate_catches_a_clash_with_a_manifest_it_was_not_given(manifest, capsys):
+    """`a` + `b-c` and `a-b` + `c` would share a role and service account: validate says so even when
+    only one of the two files is checked (as a pull request does), agreeing with render."""
+    manifest(project="a", workflow="b-c")
+    changed = manifest(project="a-b", workflow="c")
+    assert main(["validate", str(changed)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"{changed}:1:1: ")
+    assert "would also belong to a/b-c" in out

@@ -37,6 +37,7 @@ from jinja2 import Environment, nodes
 from tests.conftest import MINIMAL, REPO
 from workflows import dagrender
 from workflows.config import StackConfig
+from workflows.errors import ManifestError
 from workflows.model import Dag, DatasetSchedule, Task, Workflow, frozen_map
 from workflows.validate import load_workflow
 
@@ -304,13 +305,22 @@ def test_names_are_kept_as_written(manifest, config: StackConfig) -> None:
 
 def test_a_task_name_with_a_trailing_newline_is_rejected(manifest, config: StackConfig) -> None:
     """``^[A-Za-z0-9_-]+$`` in Python also matches "main\\n": the schema's patterns are anchored as in ECMA-262."""
-    from workflows.errors import ManifestError
-
     text = MINIMAL.replace("tag: v1.0.0", 'tag: v1.0.0\n  tasks: {"main\\n": {}}\n  env_vars: {"X\\n": y}')
     with pytest.raises(ManifestError) as error:
         load_workflow(manifest(text), config)
     assert len(error.value.problems) == 2
     assert all("\n" not in str(p) for p in error.value.problems)  # one problem, one line
+
+
+@pytest.mark.parametrize(("project", "workflow"), [("demo\n", "job"), ("demo", "job\n"), ("demo", "job\r")])
+def test_folder_names_with_a_line_break_are_rejected(tmp_path: Path, config: StackConfig, project: str, workflow: str):
+    """Folder names become role, service account and secret names: ``^…$`` must not let "job\\n" through."""
+    path = tmp_path / "environments" / "development" / project / workflow / "workflow.yml"
+    path.parent.mkdir(parents=True)
+    path.write_text(MINIMAL)
+    with pytest.raises(ManifestError) as error:
+        load_workflow(path, config)
+    assert "folder name" in str(error.value)
 
 
 # --------------------------------------------------------------------------- the real Airflow, on a fixed sample

@@ -304,3 +304,24 @@ def test_continuous_schedule_needs_one_active_run(manifest, config):
     assert line == 5
     assert "max_active_runs: 1" in message
     assert load_workflow(manifest(with_dag("schedule: '@continuous'")), config).dag.schedule is not None
+
+
+def test_a_tag_yaml_reads_as_a_number_must_be_quoted(manifest, config):
+    text = MINIMAL.replace("tag: v1.0.0", "tag: 1.10")
+    line, column, message = only(manifest(text), config)
+    assert (line, column) == (3, 8)
+    assert 'tag: "1.1"' in message or "quotes" in message
+    assert load_workflow(manifest(MINIMAL.replace("tag: v1.0.0", "tag: 7")), config).dag.tag == "7"
+
+
+@pytest.mark.parametrize(
+    ("group", "ok"),
+    [("*", False), ("*:*", False), ("*-logs", False), ("my-team-*", True), ("cloudtrail-athena-events:*", True)],
+)
+def test_log_groups_cannot_cover_every_team(manifest, config, group, ok):
+    arn = f"arn:aws:logs:eu-west-2:593291632749:log-group:{group}"
+    path = manifest(MINIMAL + f"iam:\n  cloudwatch_logs_read_only: ['{arn}']\n")
+    found = problems(path, config)
+    assert (found == []) is ok, found
+    if not ok:
+        assert "every log group" in found[0][2]
