@@ -8,7 +8,9 @@ default ``.venv-airflow/bin/python``) with ``tests/airflow_harness/load_dags.py`
 * per-file: what the stack uploads, ``<project>/<workflow>.py`` per workflow plus the
   runtime package;
 * single loader: the same DAGs, with the same operator and arguments, built by one
-  ``.py`` file from a data literal (the design this project replaces).
+  ``.py`` file from a data literal;
+* single loader reading YAML: the same file taking its data from one YAML file per
+  workflow at every parse, as the design this project replaces does.
 
 The harness first imports the ``airflow.*`` modules the files name, as Airflow's DAG
 processor does once before forking a parser per file, so a file's time is what each
@@ -31,6 +33,8 @@ import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -201,6 +205,18 @@ for spec in SPECS:
 '''
 
 
+# The design actually being replaced reads every manifest at parse time: the same loader,
+# taking its data from one YAML file per workflow (PyYAML's SafeLoader) instead of a literal.
+LOADER_FROM_MANIFESTS = LOADER.replace(
+    "SPECS = json.loads(SPECS_JSON)",
+    "import pathlib\n\nimport yaml\n\n"
+    "SPECS = [\n"
+    "    yaml.safe_load(path.read_text())\n"
+    "    for path in sorted((pathlib.Path(__file__).parent / 'manifests').glob('*/*.yml'))\n"
+    "]",
+)
+
+
 def loader_spec(workflow: Workflow, config: StackConfig) -> dict[str, Any]:
     dag, notes = workflow.dag, workflow.notifications
     schedule: list[Any] = ["none", None]
@@ -318,11 +334,17 @@ def bench(label: str, workflows: list[Workflow], config: StackConfig, root: Path
     print(f"{label}: {len(workflows)} workflows, {tasks} tasks")
     per_file_dir = write_folder(root / f"{label}-per-file", per_file)
     single_dir = write_folder(root / f"{label}-single", single)
+    from_manifests = dict(runtime) | {"all_workflows.py": LOADER_FROM_MANIFESTS}
+    for workflow in workflows:
+        spec = loader_spec(workflow, config)
+        from_manifests[f"manifests/{workflow.project}/{workflow.name}.yml"] = yaml.safe_dump(spec, sort_keys=True)
+    manifests_dir = write_folder(root / f"{label}-single-yaml", from_manifests)
     warm = parse(per_file_dir, "--stats-only", "--preimport")
     report("per-file, one DagBag", warm)
     report(f"per-file, fork per file ({sample})", parse(per_file_dir, f"--fork-per-file={sample}"))
     report("single loader, one DagBag", parse(single_dir, "--stats-only", "--preimport"))
     report("single loader, forked", parse(single_dir, "--fork-per-file=0"))
+    report("single loader reading YAML", parse(manifests_dir, "--fork-per-file=0"))
     shared = warm["preimport_seconds"]
     print(f"  (one-off import of the airflow.* modules the files name, shared by all files: {shared:.2f} s)")
 

@@ -101,7 +101,7 @@ class AnalyticalPlatformStandardOperator(KubernetesPodOperator):
         values, sourced = _env_items(env_vars)
         merged = {**settings.task_env, **values}
         env = [
-            k8s.V1EnvVar(name=key, value=environment_value(value))
+            pod_spec.models.V1EnvVar(name=key, value=environment_value(value))
             for key, value in merged.items()
             if key not in from_secrets
         ]
