@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 from datetime import date
@@ -39,6 +37,13 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tests.airflow_harness.client import (  # noqa: E402
+    AIRFLOW_PYTHON,
+    HarnessError,
+    dags_folder_files,
+    run_harness,
+    write_folder,
+)
 from workflows import dagrender  # noqa: E402
 from workflows.config import StackConfig, stack_file  # noqa: E402
 from workflows.model import (  # noqa: E402
@@ -54,8 +59,6 @@ from workflows.model import (  # noqa: E402
 from workflows.naming import names_for  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus" / "environments"
-HARNESS = REPO / "tests" / "airflow_harness" / "load_dags.py"
-AIRFLOW_PYTHON = Path(os.environ.get("AIRFLOW_PYTHON", REPO / ".venv-airflow" / "bin" / "python"))
 TARGET_SECONDS = 0.5
 
 
@@ -271,15 +274,6 @@ def loader_spec(workflow: Workflow, config: StackConfig) -> dict[str, Any]:
     }
 
 
-def write_folder(root: Path, files: dict[str, str]) -> Path:
-    """Write ``files`` (path relative to the folder -> content) under ``root``."""
-    for relative, content in files.items():
-        target = root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content, encoding="utf-8")
-    return root
-
-
 BASELINE = """\
 import pendulum
 from airflow import DAG
@@ -291,14 +285,10 @@ with DAG("baseline.empty", schedule=None, start_date=pendulum.datetime(2025, 1, 
 
 
 def parse(dags: Path, *options: str) -> dict[str, Any]:
-    out = dags.parent / f"{dags.name}{''.join(options)}.json"
-    subprocess.run(
-        [str(AIRFLOW_PYTHON), str(HARNESS), str(dags), str(out), *options],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    result = json.loads(out.read_text())
+    try:
+        result = run_harness(dags, dags.parent / f"{dags.name}{''.join(options)}.json", *options)
+    except HarnessError as error:
+        raise SystemExit(str(error)) from None
     if result["import_errors"]:
         raise SystemExit(f"import errors in {dags}: {json.dumps(result['import_errors'], indent=1)[:3000]}")
     return result
@@ -324,9 +314,7 @@ def report(label: str, result: dict[str, Any]) -> None:
 
 def bench(label: str, workflows: list[Workflow], config: StackConfig, root: Path, sample: int) -> None:
     runtime = dagrender.runtime_files(config)
-    per_file = dict(runtime)
-    for workflow in workflows:
-        per_file[dagrender.dag_path(workflow, config)] = dagrender.render_dag(workflow, config)
+    per_file = dags_folder_files(workflows, config)
     specs = json.dumps([loader_spec(w, config) for w in workflows], sort_keys=True)
     loader = LOADER.replace("json.loads(SPECS_JSON)", f"json.loads({specs!r})")
     single = dict(runtime) | {"all_workflows.py": loader}

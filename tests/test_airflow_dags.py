@@ -17,9 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import os
 import re
-import subprocess
 import sys
 import urllib.parse
 from datetime import date, datetime
@@ -29,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.airflow_harness.client import HarnessError, dags_folder_files, run_harness, write_folder
 from workflows import dagrender
 from workflows.compute import NODE_POOL_LABEL, parse
 from workflows.config import StackConfig, stack_file
@@ -47,8 +46,6 @@ from workflows.naming import names_for, secret_env_var
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "environments"
 EXAMPLES = REPO / "environments"
-HARNESS = Path(__file__).resolve().parent / "airflow_harness" / "load_dags.py"
-AIRFLOW_PYTHON = Path(os.environ.get("AIRFLOW_PYTHON", REPO / ".venv-airflow" / "bin" / "python"))
 JINJA = re.compile(r"\{[{%#]")
 # Airflow's cron presets, as its timetable spells them.
 PRESETS = {
@@ -307,32 +304,12 @@ PYTHON_DAGS = [pytest.param(w, id=i) for i, w in CASES if w.dag.python_dag]
 @pytest.fixture(scope="session")
 def airflow(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Every case's DAG file and the runtime files in one dags folder, described by the harness."""
-    if not AIRFLOW_PYTHON.is_file():
-        pytest.fail(
-            f"no Airflow interpreter at {AIRFLOW_PYTHON} (set AIRFLOW_PYTHON): run `make test`, "
-            "which creates .venv-airflow with the Airflow that MWAA runs",
-            pytrace=False,
-        )
     config = _config()
-    dags = tmp_path_factory.mktemp("dags")
-    files = dict(dagrender.runtime_files(config))
-    for _, workflow in CASES:
-        files[dagrender.dag_path(workflow, config)] = dagrender.render_dag(workflow, config)
-    for relative, content in files.items():
-        target = dags / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content, encoding="utf-8")
-    out = dags.parent / "airflow.json"
-    completed = subprocess.run(
-        [str(AIRFLOW_PYTHON), str(HARNESS), str(dags), str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if completed.returncode != 0:
-        pytest.fail(f"the Airflow harness failed:\n{completed.stdout[-5000:]}\n{completed.stderr[-5000:]}")
-    return json.loads(out.read_text())
+    dags = write_folder(tmp_path_factory.mktemp("dags"), dags_folder_files((w for _, w in CASES), config))
+    try:
+        return run_harness(dags, dags.parent / "airflow.json")
+    except HarnessError as error:
+        pytest.fail(str(error), pytrace=False)
 
 
 def _dag(airflow: dict[str, Any], workflow: Workflow) -> dict[str, Any]:

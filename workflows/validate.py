@@ -113,10 +113,10 @@ def load_workflow(path: Path, config: StackConfig, text: str | None = None) -> W
         data, positions = load(path, text)
     except ManifestError as error:
         raise ManifestError(map(_one_line, error.problems)) from None
-    problems = [_one_line(p) for p in check(data, positions, config)]
-    if problems:
-        raise ManifestError(problems)
-    return build(data, positions, config)
+    problems, workflow = check(data, positions, config)
+    if problems or workflow is None:
+        raise ManifestError(map(_one_line, problems))
+    return workflow
 
 
 def _one_line(problem: Problem) -> Problem:
@@ -168,23 +168,33 @@ def name_clashes(workflows: Iterable[Workflow], config: StackConfig) -> Iterator
 # --------------------------------------------------------------------------- checks
 
 
-def check(data: Any, positions: Positions, config: StackConfig) -> Iterator[Problem]:
-    path = positions.path
-    yield from positions.problems
-    location_problems = list(_check_location(path, positions, config))
-    yield from location_problems
+def check(data: Any, positions: Positions, config: StackConfig) -> tuple[list[Problem], Workflow | None]:
+    """Every problem of one loaded manifest, and its model when it is whole enough to build.
+
+    The model is built once, here: the rules that need it (name limits, policy size, the
+    workflow's own dag.py) run on it, and a manifest with no problem returns it.
+    """
+    problems = [*positions.problems, *_check_location(positions.path, positions, config)]
+    placed = len(problems) == len(positions.problems)
     if data is None:
-        yield positions.problem(
-            (), "the manifest is empty: it needs at least dag.repository, dag.tag, maintainers and tags"
+        problems.append(
+            positions.problem(
+                (), "the manifest is empty: it needs at least dag.repository, dag.tag, maintainers and tags"
+            )
         )
-        return
+        return problems, None
     schema_errors = sorted(_validator().iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     for error in schema_errors:
-        yield from _schema_problem(error, positions)
+        problems.extend(_schema_problem(error, positions))
     if not isinstance(data, dict):
-        return
+        return problems, None
+    problems.extend(_check_document(data, positions))
     # Name limits and policy size need a whole, well-placed model: only then are they meaningful.
-    yield from _check_semantics(data, positions, config, whole=not schema_errors and not location_problems)
+    if schema_errors or not placed:
+        return problems, None
+    workflow = build(data, positions, config)
+    problems.extend(_check_model(workflow, positions, config))
+    return problems, workflow
 
 
 def _check_location(path: Path, positions: Positions, config: StackConfig) -> Iterator[Problem]:
@@ -336,7 +346,8 @@ def _value_rule(where: NodePath, description: str | None) -> str:
     return description or "see the schema"
 
 
-def _check_semantics(data: dict, positions: Positions, config: StackConfig, *, whole: bool) -> Iterator[Problem]:
+def _check_document(data: dict, positions: Positions) -> Iterator[Problem]:
+    """Rules the schema cannot express, on the document as written (it may have other problems)."""
     dag = data.get("dag") if isinstance(data.get("dag"), dict) else {}
     yield from _check_tag(dag, positions)
     yield from _check_schedule(dag, positions)
@@ -355,13 +366,10 @@ def _check_semantics(data: dict, positions: Positions, config: StackConfig, *, w
                 "or remove python_dag to have the DAG generated",
                 key=True,
             )
-    if not whole:
-        return
-    # Rules that need the whole model: name limits and the policy size.
-    try:
-        workflow = build(data, positions, config)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return
+
+
+def _check_model(workflow: Workflow, positions: Positions, config: StackConfig) -> Iterator[Problem]:
+    """Rules that need the whole model: name limits, the policy size, the workflow's own dag.py."""
     for where, message in naming.limit_problems(workflow, config):
         node: NodePath = tuple(int(p) if p.isdigit() else p for p in where.split(".")) if where else ()
         yield positions.problem(node, message)

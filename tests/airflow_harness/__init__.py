@@ -1,0 +1,1 @@
+"""Loading DAG folders in the Airflow that MWAA runs (a separate interpreter, ``AIRFLOW_PYTHON``)."""
