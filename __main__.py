@@ -1,5 +1,5 @@
 """Pulumi entry point: one stack per environment (development, test, production)."""
 
-from components.stack import deploy
+from shell.program import deploy
 
 deploy()

@@ -56,7 +56,7 @@ from workflows.model import (  # noqa: E402
     Workflow,
     frozen_map,
 )
-from workflows.naming import names_for  # noqa: E402
+from workflows.plan.naming import names_for  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus" / "environments"
 TARGET_SECONDS = 0.5
@@ -66,7 +66,7 @@ def corpus_workflows(config: StackConfig) -> list[Workflow]:
     """The corpus manifests that get a generated DAG (python_dag ones bring their own code)."""
     if not (CORPUS / "development").is_dir():
         return []
-    from workflows.discovery import discover
+    from workflows.manifest.discovery import discover
     from workflows.errors import ManifestError
     from workflows.validate import load_workflow
 

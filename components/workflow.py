@@ -1,57 +1,141 @@
-"""One analyst workflow: everything its manifest asks for, under one component.
+"""One analyst workflow: everything its plan declares, as direct children of one component.
 
-Renaming rule (keep live resources): a logical name or a parent is part of a
-resource's URN, so changing either makes Pulumi replace the resource — for a
-secret, that loses the value its maintainers set. When restructuring these
-components, pass ``aliases=[pulumi.Alias(name=old_name, parent=old_parent)]``
-(or ``type_=old_type``) on the moved resource so its URN history carries over,
-and check that ``pulumi preview`` shows no replacement before merging.
+A workflow with a generated role and no secrets registers 6 resources (this
+component, role, policy, the role's policy attachments, service account, DAG
+object); each secret adds 3 (secret, placeholder version, ExternalSecret).
+
+Logical names are the plan's: ``<project>/<workflow>`` for the component and each
+of its resources (their types tell them apart), ``<project>/<workflow>/<secret>``
+for a secret's resources. Folder names cannot contain '/', so these are unique
+by construction. Renaming rule (keep live resources): a logical name, type or
+parent is part of a resource's URN, so changing one makes Pulumi replace the
+resource — for a secret, that loses the value its maintainers set. When
+restructuring, pass ``aliases=[pulumi.Alias(name=old_name, parent=old_parent)]``
+on the moved resource so its URN history carries over, and check that
+``pulumi preview`` shows no replacement before merging.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
-from components.dag import dag_object
-from components.identity import WorkflowIdentity
-from components.secrets import WorkflowSecrets
-from components.service_account import service_account
-from workflows import naming
+from workflows import tokens
 from workflows.config import StackConfig
-from workflows.model import Workflow as WorkflowModel
+from workflows.plan.workflow_plan import WorkflowPlan
+
+PLACEHOLDER_VALUE = "placeholder: set the value in Secrets Manager"
 
 
-def component_name(workflow: WorkflowModel) -> str:
-    """Logical name of a workflow's component: ``<project>-<workflow>`` (folder names, unique per stack)."""
-    return f"{workflow.project}-{workflow.name}"
+@dataclass(frozen=True)
+class PlatformArgs:
+    """The stack-wide settings a workflow's resources need, from the stack config."""
+
+    mwaa_bucket: str
+    secrets_kms_key_id: str
+    replica_region: str
+    replica_kms_key_id: str
+    secret_recovery_window_days: int
+    retain_secrets_on_delete: bool
+
+    @staticmethod
+    def from_config(config: StackConfig) -> PlatformArgs:
+        return PlatformArgs(
+            mwaa_bucket=config.mwaa_bucket,
+            secrets_kms_key_id=config.secrets_kms_key_arn,
+            replica_region=config.replica_region,
+            replica_kms_key_id=config.secrets_replica_kms_key_arn,
+            secret_recovery_window_days=config.secret_recovery_window_days,
+            retain_secrets_on_delete=config.retain_secrets_on_delete,
+        )
 
 
 class Workflow(pulumi.ComponentResource):
-    role_arn: pulumi.Output[str]
+    """Role, policy and attachments (unless ``iam.external_role``), secrets with their
+    ExternalSecrets, the service account and the DAG object of one workflow."""
 
-    def __init__(
-        self, name: str, workflow: WorkflowModel, config: StackConfig, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, plan: WorkflowPlan, platform: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        workflow = plan.workflow
         # The identity of the workflow as component inputs, so previews and renders show it.
         props = {"environment": workflow.environment, "project": workflow.project, "workflow": workflow.name}
-        super().__init__("analytical-platform:workflows:Workflow", name, props, opts)
+        super().__init__(tokens.WORKFLOW, plan.logical_name, props, opts)
+        name = plan.logical_name
         child = pulumi.ResourceOptions(parent=self)
+        prerequisites: list[pulumi.Resource] = []
 
-        if workflow.iam.external_role is not None:
-            role_arn = pulumi.Output.from_input(workflow.iam.external_role)
-        else:
-            role_arn = WorkflowIdentity(name, workflow, config, opts=child).role_arn
-        prerequisites: list[pulumi.Resource] = [service_account(name, workflow, config, role_arn, parent=self)]
-        if workflow.secrets:
-            prerequisites.append(WorkflowSecrets(name, workflow, config, opts=child))
-        dag_object(
+        identity = plan.identity
+        if identity is not None:
+            role = aws.iam.Role(
+                name,
+                name=identity.role,
+                assume_role_policy=identity.trust_policy,
+                max_session_duration=identity.max_session_seconds,
+                tags=dict(plan.tags),
+                opts=child,
+            )
+            policy = aws.iam.Policy(
+                name, name=identity.policy, policy=identity.permissions, tags=dict(plan.tags), opts=child
+            )
+            # One resource for the whole set of the role's managed policies: it also detaches any
+            # policy attached by hand, so the role grants exactly what the manifest says.
+            attachments = aws.iam.RolePolicyAttachmentsExclusive(
+                name, role_name=role.name, policy_arns=[policy.arn, *identity.shared_policy_arns], opts=child
+            )
+            prerequisites += [role, attachments]
+
+        for secret in plan.secrets:
+            stored = aws.secretsmanager.Secret(
+                secret.logical_name,
+                name=secret.name,
+                description=secret.description,
+                kms_key_id=platform.secrets_kms_key_id,
+                replicas=[
+                    aws.secretsmanager.SecretReplicaArgs(
+                        region=platform.replica_region, kms_key_id=platform.replica_kms_key_id
+                    )
+                ],
+                # Deleting schedules deletion after this window, never an immediate force-delete,
+                # so a removed secret (or workflow) can be restored with its value.
+                recovery_window_in_days=platform.secret_recovery_window_days,
+                policy=plan.secret_policy,
+                tags=dict(plan.tags),
+                # retain_on_delete: production can keep secrets in AWS even when Pulumi stops
+                # managing them (platform:retainSecretsOnDelete), so no value is ever lost.
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=platform.retain_secrets_on_delete),
+            )
+            aws.secretsmanager.SecretVersion(
+                secret.logical_name,
+                secret_id=stored.id,
+                secret_string=PLACEHOLDER_VALUE,
+                # ignore_changes: maintainers set the real value after creation; the placeholder is
+                # written once, on create, and no later deploy may overwrite (or reset) their value.
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["secretString", "versionStages"]),
+            )
+            manifest = secret.external_secret
+            prerequisites.append(
+                k8s.apiextensions.CustomResource(
+                    secret.logical_name,
+                    api_version=manifest["apiVersion"],
+                    kind=manifest["kind"],
+                    metadata=manifest["metadata"],
+                    spec=manifest["spec"],
+                    opts=child,
+                )
+            )
+
+        prerequisites.append(k8s.core.v1.ServiceAccount(name, metadata=plan.service_account["metadata"], opts=child))
+        dag = aws.s3.BucketObjectv2(
             name,
-            workflow,
-            config,
-            # depends_on: the DAG is uploaded last, so Airflow never schedules a pod whose
-            # service account or secrets do not exist yet.
+            bucket=platform.mwaa_bucket,
+            key=plan.names.dag_key,
+            content=plan.dag_source,
+            content_type=plan.dag_content_type,
+            tags=dict(plan.tags),
+            # depends_on: the DAG is uploaded last, so Airflow never schedules a pod whose role,
+            # permissions, service account or secrets do not exist yet.
             opts=pulumi.ResourceOptions(parent=self, depends_on=prerequisites),
         )
-        self.role_arn = role_arn
-        names = naming.names_for(workflow, config)
-        self.register_outputs({"role_arn": role_arn, "dag_id": names.dag_id, "service_account": names.service_account})
+        self.register_outputs({"role_arn": plan.role_arn, "dag_id": plan.names.dag_id, "dag_key": dag.key})

@@ -41,7 +41,7 @@ from workflows.model import (
     Workflow,
     frozen_map,
 )
-from workflows.naming import names_for, secret_env_var
+from workflows.plan.naming import names_for, secret_env_var
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "environments"
@@ -277,7 +277,7 @@ def cases() -> tuple[tuple[str, Workflow], ...]:
 def _manifests(root: Path) -> list[Path]:
     if not (root / "development").is_dir():
         return []
-    from workflows.discovery import discover
+    from workflows.manifest.discovery import discover
 
     return discover(root, "development")
 

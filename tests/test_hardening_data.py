@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 import components.workflow
-from components.offline import ProgramFailed, Registration, run_program
+from shell.offline import ProgramFailed, Registration, run_program
 from components.secrets import PLACEHOLDER_VALUE
 from tests.components.test_least_privilege import SOURCES, rendered
 from tests.conftest import EXAMPLES, MINIMAL, REPO

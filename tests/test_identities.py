@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.offline import Registration, run_program
+from shell.offline import Registration, run_program
 from tests.conftest import EXAMPLES, MINIMAL, REPO
 from workflows import naming
 from workflows.config import StackConfig, stack_file

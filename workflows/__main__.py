@@ -1,7 +1,9 @@
+"""``python -m workflows``: the command line lives in the shell (:mod:`shell.cli`); the core never imports it."""
+
 import os
 import sys
 
-from workflows.cli import main
+from shell.cli import main
 
 try:
     code = main()

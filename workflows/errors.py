@@ -20,6 +20,11 @@ class Problem:
         return f"{self.path}:{self.line}:{self.column}: {self.message}"
 
 
+def escape_unprintable(text: str) -> str:
+    """``text`` on one line: anything unprintable (line breaks included) written as its escape."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 class WorkflowsError(Exception):
     """Base class of the project's errors."""
 

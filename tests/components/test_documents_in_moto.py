@@ -31,7 +31,7 @@ from moto import mock_aws
 from moto.iam.policy_validation import IAMPolicyDocumentValidator
 from referencing import Registry, Resource
 
-from components.offline import Registration
+from shell.offline import Registration
 from components.secrets import PLACEHOLDER_VALUE
 from tests.components.test_least_privilege import SOURCES, rendered, stack_config
 

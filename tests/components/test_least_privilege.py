@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from components.offline import Registration, run_program
+from shell.offline import Registration, run_program
 from tests.conftest import CORPUS, EXAMPLES, MINIMAL, REPO
 from tests.workflows.test_cli import corpus_with_dag_py
 from workflows.config import StackConfig, stack_file

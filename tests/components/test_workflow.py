@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components.offline import ProgramFailed, Registration, run_program
+from shell.offline import ProgramFailed, Registration, run_program
 from tests.conftest import EXAMPLES, MINIMAL, REPO
 
 ACCOUNT = "593291632749"

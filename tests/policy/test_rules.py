@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.offline import run_program
+from shell.offline import run_program
 from policy import rules
 from tests.conftest import EXAMPLES, MINIMAL, REPO
 

@@ -1,0 +1,180 @@
+"""``python -m workflows``: the command line CI and reviewers rely on (DESIGN.md).
+
+    validate [--format text|github|json] PATH...
+    render --stack ENV [--environments DIR] --out OUT
+    diff --stack ENV --base REF
+    import-plan --stack ENV --out FILE [--lookup]
+
+Exit status: 0 all good, 1 invalid manifests (or failed render), 2 usage errors.
+A bad manifest never produces a traceback: every problem is a ``path:line:col: message``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from workflows.config import StackConfig, stack_file
+from workflows.errors import ConfigError, ManifestError, Problem
+from workflows.manifest.discovery import discover, expand, location
+from workflows.model import ENVIRONMENTS
+from workflows.plan.limits import name_clashes
+from workflows.plan.workflow_plan import WorkflowPlan
+from workflows.validate import load_workflow
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = _Parser(prog="python -m workflows", description=__doc__.split("\n\n")[0])
+    commands = root.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    validate = commands.add_parser("validate", help="check manifests and report every problem")
+    validate.add_argument("--format", choices=("text", "github", "json"), default="text")
+    validate.add_argument("--config-dir", type=Path, default=REPO_ROOT, help="folder holding Pulumi.<stack>.yaml")
+    validate.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="a workflow.yml, or a folder to search")
+
+    render = commands.add_parser("render", help="run the stack offline and write what it would declare")
+    _stack_arguments(render)
+    render.add_argument("--out", type=Path, required=True)
+
+    diff = commands.add_parser("diff", help="Markdown summary of what changes between a git ref and the working tree")
+    _stack_arguments(diff)
+    diff.add_argument("--base", required=True, help="git ref to compare with (for example origin/main)")
+    diff.add_argument("--author", help="GitHub user proposing the change (default: $DIFF_AUTHOR, then $GITHUB_ACTOR)")
+
+    plan = commands.add_parser("import-plan", help="write a `pulumi import --file` plan adopting live resources")
+    _stack_arguments(plan)
+    plan.add_argument("--out", type=Path, required=True)
+    plan.add_argument("--lookup", action="store_true", help="look up secret ARNs with boto3 (read-only)")
+    return root
+
+
+def _stack_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--stack", required=True, choices=ENVIRONMENTS)
+    command.add_argument("--environments", type=Path, default=Path("environments"))
+    command.add_argument("--config-dir", type=Path, default=REPO_ROOT, help="folder holding Pulumi.<stack>.yaml")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return validate(args.paths, args.format, args.config_dir)
+        if args.command == "render":
+            from shell.offline import render_command  # noqa: PLC0415 - loads Pulumi only when needed
+
+            return render_command(args.stack, args.environments, args.out, args.config_dir)
+        if args.command == "diff":
+            from shell.diff import diff_command  # noqa: PLC0415 - loads Pulumi only when needed
+
+            return diff_command(args.stack, args.environments, args.base, args.config_dir, author=args.author)
+        if args.command == "import-plan":
+            from shell.importplan import import_plan_command  # noqa: PLC0415
+
+            return import_plan_command(args.stack, args.environments, args.out, args.config_dir, lookup=args.lookup)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ManifestError as error:
+        report(error.problems, "text")
+        return EXIT_INVALID
+    return EXIT_USAGE
+
+
+def validate(paths: list[Path], output: str, config_dir: Path) -> int:
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        print(f"error: no such file or folder: {', '.join(map(str, missing))}", file=sys.stderr)
+        return EXIT_USAGE
+    manifests = expand(paths)
+    problems: list[Problem] = []
+    configs: dict[str, StackConfig] = {}
+    valid: dict[Path, list[WorkflowPlan]] = {}  # by environment folder
+    for path in manifests:
+        environment = location(path)[0]
+        if environment not in ENVIRONMENTS:
+            problems.append(
+                Problem(
+                    path,
+                    1,
+                    1,
+                    f"a manifest must live at environments/<environment>/<project>/<workflow>/workflow.yml "
+                    f"with environment one of {', '.join(ENVIRONMENTS)}; '{environment}' is not",
+                )
+            )
+            continue
+        if environment not in configs:
+            configs[environment] = StackConfig.from_stack_file(stack_file(config_dir, environment))
+        try:
+            valid.setdefault(path.parents[2], []).append(load_workflow(path, configs[environment]))
+        except ManifestError as error:
+            problems.extend(error.problems)
+    for folder, plans in valid.items():
+        problems.extend(_clashes_with_siblings(folder, plans, configs[folder.name]))
+    report(problems, output, checked=len(manifests))
+    return EXIT_INVALID if problems else EXIT_OK
+
+
+def _clashes_with_siblings(folder: Path, plans: list[WorkflowPlan], config: StackConfig) -> list[Problem]:
+    """Name clashes of the checked manifests with each other and with every other valid manifest of
+    their environment, as the stack (``load_all``) reports them: validating only the files a pull
+    request changes must still catch a clash with one it does not."""
+    checked = {p.workflow.path for p in plans}
+    siblings: list[WorkflowPlan] = []
+    for path in discover(folder.parent, folder.name):
+        if path not in checked:
+            with contextlib.suppress(ManifestError):  # invalid siblings are not what is being checked
+                siblings.append(load_workflow(path, config))
+    return [p for p in name_clashes([*plans, *siblings]) if p.path in checked]
+
+
+def report(problems: Sequence[Problem], output: str, checked: int | None = None) -> None:
+    problems = sorted(problems)
+    if output == "json":
+        print(
+            json.dumps(
+                {
+                    "checked": checked,
+                    "valid": not problems,
+                    "problems": [
+                        {"path": str(p.path), "line": p.line, "column": p.column, "message": p.message}
+                        for p in problems
+                    ],
+                },
+                indent=2,
+            )
+        )
+        return
+    for problem in problems:
+        if output == "github":
+            print(
+                f"::error file={_escape(str(problem.path), True)},line={problem.line},col={problem.column}"
+                f"::{_escape(problem.message)}"
+            )
+        else:
+            print(problem)
+    if checked is not None:
+        invalid = len({p.path for p in problems})
+        summary = f"{checked} manifest(s) checked, {invalid} invalid, {len(problems)} problem(s)"
+        print(summary, file=sys.stderr)
+
+
+def _escape(value: str, property_value: bool = False) -> str:
+    """GitHub workflow-command escaping (``%``, CR, LF; also ``:`` and ``,`` in properties)."""
+    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        value = value.replace(":", "%3A").replace(",", "%2C")
+    return value

@@ -1,0 +1,173 @@
+"""``python -m workflows diff --stack ENV --base REF``: what a branch changes in a stack, as Markdown.
+
+Both sides are rendered by the *current* code under the Pulumi mock runtime
+(:func:`components.offline.run_program`); only the inputs come from the base
+ref: its ``environments/<ENV>/`` and its ``Pulumi.<ENV>.yaml``, exported with
+``git archive`` into a temporary folder. So the summary shows what the
+manifest and stack-config changes of a pull request do, and nothing of its code
+changes (a code change shows in ``pulumi preview``, which compares with the
+deployed state). Rendering the base with the base's own code would need a
+second environment per ref and would mix "what the code does differently" into
+an analyst's review; this is the simple, robust choice.
+
+The pure comparison and the Markdown live in :mod:`workflows.diff`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from shell.offline import ProgramFailed, run_program
+from workflows.config import stack_file
+from workflows.manifest.discovery import MANIFEST_NAME
+from workflows.review.diff import StackDiff, compare
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# Who proposes the change, in order: the --author argument, DIFF_AUTHOR (CI sets it to the
+# pull request's author), then GITHUB_ACTOR (who triggered the run).
+AUTHOR_VARIABLES = ("DIFF_AUTHOR", "GITHUB_ACTOR")
+
+
+class GitError(Exception):
+    """The base ref or the repository cannot be read."""
+
+
+def diff_command(
+    stack: str,
+    environments: Path,
+    base: str,
+    config_dir: Path,
+    *,
+    author: str | None = None,
+    out: TextIO | None = None,
+) -> int:
+    """Print the Markdown summary of ``base`` → working tree for ``stack``. Exit 0, 1 (render failed), 2 (git)."""
+    out = out or sys.stdout
+    author = author or next((os.environ[v] for v in AUTHOR_VARIABLES if os.environ.get(v)), None)
+    try:
+        result = stack_diff(stack, environments, base, config_dir, author=author)
+    except GitError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ProgramFailed as error:
+        print(f"error: cannot render stack {stack}:\n{error}", file=sys.stderr)
+        return EXIT_FAILED
+    out.write(result.markdown())
+    return EXIT_OK
+
+
+def stack_diff(stack: str, environments: Path, base: str, config_dir: Path, author: str | None = None) -> StackDiff:
+    """Render ``stack`` at ``base`` (manifests and stack config from git) and in the working tree; compare."""
+    with tempfile.TemporaryDirectory(prefix="workflows-diff-") as tmp:
+        base_environments, base_config_dir = export_base(base, environments, config_dir, stack, Path(tmp))
+        try:
+            base_resources = run_program(stack, base_environments, base_config_dir)
+        except ProgramFailed as error:
+            raise ProgramFailed(f"at {base} (rendered with the current code): {error}", error.registrations) from None
+        head_resources = run_program(stack, environments, config_dir)
+        base_manifests = read_manifests(base_environments, stack)
+        config_changed = _read(stack_file(base_config_dir, stack)) != _read(stack_file(config_dir, stack))
+    return compare(
+        [r.as_json() for r in base_resources],
+        [r.as_json() for r in head_resources],
+        stack=stack,
+        base_ref=base,
+        base_manifests=base_manifests,
+        head_manifests=read_manifests(environments, stack),
+        author=author,
+        config_changed=config_changed,
+    )
+
+
+def export_base(base: str, environments: Path, config_dir: Path, stack: str, into: Path) -> tuple[Path, Path]:
+    """Write ``environments/<stack>/`` and ``Pulumi.<stack>.yaml`` as they are at ``base`` under ``into``.
+
+    Returns the exported environments folder and config folder. When the base
+    has no stack file (a new stack), the working tree's is used.
+    """
+    env_repo, env_prefix = _locate(environments)
+    config_repo, config_prefix = _locate(config_dir)
+    commit = _git(env_repo, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}", what=f"base ref {base!r}").strip()
+    base_environments = into / "environments"
+    base_config_dir = into / "config"
+    base_environments.mkdir()
+    base_config_dir.mkdir()
+    _export(env_repo, commit, _join(env_prefix, stack), base_environments / stack)
+    if config_repo != env_repo:
+        commit = _git(config_repo, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}", what=f"base ref {base!r}")
+        commit = commit.strip()
+    name = stack_file(Path(), stack).name
+    _export(config_repo, commit, _join(config_prefix, name), base_config_dir / name)
+    if not (base_config_dir / name).exists():
+        (base_config_dir / name).write_bytes(stack_file(config_dir, stack).read_bytes())
+    return base_environments, base_config_dir
+
+
+def read_manifests(environments: Path, stack: str) -> dict[str, Any]:
+    """``<project>/<workflow>`` → the manifest as data (``None`` when it is not valid YAML)."""
+    manifests: dict[str, Any] = {}
+    for path in sorted((environments / stack).glob(f"*/*/{MANIFEST_NAME}")):
+        try:
+            manifests[f"{path.parent.parent.name}/{path.parent.name}"] = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError):
+            manifests[f"{path.parent.parent.name}/{path.parent.name}"] = None
+    return manifests
+
+
+def _locate(path: Path) -> tuple[Path, str]:
+    """The git repository holding ``path`` (or its nearest existing parent) and ``path`` relative to it."""
+    path = path.resolve()
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    top = Path(_git(existing, "rev-parse", "--show-toplevel", what=f"{path} is not in a git repository").strip())
+    return top, path.relative_to(top.resolve()).as_posix()
+
+
+def _join(prefix: str, name: str) -> str:
+    return name if prefix in ("", ".") else f"{prefix}/{name}"
+
+
+def _export(repo: Path, commit: str, path: str, target: Path) -> None:
+    """Extract ``path`` (a file or folder) of ``commit`` to ``target``; nothing when it does not exist there."""
+    listed = _git(repo, "ls-tree", "--name-only", commit, "--", path, what=f"the tree of {commit}")
+    if not listed.strip():
+        return
+    command = ["git", "-C", str(repo), "archive", "--format=tar", commit, "--", path]
+    archive = subprocess.run(command, capture_output=True, check=False)
+    if archive.returncode != 0:
+        raise GitError(f"git archive {commit} -- {path} failed: {archive.stderr.decode(errors='replace').strip()}")
+    with tempfile.TemporaryDirectory(prefix="workflows-diff-tree-") as tree:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(tree, filter="data")
+        extracted = Path(tree) / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(extracted, target)
+
+
+def _git(cwd: Path, *args: str, what: str) -> str:
+    try:
+        done = subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True, check=False)
+    except OSError as error:
+        raise GitError(f"cannot run git: {error}") from error
+    if done.returncode != 0:
+        detail = done.stderr.strip()
+        raise GitError(f"cannot read {what}" + (f": {detail}" if detail else ""))
+    return done.stdout
+
+
+def _read(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return None

@@ -1,0 +1,238 @@
+"""Run the real Pulumi program under the mock runtime: no cloud, no Pulumi CLI.
+
+``python -m workflows render`` uses this to write what a stack would declare:
+every resource registration exactly as a provider would receive it (type token,
+logical name, inputs), plus files for reviewers. The same program runs under
+``pulumi up``; only the resource monitor is replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+
+from shell.program import deploy
+from workflows import tokens
+from workflows.config import StackConfig, stack_file
+from workflows.plan.workflow_plan import WorkflowPlan
+
+PROJECT = "analytical-platform-airflow"
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class ProgramFailed(Exception):
+    """The program raised (for example, an invalid manifest); ``registrations`` is what it had
+    registered by then — nothing, when validation works as it must."""
+
+    def __init__(self, message: str, registrations: list[Registration]) -> None:
+        super().__init__(message)
+        self.registrations = registrations
+
+
+@dataclass
+class Registration:
+    """One resource as the engine would receive it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "name": self.name,
+            "urn": self.urn,
+            "parent": self.parent,
+            "custom": self.custom,
+            "options": self.options,
+            "inputs": self.inputs,
+        }
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    """Answers like the providers would, with realistic ARNs so outputs flow into inputs."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        account, region = self.config.account_id, self.config.region
+        name = inputs.get("name") or args.name
+        state = dict(inputs)
+        if args.typ == tokens.ROLE:
+            state["arn"] = f"arn:aws:iam::{account}:role/{name}"
+        elif args.typ == tokens.POLICY:
+            state["arn"] = f"arn:aws:iam::{account}:policy/{name}"
+        elif args.typ == tokens.SECRET:
+            state["arn"] = f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-AbCdEf"
+            return state["arn"], state
+        elif args.typ == tokens.BUCKET_OBJECT:
+            return inputs.get("key", args.name), state
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, also keeping each registration's parent and resource options."""
+
+    def __init__(self, mocks: _Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != tokens.STACK:
+            options: dict[str, Any] = {}
+            if request.protect:
+                options["protect"] = True
+            if request.retainOnDelete:
+                options["retainOnDelete"] = True
+            if list(request.ignoreChanges):
+                options["ignoreChanges"] = sorted(request.ignoreChanges)
+            if list(request.dependencies):
+                options["dependsOn"] = sorted(request.dependencies)
+            inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
+            self.registrations.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent or None,
+                    custom=bool(request.custom),
+                    inputs=_plain(inputs),
+                    options=options,
+                )
+            )
+        return response
+
+
+def _plain(value: Any) -> Any:
+    """Inputs as JSON values, secrets unwrapped to the value the provider receives."""
+    if (
+        isinstance(value, dict)
+        and value.get(pulumi.runtime.rpc._special_sig_key) == pulumi.runtime.rpc._special_secret_sig
+    ):
+        return _plain(value.get("value"))
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def pulumi_config(path: Path) -> dict[str, str]:
+    """A stack file's ``config:`` as the engine hands it to a program (objects JSON-encoded)."""
+    document = yaml.safe_load(path.read_text()) or {}
+    return {
+        str(key): value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        for key, value in (document.get("config") or {}).items()
+    }
+
+
+def run_program(stack: str, environments: Path, config_dir: Path) -> list[Registration]:
+    """Run :func:`shell.program.deploy` for ``stack`` and return every registration, in a stable order.
+
+    Raises :class:`ProgramFailed` (with the validation messages) when any manifest is invalid.
+    """
+    return render_stack(stack, environments, config_dir)[0]
+
+
+def render_stack(stack: str, environments: Path, config_dir: Path) -> tuple[list[Registration], list[WorkflowPlan]]:
+    """Run the program for ``stack``: every registration in a stable order, and the plans it declared."""
+    path = stack_file(config_dir, stack)
+    config = StackConfig.from_stack_file(path)
+    pulumi.runtime.set_all_config(pulumi_config(path))
+    mocks = _Mocks(config)
+    monitor = _RecordingMonitor(mocks)
+    plans: list[WorkflowPlan] = []
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        loop.run_until_complete(pulumi.runtime.stack.run_pulumi_func(lambda: plans.extend(deploy(environments))))
+    except pulumi.RunError as error:
+        raise ProgramFailed(str(error), sorted(monitor.registrations, key=lambda r: r.urn)) from None
+    finally:
+        pulumi.runtime.settings.reset_options()
+        loop.close()
+        asyncio.set_event_loop(None)
+    return sorted(monitor.registrations, key=lambda r: r.urn), plans
+
+
+def write_render(
+    registrations: list[Registration], plans: list[WorkflowPlan], config: StackConfig, out: Path
+) -> dict[str, int]:
+    """Write ``resources.json``, the ``dags/`` mirror and per-workflow review files under ``out``.
+
+    Returns the number of resources by type. ``out``'s previous ``dags/`` and
+    ``workflows/`` are replaced so the mirror is exact.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in (out / "dags", out / "workflows"):
+        if stale.exists():
+            shutil.rmtree(stale)
+    (out / "resources.json").write_text(
+        json.dumps([r.as_json() for r in registrations], indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    )
+    for registration in registrations:
+        if registration.type == tokens.BUCKET_OBJECT and registration.inputs["bucket"] == config.mwaa_bucket:
+            key = registration.inputs["key"]
+            if key.startswith(config.dags_prefix):
+                target = out / "dags" / key.removeprefix(config.dags_prefix)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(registration.inputs.get("content", ""))
+    for plan in plans:
+        folder = out / "workflows" / plan.logical_name
+        folder.mkdir(parents=True, exist_ok=True)
+        if plan.identity is not None:
+            (folder / "iam-policy.json").write_text(plan.identity.permissions + "\n")
+            (folder / "trust-policy.json").write_text(plan.identity.trust_policy + "\n")
+        objects = [plan.service_account, *(secret.external_secret for secret in plan.secrets)]
+        (folder / "kubernetes.yaml").write_text(
+            yaml.dump_all(objects, Dumper=_DUMPER, sort_keys=True, explicit_start=True)
+        )
+    counts: dict[str, int] = {}
+    for registration in registrations:
+        counts[registration.type] = counts.get(registration.type, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def render_command(stack: str, environments: Path, out: Path, config_dir: Path) -> int:
+    """``python -m workflows render``: run the stack offline, write its files, print a summary."""
+    config = StackConfig.from_stack_file(stack_file(config_dir, stack))
+    if not (environments / stack).is_dir():
+        print(
+            f"error: no folder {environments / stack} "
+            "(expected <environments>/<stack>/<project>/<workflow>/workflow.yml)"
+        )
+        return 2
+    try:
+        registrations, plans = render_stack(stack, environments, config_dir)
+    except ProgramFailed as error:
+        print(error)
+        return 1
+    counts = write_render(registrations, plans, config, out)
+    workflows = len(plans)
+    print(f"stack {stack}: {workflows} workflow(s), {len(registrations)} resource(s) including components")
+    width = max(map(len, counts), default=0)
+    for type_, count in counts.items():
+        print(f"  {type_:<{width}}  {count}")
+    print(f"wrote {out / 'resources.json'}")
+    print(f"wrote {out / 'dags'}/ (mirror of s3://{config.mwaa_bucket}/{config.dags_prefix})")
+    print(f"wrote {out / 'workflows'}/<project>/<workflow>/ (iam-policy.json, trust-policy.json, kubernetes.yaml)")
+    return 0

@@ -1,0 +1,169 @@
+"""The command-line contract (DESIGN.md): output format, exit codes, corpus and examples."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import CORPUS, EXAMPLES, MINIMAL, REPO
+from shell.cli import main
+
+OWN_DAG_PY = """
+from datetime import datetime
+from airflow.models import DAG
+from analytical_platform.standard_operator import AnalyticalPlatformStandardOperator
+
+with DAG(dag_id="PLACEHOLDER_PROJECT.PLACEHOLDER_WORKFLOW", start_date=datetime(2025, 1, 1), schedule=None):
+    AnalyticalPlatformStandardOperator(
+        task_id="main",
+        name="PLACEHOLDER_WORKFLOW",
+        compute_profile="general-spot-1vcpu-4gb",
+        image="509399598587.dkr.ecr.eu-west-2.amazonaws.com/PLACEHOLDER_REPOSITORY_NAME:PLACEHOLDER_REPOSITORY_TAG",
+        environment="PLACEHOLDER_ENVIRONMENT",
+        project="PLACEHOLDER_PROJECT",
+        workflow="PLACEHOLDER_WORKFLOW",
+    )
+"""
+
+
+def corpus_with_dag_py(tmp_path: Path) -> Path:
+    """A copy of the corpus where every python_dag workflow has a dag.py of our own."""
+    environments = tmp_path / "environments"
+    shutil.copytree(CORPUS, environments)
+    for path in environments.glob("*/*/*/workflow.yml"):
+        if (yaml.safe_load(path.read_text())["dag"] or {}).get("python_dag"):
+            (path.parent / "dag.py").write_text(OWN_DAG_PY)
+    return environments
+
+
+needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is not present")
+
+
+def test_validate_examples_exit_zero(capsys):
+    assert main(["validate", str(EXAMPLES)]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_validate_reports_every_problem_as_path_line_col(manifest, capsys):
+    bad = manifest(MINIMAL + "retires: 3\nsecrets: [Bad_Id]\n", workflow="bad")
+    manifest(workflow="good")
+    assert main(["validate", str(bad.parents[3])]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        f"{bad}:8:1: unknown key 'retires' in the manifest; allowed keys: dag, iam, maintainers, notifications, "
+        "secrets, tags",
+        f"{bad}:9:11: 'Bad_Id' is not a valid value for secrets[0]: secret ids use lower-case letters, digits and '-'",
+    ]
+
+
+def test_validate_github_format(manifest, capsys):
+    bad = manifest(MINIMAL + "retires: 3\n")
+    assert main(["validate", "--format", "github", str(bad)]) == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"::error file={bad},line=8,col=1::unknown key 'retires'")
+
+
+def test_validate_json_format(manifest, capsys):
+    bad = manifest(MINIMAL + "retires: 3\n")
+    assert main(["validate", "--format", "json", str(bad)]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["valid"] is False
+    assert report["problems"][0]["line"] == 8
+
+
+def test_usage_errors_exit_two(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "missing")]) == 2
+    with pytest.raises(SystemExit) as exit_:
+        main(["validate", "--format", "xml", str(tmp_path)])
+    assert exit_.value.code == 2
+
+
+def test_a_bad_file_never_produces_a_traceback(manifest):
+    bad = manifest("dag: {repository: [1, 2], tag: {a: b}}\nmaintainers: 7\ntags: []\n\x00")
+    result = subprocess.run(
+        [sys.executable, "-m", "workflows", "validate", str(bad)], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stdout.startswith(str(bad))
+
+
+@needs_corpus
+def test_validate_the_real_corpus(capsys):
+    """Every real manifest is valid, except python_dag ones whose dag.py is not in the corpus."""
+    assert main(["validate", str(CORPUS)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    expected = sorted(
+        str(p.parent / "dag.py")
+        for p in CORPUS.glob("*/*/*/workflow.yml")
+        if (yaml.safe_load(p.read_text())["dag"] or {}).get("python_dag")
+    )
+    assert len(expected) >= 1
+    assert len(lines) == len(expected)
+    assert all("dag.python_dag is true but" in line for line in lines)
+    assert sorted(line.split(" but ")[1].split(" does not exist")[0] for line in lines) == expected
+
+
+@needs_corpus
+def test_render_the_real_corpus(tmp_path, capsys):
+    environments = corpus_with_dag_py(tmp_path)
+    out = tmp_path / "out"
+    assert main(["render", "--stack", "development", "--environments", str(environments), "--out", str(out)]) == 0
+    manifests = sorted(environments.glob("development/*/*/workflow.yml"))
+    resources = json.loads((out / "resources.json").read_text())
+    workflows = [r for r in resources if r["type"] == "analytical-platform:workflows:Workflow"]
+    assert len(workflows) == len(manifests)
+    dags = sorted(p.relative_to(out / "dags").as_posix() for p in (out / "dags").rglob("*.py"))
+    for manifest_path in manifests:
+        assert f"{manifest_path.parent.parent.name}/{manifest_path.parent.name}.py" in dags
+    assert "workflows" in capsys.readouterr().out
+
+
+def test_render_writes_the_documented_files(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["render", "--stack", "development", "--out", str(out), "--environments", str(EXAMPLES)]) == 0
+    resources = json.loads((out / "resources.json").read_text())
+    assert all({"type", "name", "inputs"} <= set(r) for r in resources)
+    role = next(r for r in resources if r["type"] == "aws:iam/role:Role")
+    assert "assumeRolePolicy" in role["inputs"]
+    review = out / "workflows" / "platform-examples" / "multi-task"
+    assert json.loads((review / "iam-policy.json").read_text())["Version"] == "2012-10-17"
+    assert json.loads((review / "trust-policy.json").read_text())["Statement"]
+    kinds = [d["kind"] for d in yaml.safe_load_all((review / "kubernetes.yaml").read_text())]
+    assert kinds == ["ServiceAccount", "ExternalSecret", "ExternalSecret"]
+    external = out / "workflows" / "platform-examples" / "external-role"
+    assert not (external / "trust-policy.json").exists()
+    assert (out / "dags" / "platform-examples" / "python-dag.py").read_text().count("PLACEHOLDER_") == 0
+    # The mirror holds exactly the objects under dags/: nothing else.
+    objects = {
+        r["inputs"]["key"].removeprefix("dags/")
+        for r in resources
+        if r["type"] == "aws:s3/bucketObjectv2:BucketObjectv2"
+    }
+    assert {p.relative_to(out / "dags").as_posix() for p in (out / "dags").rglob("*") if p.is_file()} == objects
+
+
+def test_render_refuses_an_invalid_stack(manifest, tmp_path, capsys):
+    bad = manifest(MINIMAL + "retires: 3\n")
+    out = tmp_path / "out"
+    code = main(["render", "--stack", "development", "--environments", str(bad.parents[3]), "--out", str(out)])
+    assert code == 1
+    assert "unknown key 'retires'" in capsys.readouterr().out
+    assert not (out / "resources.json").exists()
+
+
+def test_validate_catches_a_clash_with_a_manifest_it_was_not_given(manifest, capsys):
+    """`a` + `b-c` and `a-b` + `c` would share a role and service account: validate says so even when
+    only one of the two files is checked (as a pull request does), agreeing with render."""
+    manifest(project="a", workflow="b-c")
+    changed = manifest(project="a-b", workflow="c")
+    assert main(["validate", str(changed)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"{changed}:1:1: ")
+    assert "would also belong to a/b-c" in out

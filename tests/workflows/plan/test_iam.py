@@ -1,0 +1,805 @@
+"""IAM documents built from a workflow's ``iam`` keys (workflows/iam.py).
+
+Statements are compared exactly; every document is also created in moto's IAM,
+which checks policy grammar the way CreateRole/CreatePolicy do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from moto import mock_aws
+from moto.iam.policy_validation import IAMPolicyDocumentValidator
+
+from workflows import iam
+from workflows.config import ExtraPolicies, StackConfig
+from workflows.model import Dag, Iam, Task, Workflow
+from workflows.plan.naming import names_for
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "environments"
+CORPUS_MANIFESTS = sorted(CORPUS.glob("*/*/*/workflow.yml")) if CORPUS.is_dir() else []
+
+ACCOUNT = "593291632749"
+OIDC = "oidc.eks.eu-west-2.amazonaws.com/id/1972AFFBD0701A0D1FD291E34F7D1287"
+SECRETS_EU_WEST_2 = f"arn:aws:secretsmanager:eu-west-2:{ACCOUNT}:secret:/airflow/development/proj/wf/*"
+SECRETS_EU_WEST_1 = f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:/airflow/development/proj/wf/*"
+SECRETS_READ = {
+    "Sid": "SecretsManagerRead",
+    "Effect": "Allow",
+    "Action": ["secretsmanager:GetSecretValue"],
+    "Resource": [SECRETS_EU_WEST_1, SECRETS_EU_WEST_2],
+}
+LIST_ALL_MY_BUCKETS = {
+    "Sid": "S3ListAllMyBuckets",
+    "Effect": "Allow",
+    "Action": ["s3:ListAllMyBuckets"],
+    "Resource": ["*"],
+}
+S3_READ = ["s3:GetObject", "s3:GetObjectAcl", "s3:GetObjectVersion"]
+S3_WRITE = [
+    "s3:AbortMultipartUpload",
+    "s3:DeleteObject",
+    "s3:DeleteObjectTagging",
+    "s3:DeleteObjectVersion",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObject",
+    "s3:PutObjectAcl",
+    "s3:PutObjectTagging",
+    "s3:RestoreObject",
+]
+S3_READ_WRITE = sorted([*S3_READ, "s3:GetObjectTagging", *S3_WRITE])
+KMS_KEY_1 = f"arn:aws:kms:eu-west-2:{ACCOUNT}:key/11111111-1111-1111-1111-111111111111"
+KMS_KEY_2 = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/mrk-22222222222222222222222222222222"
+LOG_GROUP = f"arn:aws:logs:eu-west-2:{ACCOUNT}:log-group:some-group"
+
+# Every iam key alone and in combination; each is also created in moto below.
+COMBINATIONS: dict[str, Iam] = {
+    "none": Iam(),
+    "s3_read_only": Iam(s3_read_only=("bucket-a/prefix/*",)),
+    "s3_read_write": Iam(s3_read_write=("bucket-a/*",)),
+    "s3_write_only": Iam(s3_write_only=("bucket-a/out/*",)),
+    "s3_deny": Iam(s3_deny=("bucket-a/secret/*",)),
+    "s3_all": Iam(
+        s3_read_only=("bucket-b/in/*", "bucket-a"),
+        s3_read_write=("bucket-c/work/*", "bucket-a/tmp/"),
+        s3_write_only=("bucket-d/out/*",),
+        s3_deny=("bucket-a/private/*", "bucket-e/*"),
+    ),
+    "kms": Iam(kms=(KMS_KEY_1, KMS_KEY_2)),
+    "athena_read": Iam(athena="read"),
+    "athena_write": Iam(athena="write", glue=True, s3_read_write=("bucket-a/db/*",)),
+    "glue": Iam(glue=True),
+    "bedrock": Iam(bedrock=True),
+    "textract": Iam(textract=True, s3_read_only=("bucket-a/documents/*",)),
+    "lake_formation": Iam(lake_formation=True, athena="read"),
+    "cloudwatch_logs_read_only": Iam(cloudwatch_logs_read_only=(LOG_GROUP, f"{LOG_GROUP}-2:*")),
+    "update_secrets": Iam(update_secrets=True),
+    "everything": Iam(
+        s3_read_only=("bucket-b/in/*",),
+        s3_read_write=("bucket-c/work/*",),
+        s3_write_only=("bucket-d/out/*",),
+        s3_deny=("bucket-c/work/private/*",),
+        kms=(KMS_KEY_1, KMS_KEY_2),
+        athena="write",
+        glue=True,
+        bedrock=True,
+        textract=True,
+        lake_formation=True,
+        cloudwatch_logs_read_only=(LOG_GROUP,),
+        update_secrets=True,
+    ),
+}
+# Sids allowed a "*" resource: their actions have no resource-level permissions.
+STAR_RESOURCE_SIDS = {"S3ListAllMyBuckets", "BedrockList", "Textract", "LakeFormation", "CloudWatchLogsQueries"}
+
+
+@pytest.fixture(scope="module")
+def config() -> StackConfig:
+    return StackConfig.from_stack_file(ROOT / "Pulumi.development.yaml")
+
+
+def make_workflow(
+    iam_config: Iam | None = None,
+    *,
+    project: str = "proj",
+    name: str = "wf",
+    maintainers: tuple[str, ...] = ("alice",),
+) -> Workflow:
+    return Workflow(
+        path=Path(f"environments/development/{project}/{name}/workflow.yml"),
+        environment="development",
+        project=project,
+        name=name,
+        dag=Dag(repository="moj/repo", tag="v1", tasks=(Task(name="main"),)),
+        maintainers=maintainers,
+        business_unit="Platforms",
+        owner="someone@justice.gov.uk",
+        iam=iam_config or Iam(),
+    )
+
+
+def corpus_workflow(path: Path) -> Workflow:
+    """A corpus manifest's ``iam`` section as a model, built by hand from the YAML.
+
+    Independent of the manifest validator on purpose: every real ``iam``
+    section gets checked here, even in manifests rejected for other reasons.
+    """
+    data = yaml.safe_load(path.read_text())
+    section = dict(data.get("iam") or {})
+    tuples = ("s3_read_only", "s3_read_write", "s3_write_only", "s3_deny", "kms", "cloudwatch_logs_read_only")
+    unknown = set(section) - {f.name for f in dataclasses.fields(Iam)}
+    assert not unknown, f"{path}: iam keys the model does not know: {unknown}"
+    for key in tuples:
+        if key in section:
+            section[key] = tuple(section[key])
+    workflow_dir = path.parent
+    return make_workflow(
+        Iam(**section),
+        project=workflow_dir.parent.name,
+        name=workflow_dir.name,
+        maintainers=tuple(data.get("maintainers") or ("nobody",)),
+    )
+
+
+def statement(document: dict[str, Any], sid: str) -> dict[str, Any]:
+    matches = [s for s in document["Statement"] if s["Sid"] == sid]
+    assert len(matches) == 1, f"expected one statement {sid}, got {matches}"
+    return matches[0]
+
+
+def sids(document: dict[str, Any]) -> list[str]:
+    return [s["Sid"] for s in document["Statement"]]
+
+
+# --- the workflow's own policy, key by key -------------------------------------------------------
+
+
+def test_every_policy_reads_its_own_secrets_in_both_regions(config: StackConfig) -> None:
+    assert iam.policy_document(make_workflow(), config) == {"Version": "2012-10-17", "Statement": [SECRETS_READ]}
+
+
+def test_secret_prefix_uses_the_project_alias(config: StackConfig) -> None:
+    workflow = make_workflow(project="electronic-monitoring-data-store", name="load")
+    resources = statement(iam.policy_document(workflow, config), "SecretsManagerRead")["Resource"]
+    assert resources == [
+        f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:/airflow/development/emds/load/*",
+        f"arn:aws:secretsmanager:eu-west-2:{ACCOUNT}:secret:/airflow/development/emds/load/*",
+    ]
+    assert all(r.startswith(f"arn:aws:secretsmanager:{r.split(':')[3]}:") for r in resources)
+    assert names_for(workflow, config).secret_prefix == "/airflow/development/emds/load/"
+
+
+def test_secret_regions_follow_the_stack_config(config: StackConfig) -> None:
+    other = dataclasses.replace(config, region="us-east-1", replica_region="us-west-2")
+    assert statement(iam.policy_document(make_workflow(), other), "SecretsManagerRead")["Resource"] == [
+        f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:/airflow/development/proj/wf/*",
+        f"arn:aws:secretsmanager:us-west-2:{ACCOUNT}:secret:/airflow/development/proj/wf/*",
+    ]
+
+
+def test_s3_read_only(config: StackConfig) -> None:
+    document = iam.policy_document(make_workflow(Iam(s3_read_only=("bucket-a/prefix/*",))), config)
+    assert document["Statement"] == [
+        SECRETS_READ,
+        LIST_ALL_MY_BUCKETS,
+        {
+            "Sid": "S3Buckets",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+            "Resource": ["arn:aws:s3:::bucket-a"],
+        },
+        {"Sid": "S3ReadOnly", "Effect": "Allow", "Action": S3_READ, "Resource": ["arn:aws:s3:::bucket-a/prefix/*"]},
+    ]
+
+
+def test_s3_read_write(config: StackConfig) -> None:
+    document = iam.policy_document(make_workflow(Iam(s3_read_write=("bucket-a/*",))), config)
+    assert sids(document) == ["SecretsManagerRead", "S3ListAllMyBuckets", "S3Buckets", "S3ReadWrite"]
+    assert statement(document, "S3ReadWrite") == {
+        "Sid": "S3ReadWrite",
+        "Effect": "Allow",
+        "Action": [
+            "s3:AbortMultipartUpload",
+            "s3:DeleteObject",
+            "s3:DeleteObjectTagging",
+            "s3:DeleteObjectVersion",
+            "s3:GetObject",
+            "s3:GetObjectAcl",
+            "s3:GetObjectTagging",
+            "s3:GetObjectVersion",
+            "s3:ListMultipartUploadParts",
+            "s3:PutObject",
+            "s3:PutObjectAcl",
+            "s3:PutObjectTagging",
+            "s3:RestoreObject",
+        ],
+        "Resource": ["arn:aws:s3:::bucket-a/*"],
+    }
+    assert statement(document, "S3Buckets")["Resource"] == ["arn:aws:s3:::bucket-a"]
+
+
+def test_s3_write_only_grants_no_reads(config: StackConfig) -> None:
+    document = iam.policy_document(make_workflow(Iam(s3_write_only=("bucket-a/out/*",))), config)
+    assert sids(document) == ["SecretsManagerRead", "S3ListAllMyBuckets", "S3Buckets", "S3WriteOnly"]
+    write = statement(document, "S3WriteOnly")
+    assert write == {
+        "Sid": "S3WriteOnly",
+        "Effect": "Allow",
+        "Action": S3_WRITE,
+        "Resource": ["arn:aws:s3:::bucket-a/out/*"],
+    }
+    assert not [a for a in write["Action"] if a.startswith("s3:Get")]
+
+
+def test_s3_deny_alone_grants_nothing(config: StackConfig) -> None:
+    document = iam.policy_document(make_workflow(Iam(s3_deny=("bucket-a/secret/*",))), config)
+    assert document["Statement"] == [
+        SECRETS_READ,
+        {"Sid": "S3Deny", "Effect": "Deny", "Action": S3_READ_WRITE, "Resource": ["arn:aws:s3:::bucket-a/secret/*"]},
+    ]
+
+
+def test_s3_deny_covers_every_granted_object_action(config: StackConfig) -> None:
+    document = iam.policy_document(make_workflow(COMBINATIONS["s3_all"]), config)
+    granted = {
+        action
+        for s in document["Statement"]
+        if s["Sid"] in ("S3ReadOnly", "S3ReadWrite", "S3WriteOnly")
+        for action in s["Action"]
+    }
+    assert set(statement(document, "S3Deny")["Action"]) == granted
+    assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"} <= granted
+
+
+def test_s3_buckets_are_distinct_sorted_and_exclude_deny_only_buckets(config: StackConfig) -> None:
+    document = iam.policy_document(make_workflow(COMBINATIONS["s3_all"]), config)
+    assert sids(document) == [
+        "SecretsManagerRead",
+        "S3ListAllMyBuckets",
+        "S3Buckets",
+        "S3ReadOnly",
+        "S3ReadWrite",
+        "S3WriteOnly",
+        "S3Deny",
+    ]
+    assert statement(document, "S3Buckets")["Resource"] == [
+        "arn:aws:s3:::bucket-a",
+        "arn:aws:s3:::bucket-b",
+        "arn:aws:s3:::bucket-c",
+        "arn:aws:s3:::bucket-d",
+    ]
+    assert statement(document, "S3ReadOnly")["Resource"] == ["arn:aws:s3:::bucket-a/*", "arn:aws:s3:::bucket-b/in/*"]
+    assert statement(document, "S3ReadWrite")["Resource"] == [
+        "arn:aws:s3:::bucket-a/tmp/",
+        "arn:aws:s3:::bucket-c/work/*",
+    ]
+    assert statement(document, "S3Deny")["Resource"] == ["arn:aws:s3:::bucket-a/private/*", "arn:aws:s3:::bucket-e/*"]
+
+
+@pytest.mark.parametrize(
+    ("path", "arn"),
+    [
+        ("bucket-a", "arn:aws:s3:::bucket-a/*"),
+        ("bucket-a/", "arn:aws:s3:::bucket-a/*"),
+        ("bucket-a/*", "arn:aws:s3:::bucket-a/*"),
+        ("bucket-a/prefix/*", "arn:aws:s3:::bucket-a/prefix/*"),
+        ("bucket-a/prefix*", "arn:aws:s3:::bucket-a/prefix*"),
+        ("bucket-a/prefix/", "arn:aws:s3:::bucket-a/prefix/"),
+        ("bucket-a/one/object.csv", "arn:aws:s3:::bucket-a/one/object.csv"),
+        ("bucket-a/Combined Data/*", "arn:aws:s3:::bucket-a/Combined Data/*"),
+    ],
+)
+def test_s3_paths(config: StackConfig, path: str, arn: str) -> None:
+    document = iam.policy_document(make_workflow(Iam(s3_read_only=(path,))), config)
+    assert statement(document, "S3ReadOnly")["Resource"] == [arn]
+    assert statement(document, "S3Buckets")["Resource"] == ["arn:aws:s3:::bucket-a"]
+
+
+def test_s3_resources_are_sorted_and_deduplicated(config: StackConfig) -> None:
+    paths = ("bucket-b/x/*", "bucket-a/y/*", "bucket-b/x/*", "bucket-a", "bucket-a/*")
+    document = iam.policy_document(make_workflow(Iam(s3_read_write=paths)), config)
+    assert statement(document, "S3ReadWrite")["Resource"] == [
+        "arn:aws:s3:::bucket-a/*",
+        "arn:aws:s3:::bucket-a/y/*",
+        "arn:aws:s3:::bucket-b/x/*",
+    ]
+    assert statement(document, "S3Buckets")["Resource"] == ["arn:aws:s3:::bucket-a", "arn:aws:s3:::bucket-b"]
+
+
+def test_kms(config: StackConfig) -> None:
+    document = iam.policy_document(make_workflow(Iam(kms=(KMS_KEY_1, KMS_KEY_2, KMS_KEY_1))), config)
+    assert document["Statement"] == [
+        SECRETS_READ,
+        {
+            "Sid": "KMS",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+            "Resource": [KMS_KEY_2, KMS_KEY_1],
+        },
+    ]
+
+
+def test_glue_passes_only_its_own_role_only_to_glue(config: StackConfig) -> None:
+    document = iam.policy_document(make_workflow(Iam(glue=True)), config)
+    assert document["Statement"] == [
+        SECRETS_READ,
+        {
+            "Sid": "GluePassRole",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [f"arn:aws:iam::{ACCOUNT}:role/airflow-development-proj-wf"],
+            "Condition": {"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}},
+        },
+    ]
+
+
+def test_glue_role_uses_the_project_alias(config: StackConfig) -> None:
+    workflow = make_workflow(Iam(glue=True), project="electronic-monitoring-data-store", name="load")
+    assert statement(iam.policy_document(workflow, config), "GluePassRole")["Resource"] == [
+        f"arn:aws:iam::{ACCOUNT}:role/airflow-development-emds-load"
+    ]
+
+
+def test_bedrock(config: StackConfig) -> None:
+    document = iam.policy_document(make_workflow(Iam(bedrock=True)), config)
+    assert document["Statement"] == [
+        SECRETS_READ,
+        {
+            "Sid": "BedrockInvoke",
+            "Effect": "Allow",
+            "Action": [
+                "bedrock:GetFoundationModel",
+                "bedrock:GetInferenceProfile",
+                "bedrock:InvokeModel",
+                "bedrock:InvokeModelWithResponseStream",
+            ],
+            "Resource": [
+                f"arn:aws:bedrock:*:{ACCOUNT}:inference-profile/*",
+                "arn:aws:bedrock:*::foundation-model/*",
+            ],
+        },
+        {
+            "Sid": "BedrockList",
+            "Effect": "Allow",
+            "Action": ["bedrock:ListFoundationModels", "bedrock:ListInferenceProfiles"],
+            "Resource": ["*"],
+        },
+    ]
+
+
+def test_textract(config: StackConfig) -> None:
+    document = iam.policy_document(make_workflow(COMBINATIONS["textract"]), config)
+    assert sids(document) == ["SecretsManagerRead", "S3ListAllMyBuckets", "S3Buckets", "S3ReadOnly", "Textract"]
+    assert statement(document, "Textract") == {
+        "Sid": "Textract",
+        "Effect": "Allow",
+        "Action": [
+            "textract:AnalyzeDocument",
+            "textract:AnalyzeExpense",
+            "textract:AnalyzeID",
+            "textract:DetectDocumentText",
+            "textract:GetDocumentAnalysis",
+            "textract:GetDocumentTextDetection",
+            "textract:GetExpenseAnalysis",
+            "textract:StartDocumentAnalysis",
+            "textract:StartDocumentTextDetection",
+            "textract:StartExpenseAnalysis",
+        ],
+        "Resource": ["*"],
+    }
+
+
+def test_lake_formation(config: StackConfig) -> None:
+    document = iam.policy_document(make_workflow(Iam(lake_formation=True)), config)
+    assert document["Statement"] == [
+        SECRETS_READ,
+        {"Sid": "LakeFormation", "Effect": "Allow", "Action": ["lakeformation:GetDataAccess"], "Resource": ["*"]},
+    ]
+
+
+def test_cloudwatch_logs_read_only(config: StackConfig) -> None:
+    document = iam.policy_document(make_workflow(COMBINATIONS["cloudwatch_logs_read_only"]), config)
+    assert document["Statement"] == [
+        SECRETS_READ,
+        {
+            "Sid": "CloudWatchLogsRead",
+            "Effect": "Allow",
+            "Action": [
+                "logs:DescribeLogStreams",
+                "logs:FilterLogEvents",
+                "logs:GetLogEvents",
+                "logs:GetLogGroupFields",
+                "logs:StartQuery",
+            ],
+            # A group ARN without a wildcard also gets its streams; one with ":*" is kept as is.
+            "Resource": [LOG_GROUP, f"{LOG_GROUP}-2:*", f"{LOG_GROUP}:*"],
+        },
+        {
+            "Sid": "CloudWatchLogsQueries",
+            "Effect": "Allow",
+            "Action": ["logs:DescribeQueries", "logs:GetQueryResults", "logs:StopQuery"],
+            "Resource": ["*"],
+        },
+    ]
+
+
+def test_update_secrets_puts_only_its_own_secrets_in_the_primary_region(config: StackConfig) -> None:
+    document = iam.policy_document(make_workflow(Iam(update_secrets=True)), config)
+    assert document["Statement"] == [
+        SECRETS_READ,
+        {
+            "Sid": "SecretsManagerUpdate",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"],
+            "Resource": [SECRETS_EU_WEST_2],
+        },
+    ]
+
+
+@pytest.mark.parametrize("athena", ["read", "write"])
+def test_athena_only_attaches_shared_policies(config: StackConfig, athena: str) -> None:
+    workflow = make_workflow(Iam(athena=athena))  # type: ignore[arg-type]
+    assert iam.policy_document(workflow, config)["Statement"] == [SECRETS_READ]
+
+
+def test_everything_together_in_a_fixed_statement_order(config: StackConfig) -> None:
+    document = iam.policy_document(make_workflow(COMBINATIONS["everything"]), config)
+    assert sids(document) == [
+        "SecretsManagerRead",
+        "SecretsManagerUpdate",
+        "S3ListAllMyBuckets",
+        "S3Buckets",
+        "S3ReadOnly",
+        "S3ReadWrite",
+        "S3WriteOnly",
+        "S3Deny",
+        "KMS",
+        "GluePassRole",
+        "BedrockInvoke",
+        "BedrockList",
+        "Textract",
+        "LakeFormation",
+        "CloudWatchLogsRead",
+        "CloudWatchLogsQueries",
+    ]
+    # Each key's statement is the same as when the key is alone.
+    for key, sid in [("kms", "KMS"), ("glue", "GluePassRole"), ("bedrock", "BedrockList")]:
+        alone = iam.policy_document(make_workflow(COMBINATIONS[key]), config)
+        assert statement(document, sid) == statement(alone, sid)
+
+
+def all_workflows() -> list[tuple[str, Workflow]]:
+    cases = [(f"combination:{name}", make_workflow(value)) for name, value in COMBINATIONS.items()]
+    cases += [(f"corpus:{path.relative_to(CORPUS)}", corpus_workflow(path)) for path in CORPUS_MANIFESTS]
+    return cases
+
+
+WORKFLOW_CASES = all_workflows()
+
+
+@pytest.mark.parametrize(("case", "workflow"), WORKFLOW_CASES, ids=[c for c, _ in WORKFLOW_CASES])
+def test_policy_invariants(config: StackConfig, case: str, workflow: Workflow) -> None:
+    document = iam.policy_document(workflow, config)
+    assert document["Version"] == "2012-10-17"
+    assert list(document) == ["Version", "Statement"]
+    assert len(set(sids(document))) == len(document["Statement"])
+    for s in document["Statement"]:
+        assert s["Sid"].isalnum()
+        assert s["Action"] == sorted(set(s["Action"])), s["Sid"]
+        assert s["Resource"] == sorted(set(s["Resource"])), s["Sid"]
+        assert s["Resource"], s["Sid"]
+        for action in s["Action"]:
+            assert action != "*"
+            assert not action.endswith(":*"), action
+        if "*" in s["Resource"]:
+            assert s["Sid"] in STAR_RESOURCE_SIDS
+            assert s["Resource"] == ["*"]
+    # Deterministic: a second build is identical to the byte.
+    assert iam.policy_json(document) == iam.policy_json(iam.policy_document(workflow, config))
+
+
+# --- trust, managed policies, secret policy ------------------------------------------------------
+
+
+def test_trust_document(config: StackConfig) -> None:
+    assert iam.trust_document(make_workflow(), config) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ServiceAccount",
+                "Effect": "Allow",
+                "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{OIDC}"},
+                "Action": ["sts:AssumeRoleWithWebIdentity"],
+                "Condition": {
+                    "StringEquals": {
+                        f"{OIDC}:aud": "sts.amazonaws.com",
+                        f"{OIDC}:sub": "system:serviceaccount:mwaa:proj-wf",
+                    }
+                },
+            }
+        ],
+    }
+
+
+def test_trust_document_follows_alias_and_namespace(config: StackConfig) -> None:
+    other = dataclasses.replace(
+        config, namespace="airflow", oidc_provider="oidc.example/id/X", account_id="111122223333"
+    )
+    workflow = make_workflow(project="electronic-monitoring-data-store", name="load")
+    trust = iam.trust_document(workflow, other)["Statement"][0]
+    assert trust["Principal"] == {"Federated": "arn:aws:iam::111122223333:oidc-provider/oidc.example/id/X"}
+    assert trust["Condition"]["StringEquals"] == {
+        "oidc.example/id/X:aud": "sts.amazonaws.com",
+        "oidc.example/id/X:sub": "system:serviceaccount:airflow:emds-load",
+    }
+
+
+def shared(*names: str) -> tuple[str, ...]:
+    return tuple(f"arn:aws:iam::{ACCOUNT}:policy/airflow-service/{name}" for name in names)
+
+
+@pytest.mark.parametrize(
+    ("iam_config", "expected"),
+    [
+        (Iam(), shared("kms")),
+        (Iam(athena="read"), shared("kms", "athena-read")),
+        (Iam(athena="write"), shared("kms", "athena-read", "athena-write")),
+        (Iam(bedrock=True), shared("kms", "bedrock")),
+        (Iam(glue=True), shared("kms", "glue")),
+        (Iam(textract=True, s3_read_only=("b/*",)), shared("kms", "textract")),
+        (Iam(lake_formation=True, update_secrets=True, kms=(KMS_KEY_1,)), shared("kms")),
+        (
+            Iam(athena="write", bedrock=True, glue=True, textract=True),
+            shared("kms", "athena-read", "athena-write", "bedrock", "glue", "textract"),
+        ),
+    ],
+)
+def test_managed_policy_arns(config: StackConfig, iam_config: Iam, expected: tuple[str, ...]) -> None:
+    assert iam.managed_policy_arns(make_workflow(iam_config), config) == expected
+
+
+def test_managed_policy_arns_add_pattern_extras_from_stack_config(config: StackConfig) -> None:
+    cadet = make_workflow(Iam(athena="write", glue=True), project="analytical-platform", name="cadet-compile")
+    assert iam.managed_policy_arns(cadet, config) == shared("kms", "athena-read", "athena-write", "glue", "cadet")
+    other = make_workflow(Iam(athena="write", glue=True), project="analytical-platform", name="example")
+    assert iam.managed_policy_arns(other, config) == shared("kms", "athena-read", "athena-write", "glue")
+
+
+def test_managed_policy_arns_extras_keep_config_order_without_duplicates(config: StackConfig) -> None:
+    custom = dataclasses.replace(
+        config,
+        shared_policy_path="/platform/shared/",
+        extra_policies=(
+            ExtraPolicies("proj-*", ("zeta", "glue")),
+            ExtraPolicies("*-wf", ("alpha", "zeta")),
+            ExtraPolicies("nope-*", ("never",)),
+        ),
+    )
+    assert iam.managed_policy_arns(make_workflow(Iam(glue=True)), custom) == tuple(
+        f"arn:aws:iam::{ACCOUNT}:policy/platform/shared/{name}" for name in ("kms", "glue", "zeta", "alpha")
+    )
+
+
+SECRET_ARN = f"arn:aws:secretsmanager:eu-west-2:{ACCOUNT}:secret:/airflow/development/proj/wf/token-AbCdEf"
+
+
+def test_secret_policy_document(config: StackConfig) -> None:
+    workflow = make_workflow(maintainers=("bob", "Alice-Smith"))
+    assert iam.secret_policy_document(workflow, config, SECRET_ARN) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "MaintainersReadAndPut",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": [
+                    "secretsmanager:DescribeSecret",
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:PutSecretValue",
+                ],
+                "Resource": [SECRET_ARN],
+                "Condition": {"StringLike": {"aws:userid": ["*:Alice-Smith", "*:alice-smith", "*:bob"]}},
+            }
+        ],
+    }
+
+
+def test_secret_policy_principal_and_pattern_come_from_stack_config(config: StackConfig) -> None:
+    custom = dataclasses.replace(
+        config, data_account_id="444455556666", maintainer_userid_pattern="AROAEXAMPLE:{maintainer}"
+    )
+    placeholder = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # what Pulumi shows for an unknown output
+    document = iam.secret_policy_document(make_workflow(maintainers=("carol",)), custom, placeholder)
+    (only,) = document["Statement"]
+    assert only["Principal"] == {"AWS": "arn:aws:iam::444455556666:root"}
+    assert only["Condition"] == {"StringLike": {"aws:userid": ["AROAEXAMPLE:carol"]}}
+    assert only["Resource"] == [placeholder]
+
+
+@pytest.mark.parametrize(("case", "workflow"), WORKFLOW_CASES, ids=[c for c, _ in WORKFLOW_CASES])
+def test_secret_policy_never_allows_everyone(config: StackConfig, case: str, workflow: Workflow) -> None:
+    document = iam.secret_policy_document(workflow, config, SECRET_ARN)
+    for s in document["Statement"]:
+        assert s["Effect"] == "Allow"
+        assert s["Principal"] != "*"
+        assert s["Principal"] == {"AWS": f"arn:aws:iam::{config.data_account_id}:root"}
+        assert "*" not in s["Action"]
+        userids = s["Condition"]["StringLike"]["aws:userid"]
+        assert userids
+        assert all(u not in ("*", "*:") for u in userids)
+        assert {u.lower() for u in userids} == {f"*:{m.lower()}" for m in workflow.maintainers}
+
+
+# --- rendering and size --------------------------------------------------------------------------
+
+
+def test_policy_json_is_canonical(config: StackConfig) -> None:
+    document = iam.trust_document(make_workflow(), config)
+    text = iam.policy_json(document)
+    assert json.loads(text) == document
+    assert text == json.dumps(document, indent=2, sort_keys=True)
+    assert text.startswith('{\n  "Statement": [\n    {\n      "Action": [\n        "sts:AssumeRoleWithWebIdentity"')
+    assert not text.endswith("\n")
+
+
+def test_policy_json_keeps_statement_order_and_non_ascii(config: StackConfig) -> None:
+    document = iam.policy_document(make_workflow(Iam(s3_read_only=("bucket-a/données/*",), glue=True)), config)
+    text = iam.policy_json(document)
+    assert [s["Sid"] for s in json.loads(text)["Statement"]] == sids(document)
+    assert "données" in text
+
+
+def test_same_manifest_in_another_order_gives_the_same_bytes(config: StackConfig) -> None:
+    first = Iam(s3_read_only=("b/1/*", "a/2/*", "c"), kms=(KMS_KEY_1, KMS_KEY_2))
+    second = Iam(s3_read_only=("c", "a/2/*", "b/1/*", "a/2/*"), kms=(KMS_KEY_2, KMS_KEY_1))
+    assert iam.policy_json(iam.policy_document(make_workflow(first), config)) == iam.policy_json(
+        iam.policy_document(make_workflow(second), config)
+    )
+
+
+def test_policy_size_ignores_whitespace(config: StackConfig) -> None:
+    document = {"Version": "2012-10-17", "Statement": [{"Sid": "A", "Effect": "Allow", "Action": ["s3:GetObject"]}]}
+    compact = '{"Statement":[{"Action":["s3:GetObject"],"Effect":"Allow","Sid":"A"}],"Version":"2012-10-17"}'
+    assert iam.policy_size(document) == len(compact)
+    big = iam.policy_document(make_workflow(COMBINATIONS["everything"]), config)
+    assert iam.policy_size(big) == len(json.dumps(big, separators=(",", ":")))
+    assert iam.policy_size(big) < len(iam.policy_json(big))
+    assert iam.POLICY_SIZE_LIMIT == 6144
+
+
+def many_paths(count: int) -> tuple[str, ...]:
+    return tuple(f"bucket-a/some/long/prefix/number/{index:04d}/*" for index in range(count))
+
+
+def exactly_at_limit(config: StackConfig) -> Workflow:
+    """A workflow whose policy is exactly POLICY_SIZE_LIMIT characters (each extra key character adds one)."""
+    paths = list(many_paths(100))
+    size = iam.policy_size(iam.policy_document(make_workflow(Iam(s3_read_only=tuple(paths))), config))
+    while size > iam.POLICY_SIZE_LIMIT:
+        paths.pop()
+        size = iam.policy_size(iam.policy_document(make_workflow(Iam(s3_read_only=tuple(paths))), config))
+    paths[-1] = paths[-1].replace("/*", "x" * (iam.POLICY_SIZE_LIMIT - size) + "/*")
+    workflow = make_workflow(Iam(s3_read_only=tuple(paths)))
+    assert iam.policy_size(iam.policy_document(workflow, config)) == iam.POLICY_SIZE_LIMIT
+    return workflow
+
+
+def test_size_problem_at_and_over_the_limit(config: StackConfig) -> None:
+    workflow = exactly_at_limit(config)
+    assert iam.size_problem(workflow, config) is None
+    paths = workflow.iam.s3_read_only
+    over = make_workflow(Iam(s3_read_only=(*paths[:-1], paths[-1].replace("/*", "y/*"))))
+    message = iam.size_problem(over, config)
+    assert message == (
+        "the IAM policy generated from iam would be 6145 characters, 1 over the limit of 6144 for a managed "
+        "policy: list fewer S3 paths or KMS keys, for example one prefix with a wildcard ('bucket/prefix/*') "
+        "instead of several paths below it"
+    )
+
+
+def test_size_problem_says_by_how_much(config: StackConfig) -> None:
+    workflow = make_workflow(Iam(s3_read_write=many_paths(200)))
+    size = iam.policy_size(iam.policy_document(workflow, config))
+    message = iam.size_problem(workflow, config)
+    assert message is not None
+    assert f"would be {size} characters, {size - 6144} over the limit of 6144" in message
+    assert "wildcard" in message
+
+
+def test_no_size_problem_for_small_or_external_role(config: StackConfig) -> None:
+    assert iam.size_problem(make_workflow(COMBINATIONS["everything"]), config) is None
+    external = Iam(external_role="arn:aws:iam::111122223333:role/theirs", s3_read_write=many_paths(500))
+    assert iam.size_problem(make_workflow(external), config) is None
+
+
+@pytest.mark.skipif(not CORPUS_MANIFESTS, reason="no corpus next to the repository")
+def test_every_corpus_policy_fits(config: StackConfig) -> None:
+    problems = {str(p): iam.size_problem(corpus_workflow(p), config) for p in CORPUS_MANIFESTS}
+    assert {p: m for p, m in problems.items() if m} == {}
+
+
+# --- against moto's IAM (grammar checks of CreateRole / CreatePolicy) -----------------------------
+
+
+@pytest.fixture
+def aws(config: StackConfig, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", config.account_id)
+    with mock_aws():
+        yield
+
+
+SHARED_POLICY_NAMES = ("kms", "athena-read", "athena-write", "bedrock", "glue", "textract", "cadet")
+
+
+@pytest.mark.parametrize(("case", "workflow"), WORKFLOW_CASES, ids=[c for c, _ in WORKFLOW_CASES])
+def test_documents_are_accepted_by_iam(config: StackConfig, aws: None, case: str, workflow: Workflow) -> None:
+    client = boto3.client("iam", region_name="us-east-1")
+    names = names_for(workflow, config)
+    # The platform's shared policies, so attaching by the ARNs we build proves they are right.
+    placeholder = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+    }
+    for name in SHARED_POLICY_NAMES:
+        client.create_policy(PolicyName=name, Path="/airflow-service/", PolicyDocument=json.dumps(placeholder))
+
+    role_name = names.role[:64]  # over-long names are a validation error; the documents are what is checked here
+    trust = iam.policy_json(iam.trust_document(workflow, config))
+    client.create_role(RoleName=role_name, AssumeRolePolicyDocument=trust, MaxSessionDuration=43200)
+    # moto checks trust-policy grammar on UpdateAssumeRolePolicy (CreateRole stores it unchecked).
+    client.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust)
+    document = iam.policy_document(workflow, config)
+    created = client.create_policy(PolicyName=role_name, PolicyDocument=iam.policy_json(document))["Policy"]
+    assert created["Arn"] == f"arn:aws:iam::{config.account_id}:policy/{role_name}"
+    client.attach_role_policy(RoleName=role_name, PolicyArn=created["Arn"])
+    for arn in iam.managed_policy_arns(workflow, config):
+        client.attach_role_policy(RoleName=role_name, PolicyArn=arn)
+
+    attached = client.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]
+    assert sorted(p["PolicyArn"] for p in attached) == sorted(
+        [created["Arn"], *iam.managed_policy_arns(workflow, config)]
+    )
+    stored = client.get_policy_version(PolicyArn=created["Arn"], VersionId=created["DefaultVersionId"])
+    assert stored["PolicyVersion"]["Document"] == document
+    assert client.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"] == iam.trust_document(
+        workflow, config
+    )
+    # Resource policies are not checked by moto's Secrets Manager: check the grammar directly.
+    IAMPolicyDocumentValidator(iam.policy_json(iam.secret_policy_document(workflow, config, SECRET_ARN))).validate()
+
+
+def test_moto_really_rejects_malformed_policies(config: StackConfig, aws: None) -> None:
+    """Guard for the test above: moto's IAM validates grammar (so acceptance means something)."""
+    client = boto3.client("iam", region_name="us-east-1")
+    document = iam.policy_document(make_workflow(COMBINATIONS["everything"]), config)
+    document["Statement"][0]["Effect"] = "Permit"
+    with pytest.raises(client.exceptions.MalformedPolicyDocumentException):
+        client.create_policy(PolicyName="broken", PolicyDocument=iam.policy_json(document))
+    trust = iam.trust_document(make_workflow(), config)
+    trust["Statement"][0]["Resource"] = "*"
+    with pytest.raises(client.exceptions.MalformedPolicyDocumentException):
+        client.create_role(RoleName="broken", AssumeRolePolicyDocument=iam.policy_json(trust))
+        client.update_assume_role_policy(RoleName="broken", PolicyDocument=iam.policy_json(trust))
+
+
+def test_secret_policy_on_a_secret(config: StackConfig, aws: None) -> None:
+    client = boto3.client("secretsmanager", region_name=config.region)
+    workflow = make_workflow(maintainers=("alice", "bob"))
+    names = names_for(workflow, config)
+    arn = client.create_secret(Name=names.secret_name("token"), SecretString="CHANGEME")["ARN"]
+    policy = iam.policy_json(iam.secret_policy_document(workflow, config, arn))
+    client.put_resource_policy(SecretId=arn, ResourcePolicy=policy)
+    assert json.loads(client.get_resource_policy(SecretId=arn)["ResourcePolicy"])["Statement"][0]["Resource"] == [arn]
+    # The secret is one the workflow's own policy lets it read.
+    prefix = statement(iam.policy_document(workflow, config), "SecretsManagerRead")["Resource"]
+    assert any(arn.startswith(p.removesuffix("*")) for p in prefix)

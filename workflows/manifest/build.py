@@ -1,0 +1,135 @@
+"""A checked manifest → the frozen :class:`~workflows.model.Workflow`, defaults applied.
+
+Pure: no file is read here (a ``python_dag`` workflow's ``dag.py`` source is passed in).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from workflows.manifest.discovery import location
+from workflows.model import (
+    MAIN_TASK,
+    CronSchedule,
+    Dag,
+    DatasetSchedule,
+    Iam,
+    IntervalSchedule,
+    Notifications,
+    Schedule,
+    Task,
+    Workflow,
+    frozen_map,
+)
+
+_INTERVAL_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600}
+
+
+def parse_date(value: Any) -> date | None:
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def env_string(value: Any) -> str:
+    """The string a YAML scalar becomes in a task's environment (as the running service does: true → "True")."""
+    if isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _unique(values: Iterable[Any]) -> tuple[Any, ...]:
+    """Values in their written order with repeats dropped (a repeat is harmless, so not an error)."""
+    return tuple(dict.fromkeys(values))
+
+
+def _schedule(value: Any) -> Schedule:
+    if value is None or value == "None":
+        return None
+    if isinstance(value, str):
+        return CronSchedule(value.strip())
+    if "datasets" in value:
+        return DatasetSchedule(_unique(value["datasets"]))
+    return IntervalSchedule(sum(int(value[u]) * s for u, s in _INTERVAL_UNITS.items() if u in value))
+
+
+def build(data: dict, path: Path, python_dag_source: str | None = None) -> Workflow:
+    """The model of an already-checked manifest at ``path`` (``…/<env>/<project>/<workflow>/workflow.yml``)."""
+    environment, project, name = location(path)
+    dag = data["dag"]
+    dag_env = {str(k): env_string(v) for k, v in (dag.get("env_vars") or {}).items()}
+    dag_profile = dag.get("compute_profile", Task.__dataclass_fields__["compute_profile"].default)
+    dag_sdp = bool(dag.get("hmcts_sdp_networking", False))
+    dag_inlets = _unique(dag.get("inlets") or ())
+    dag_outlets = _unique(dag.get("outlets") or ())
+    raw_tasks = dag.get("tasks") or {MAIN_TASK: {}}
+    tasks = tuple(
+        Task(
+            name=str(task_name),
+            compute_profile=(spec or {}).get("compute_profile", dag_profile),
+            env_vars=frozen_map(
+                dag_env | {str(k): env_string(v) for k, v in ((spec or {}).get("env_vars") or {}).items()}
+            ),
+            dependencies=_unique((spec or {}).get("dependencies") or ()),
+            hmcts_sdp_networking=bool((spec or {}).get("hmcts_sdp_networking", dag_sdp)),
+            inlets=_unique((spec or {}).get("inlets") or dag_inlets),
+            outlets=_unique((spec or {}).get("outlets") or dag_outlets),
+        )
+        for task_name, spec in raw_tasks.items()
+    )
+    optional = {
+        key: dag[key]
+        for key in (
+            "catchup",
+            "depends_on_past",
+            "is_paused_upon_creation",
+            "max_active_runs",
+            "retries",
+            "retry_delay",
+        )
+        if key in dag
+    }
+    if "start_date" in dag:
+        optional["start_date"] = parse_date(dag["start_date"])
+    if dag.get("end_date") is not None:
+        optional["end_date"] = parse_date(dag["end_date"])
+    if "timezone" in dag:
+        optional["timezone"] = dag["timezone"]
+    model_dag = Dag(
+        repository=dag["repository"],
+        tag=str(dag["tag"]),
+        tasks=tasks,
+        schedule=_schedule(dag.get("schedule")),
+        params=frozen_map({str(k): env_string(v) for k, v in (dag.get("params") or {}).items()}),
+        python_dag=bool(dag.get("python_dag", False)),
+        **optional,
+    )
+    section = data.get("iam") or {}
+    model_iam = Iam(**{k: _unique(v) if isinstance(v, list) else v for k, v in section.items()})
+    notes = data.get("notifications") or {}
+    notifications = Notifications(
+        emails=_unique(notes.get("emails") or ()),
+        slack_channel=notes["slack_channel"].lstrip("#") if notes.get("slack_channel") else None,
+        **({"slack_events": tuple(notes["slack_events"])} if "slack_events" in notes else {}),
+    )
+    return Workflow(
+        path=path,
+        environment=environment,  # type: ignore[arg-type]
+        project=project,
+        name=name,
+        dag=model_dag,
+        maintainers=_unique(data["maintainers"]),
+        business_unit=data["tags"]["business_unit"],
+        owner=data["tags"]["owner"],
+        iam=model_iam,
+        secrets=tuple(data.get("secrets") or ()),
+        notifications=notifications,
+        python_dag_source=python_dag_source if model_dag.python_dag else None,
+    )

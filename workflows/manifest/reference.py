@@ -1,0 +1,289 @@
+"""``docs/workflow-reference.md``, generated from ``workflows/schema/workflow.schema.json``.
+
+    python -m workflows.reference > docs/workflow-reference.md
+    python -m workflows.reference --check docs/workflow-reference.md   # exit 1 when out of date
+
+Every key of the manifest gets a section: what it is (the schema's
+description), its type and allowed values, whether it is required, its default
+and an example. Examples come from the schema's ``examples`` when it has them,
+else from :data:`EXAMPLES` below, else (booleans and enumerations) are derived;
+``tests/workflows/test_reference.py`` checks each one against the schema and
+that the committed document is exactly what this module generates, so the two
+cannot drift.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workflows.manifest.schema import schema
+
+DOC_PATH = Path("docs") / "workflow-reference.md"
+TASK = "<task>"
+NO_DEFAULT = object()
+
+# Examples for keys whose schema has no ``examples`` (booleans and enumerations are derived).
+EXAMPLES: Mapping[str, Any] = {
+    "dag.start_date": "2024-06-01",
+    "dag.end_date": "2026-12-31",
+    "dag.max_active_runs": 3,
+    "dag.retries": 2,
+    "dag.retry_delay": 600,
+    "dag.inlets": ["s3://my-bucket/raw/"],
+    "dag.outlets": ["s3://my-bucket/curated/"],
+    "dag.tasks": {"extract": {}, "load": {"dependencies": ["extract"], "compute_profile": "general-spot-4vcpu-16gb"}},
+    f"dag.tasks.{TASK}.dependencies": ["extract"],
+    f"dag.tasks.{TASK}.inlets": ["s3://my-bucket/raw/"],
+    f"dag.tasks.{TASK}.outlets": ["s3://my-bucket/curated/"],
+    "maintainers": ["octocat", "another-analyst"],
+    "tags.owner": "someone@justice.gov.uk",
+    "notifications.emails": ["someone@justice.gov.uk"],
+    "notifications.slack_channel": "my-team-alerts",
+    "notifications.slack_events": ["failure"],
+    "iam": {"s3_read_only": ["my-bucket/some/prefix/*"], "athena": "read"},
+    "notifications": {"emails": ["someone@justice.gov.uk"], "slack_channel": "my-team-alerts"},
+    "iam.external_role": "arn:aws:iam::123456789012:role/my-existing-role",
+    "iam.kms": ["arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
+    "iam.cloudwatch_logs_read_only": ["arn:aws:logs:eu-west-2:123456789012:log-group:/aws/my-log-group"],
+}
+
+
+@dataclass(frozen=True)
+class Key:
+    """One manifest key: its dotted path (``dag.tasks.<task>.env_vars``) and schema."""
+
+    path: tuple[str, ...]
+    schema: Mapping[str, Any]
+    required: bool
+    parent_required: bool
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.path)
+
+
+def manifest_keys(root: Mapping[str, Any] | None = None) -> list[Key]:
+    """Every key of the manifest schema, parents before children, in the schema's order."""
+    return list(_walk(root if root is not None else schema(), (), parent_required=True))
+
+
+def _walk(node: Mapping[str, Any], path: tuple[str, ...], *, parent_required: bool) -> Iterator[Key]:
+    required = set(node.get("required", ()))
+    for name, child in (node.get("properties") or {}).items():
+        key = Key((*path, name), child, name in required, parent_required)
+        yield key
+        yield from _walk(child, key.path, parent_required=key.required and parent_required)
+        task = _task_schema(child)
+        if task is not None:
+            yield from _walk(task, (*key.path, TASK), parent_required=False)
+
+
+def _task_schema(node: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The schema of one entry of a name → object mapping (``dag.tasks``), if ``node`` is one."""
+    extra = node.get("additionalProperties")
+    if not isinstance(extra, Mapping):
+        return None
+    for variant in extra.get("anyOf", [extra]):
+        if variant.get("type") == "object" and "properties" in variant:
+            return variant
+    return None
+
+
+def example(key: Key) -> Any:
+    """An example value of ``key``: from the schema, :data:`EXAMPLES`, or derived; ``KeyError`` if none."""
+    examples = key.schema.get("examples")
+    if examples:
+        return examples[0]
+    if key.name in EXAMPLES:
+        return EXAMPLES[key.name]
+    if key.schema.get("type") == "boolean":
+        return not key.schema.get("default", False)
+    if "enum" in key.schema:
+        others = [v for v in key.schema["enum"] if v != key.schema.get("default")]
+        return others[0]
+    properties = key.schema.get("properties")
+    if properties:
+        children = [
+            Key((*key.path, n), s, n in key.schema.get("required", ()), key.required) for n, s in properties.items()
+        ]
+        shown = [c for c in children if c.required] or children[:1]
+        return {c.path[-1]: example(c) for c in shown}
+    raise KeyError(f"no example for manifest key {key.name}: add one to workflows.reference.EXAMPLES")
+
+
+def default(key: Key) -> Any:
+    return key.schema.get("default", NO_DEFAULT)
+
+
+def render(root: Mapping[str, Any] | None = None) -> str:
+    """The whole reference document (Markdown), deterministic for a given schema."""
+    root = root if root is not None else schema()
+    all_keys = manifest_keys(root)
+    required = [k for k in all_keys if len(k.path) == 1 and k.required]
+    minimal = {k.name: example(k) for k in required}
+    out = [
+        "# Workflow manifest reference",
+        "",
+        "<!-- Generated by `python -m workflows.reference` from workflows/schema/workflow.schema.json: do not edit;",
+        "     change the schema (or the examples in workflows/reference.py) and regenerate. -->",
+        "",
+        _text(f"{root.get('description', '')}.".replace("..", ".")),
+        "",
+        "Unknown keys are errors, so a typo such as `retires:` fails validation instead of being ignored.",
+        "Check a manifest with `python -m workflows validate environments/<env>/<project>/<workflow>/workflow.yml`.",
+        "",
+        "The smallest valid manifest:",
+        "",
+        "```yaml",
+        _yaml(minimal).rstrip(),
+        "```",
+        "",
+        "## Keys",
+        "",
+        "| key | required | default |",
+        "| --- | --- | --- |",
+    ]
+    for key in all_keys:
+        out.append(f"| [`{key.name}`](#{_anchor(key.name)}) | {_required(key)} | {_default_text(key)} |")
+    for key in all_keys:
+        out += ["", *_section(key)]
+    return "\n".join(out) + "\n"
+
+
+def _section(key: Key) -> list[str]:
+    out = [f"### `{key.name}`", ""]
+    if key.schema.get("description"):
+        out += [_text(key.schema["description"]), ""]
+    out += [
+        f"- Type: {_type_text(key.schema)}",
+        f"- Required: {_required(key)}",
+        f"- Default: {_default_text(key)}",
+    ]
+    values = _allowed(key.schema)
+    if values:
+        out.append(f"- Allowed values: {values}")
+    if "pattern" in key.schema:
+        out.append(f"- Must match: `{key.schema['pattern']}`")
+    out += ["", "Example:", "", "```yaml", _yaml(_nest(key.path, example(key))).rstrip(), "```"]
+    return out
+
+
+def _nest(path: Sequence[str], value: Any) -> dict[str, Any]:
+    """``{"dag": {"retries": 2}}`` for path ``dag.retries``; ``<task>`` becomes a task called ``extract``."""
+    for part in reversed(path):
+        value = {("extract" if part == TASK else part): value}
+    return value
+
+
+def _yaml(value: Any) -> str:
+    return yaml.safe_dump(value, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000)
+
+
+def _required(key: Key) -> str:
+    if not key.required:
+        return "no"
+    if len(key.path) == 1:
+        return "yes"
+    return f"yes (when `{'.'.join(key.path[:-1])}` is set)" if not key.parent_required else "yes"
+
+
+def _default_text(key: Key) -> str:
+    if TASK in key.path:
+        # A task's unset key takes the DAG's value (env_vars: merged, the task's winning key by key).
+        dag_key = ("dag", key.path[-1])
+        if dag_key in {k.path for k in manifest_keys()}:
+            merged = ", which the task's own override key by key" if key.path[-1] == "env_vars" else ""
+            return f"the value of [`dag.{key.path[-1]}`](#{_anchor('dag.' + key.path[-1])}){merged}"
+    value = default(key)
+    if value is NO_DEFAULT:
+        return "—" if key.required else "none"
+    if value is None:
+        return "none (`null`)"
+    return f"`{json.dumps(value)}`"
+
+
+def _allowed(node: Mapping[str, Any]) -> str:
+    enum = node.get("enum") or (node.get("items") or {}).get("enum")
+    if not enum:
+        return ""
+    return ", ".join(f"`{v}`" for v in enum)
+
+
+def _type_text(node: Mapping[str, Any]) -> str:
+    variants = node.get("oneOf") or node.get("anyOf")
+    if variants:
+        return "; or ".join(_type_text(v) for v in variants)
+    if "enum" in node and "type" not in node:
+        return "an allowed value"
+    types = node.get("type")
+    if isinstance(types, list):
+        return " or ".join(_plain_type(t) for t in types)
+    if types == "array":
+        text = f"list of {_type_text(node.get('items') or {})}"
+        bounds = []
+        if node.get("minItems"):
+            bounds.append(f"at least {node['minItems']}")
+        if node.get("uniqueItems"):
+            bounds.append("no duplicates")
+        return text + (f" ({', '.join(bounds)})" if bounds else "")
+    if types == "object":
+        properties = list(node.get("properties") or {})
+        extra = node.get("additionalProperties")
+        if properties:
+            return f"mapping with keys {', '.join(f'`{p}`' for p in properties)}"
+        if isinstance(extra, Mapping):
+            names = (node.get("propertyNames") or {}).get("pattern")
+            named = f"names matching `{names}`" if names else "names"
+            return f"mapping of {named} to {_type_text(extra)}"
+        return "mapping"
+    if types in ("integer", "number"):
+        low, high = node.get("minimum"), node.get("maximum")
+        if low is not None and high is not None:
+            return f"{_plain_type(types)} from {low} to {high}"
+        if low is not None:
+            return f"{_plain_type(types)}, at least {low}"
+        return _plain_type(types)
+    if types == "string" and node.get("format"):
+        return f"string ({node['format']})"
+    return _plain_type(types) if types else "any value"
+
+
+def _plain_type(name: Any) -> str:
+    return {"null": "null (none)", "object": "mapping", "array": "list"}.get(name, str(name))
+
+
+def _text(text: str) -> str:
+    """Schema prose as Markdown: ``<project>`` placeholders must not read as HTML tags."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _anchor(name: str) -> str:
+    """GitHub's heading anchor for ``### `name` ``: lower case, punctuation other than - and _ dropped."""
+    return "".join(c for c in name.lower() if c.isalnum() or c in "-_ ").replace(" ", "-")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workflows.reference", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", type=Path, metavar="FILE", help="exit 1 if FILE differs from the generated text")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check is not None:
+        current = args.check.read_text() if args.check.exists() else ""
+        if current != text:
+            print(f"{args.check} is out of date: run `python -m workflows.reference > {args.check}`", file=sys.stderr)
+            return 1
+        return 0
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,196 @@
+"""The manifest's JSON Schema (``workflows/schema/workflow.schema.json``) and its errors in plain words.
+
+The schema is the one editors use (the ``yaml-language-server`` line of every
+example): shape, types, allowed keys and values. :func:`schema_problems` runs it
+with ECMA-262 ``$`` semantics and words each error for an analyst, at the
+position of the offending key or value.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker, validators
+from jsonschema.exceptions import ValidationError
+
+from workflows.errors import Problem
+from workflows.manifest.load import NodePath, Positions
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "workflow.schema.json"
+
+
+@cache
+def schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+@cache
+def _anchored(pattern: str) -> re.Pattern[str]:
+    """``pattern`` with ``$`` meaning the very end, as in the ECMA-262 regexes JSON Schema specifies (and
+    editors use): Python's ``$`` also matches before a final newline, which would let ``"api-key\\n"`` pass
+    ``^[a-z0-9-]+$`` and reach names, ARNs and policies."""
+    out, escaped, in_class = [], False, False
+    for ch in pattern:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "[":
+            in_class = True
+        elif ch == "]":
+            in_class = False
+        elif ch == "$" and not in_class:
+            out.append(r"\Z")
+            continue
+        out.append(ch)
+    return re.compile("".join(out))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not _anchored(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    strict = validators.extend(Draft202012Validator, {"pattern": _pattern})
+    return strict(schema(), format_checker=FormatChecker())
+
+
+def schema_problems(data: Any, positions: Positions) -> tuple[list[Problem], bool]:
+    """Every schema problem of a loaded document, and whether there was any schema error at all."""
+    errors = sorted(_validator().iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    return [problem for error in errors for problem in _schema_problem(error, positions)], bool(errors)
+
+
+def _schema_problem(error: ValidationError, positions: Positions) -> Iterator[Problem]:
+    where: NodePath = tuple(error.absolute_path)
+    field = field_name(where)
+    validator = error.validator
+    instance = error.instance
+    if validator == "additionalProperties" and isinstance(instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        for key in sorted(set(instance) - set(allowed), key=str):
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            yield positions.problem(
+                (*where, key),
+                f"unknown key '{key}' in {field or 'the manifest'}{hint}; allowed keys: {', '.join(allowed)}",
+                key=True,
+            )
+        return
+    if validator == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        name = missing[0] if missing else error.message
+        yield positions.problem(where, f"missing required key '{name}' in {field or 'the manifest'}")
+        return
+    if "propertyNames" in error.relative_schema_path and isinstance(instance, str):
+        yield positions.problem(
+            (*where, instance), f"'{instance}' is not a valid name here: {_names_rule(where)}", key=True
+        )
+        return
+    description = error.schema.get("description") if isinstance(error.schema, dict) else None
+    if validator == "enum":
+        allowed = ", ".join(str(v) for v in error.validator_value)
+        yield positions.problem(where, f"{show(instance)} is not allowed for {field}; allowed: {allowed}")
+    elif validator == "type":
+        yield positions.problem(where, f"{field} must be {_type_words(error.validator_value)}, not {show(instance)}")
+    elif validator in ("pattern", "format"):
+        yield positions.problem(
+            where, f"{show(instance)} is not a valid value for {field}: {_value_rule(where, description)}"
+        )
+    elif validator == "uniqueItems":
+        yield positions.problem(where, f"{field} lists the same value more than once")
+    elif validator in ("minItems", "minProperties", "minLength"):
+        yield positions.problem(where, f"{field} must not be empty")
+    elif validator in ("minimum", "maximum"):
+        bound = "at least" if validator == "minimum" else "at most"
+        yield positions.problem(where, f"{field} must be {bound} {error.validator_value}, not {show(instance)}")
+    elif validator == "maxLength":
+        yield positions.problem(where, f"{field} must be at most {error.validator_value} characters")
+    elif validator in ("oneOf", "anyOf") and where[-1:] == ("schedule",):
+        yield positions.problem(
+            where,
+            'dag.schedule must be a cron expression or preset ("0 5 * * *", "@daily"), None, '
+            "a mapping with one of seconds/minutes/hours (whole numbers), or a mapping with datasets (a list of URIs)",
+        )
+    elif validator in ("oneOf", "anyOf"):
+        best = error.context[0] if error.context else None
+        if best is not None:
+            yield from _schema_problem(best, positions)
+        else:
+            yield positions.problem(where, f"{field} has an invalid value {show(instance)}")
+    else:
+        yield positions.problem(where, f"{field}: {error.message}")
+
+
+def field_name(where: NodePath) -> str:
+    return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in where).replace(".[", "[")
+
+
+def show(value: Any) -> str:
+    if value is None:
+        return "empty (null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = str(value)
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
+def _type_words(types: Any) -> str:
+    words = {
+        "string": "text",
+        "integer": "a whole number",
+        "number": "a number",
+        "boolean": "true or false",
+        "array": "a list",
+        "object": "a mapping",
+        "null": "empty",
+    }
+    if isinstance(types, str):
+        types = [types]
+    return " or ".join(words.get(t, t) for t in types)
+
+
+def _names_rule(where: NodePath) -> str:
+    if where[-1:] in (("env_vars",), ("params",)):
+        return "use letters, digits and '_', not starting with a digit"
+    if where[-1:] == ("tasks",):
+        return "task names use letters, digits, '_' and '-'"
+    return "see the schema"
+
+
+_VALUE_RULES = {
+    "repository": "write it as <organisation>/<repository>",
+    "owner": "use an address ending in @justice.gov.uk",
+    "external_role": "it must be an IAM role ARN, arn:aws:iam::<account>:role/<name>",
+    "kms": "each entry must be a KMS key ARN, arn:aws:kms:<region>:<account>:key/<id>",
+    "s3_read_only": "each entry must be a bucket path such as my-bucket/prefix/* (not an ARN)",
+    "s3_read_write": "each entry must be a bucket path such as my-bucket/prefix/* (not an ARN)",
+    "s3_write_only": "each entry must be a bucket path such as my-bucket/prefix/* (not an ARN)",
+    "s3_deny": "each entry must be a bucket path such as my-bucket/prefix/* (not an ARN)",
+    "secrets": "secret ids use lower-case letters, digits and '-'",
+    "maintainers": "use GitHub usernames",
+    "emails": "use email addresses",
+    "slack_channel": "use a Slack channel name: lower-case letters, digits, '-' and '_'",
+    "start_date": "use a date as YYYY-MM-DD",
+    "end_date": "use a date as YYYY-MM-DD",
+    "cloudwatch_logs_read_only": "each entry must be a log-group ARN, arn:aws:logs:<region>:<account>:log-group:<name>",
+}
+
+
+def _value_rule(where: NodePath, description: str | None) -> str:
+    for part in reversed(where):
+        if isinstance(part, str) and part in _VALUE_RULES:
+            return _VALUE_RULES[part]
+    return description or "see the schema"

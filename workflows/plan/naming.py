@@ -1,0 +1,106 @@
+"""Every name the stack derives for a workflow: computed once, by :func:`derive`.
+
+These are the identities of live resources (DESIGN.md lists them): changing
+one here renames, and so replaces, that resource for every workflow. Nothing
+else in the project derives a name: the plan, the components, ``diff`` and
+``import-plan`` read them from :class:`Names`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from workflows.config import StackConfig
+from workflows.model import Workflow
+
+LABEL_PREFIX = "airflow.compute.analytical-platform.service.justice.gov.uk"
+# The DAG file of every workflow, in a folder of its own (see ``dag_key``).
+DAG_FILE = "dag.py"
+WORKFLOW_TAG_KEYS = ("business-unit", "owner", "airflow-project", "airflow-workflow")
+
+
+@dataclass(frozen=True)
+class Names:
+    """The names of one workflow's resources."""
+
+    # ``<project>/<workflow>`` from the folder names: unique in a stack by construction ('/' is
+    # not allowed in a folder name), so it roots every logical name and every message.
+    key: str
+    # The project part of derived names: the project's alias, or the project folder itself.
+    project: str
+    role: str
+    policy: str
+    service_account: str
+    dag_id: str
+    dag_key: str
+    secret_prefix: str
+    labels: Mapping[str, str]
+    # ``<registry>/<repository lower-cased, _ as ->:<tag>``: the image every task runs.
+    image: str
+    # ``environments/<env>/<project>/<workflow>``: the manifest's folder in the repository.
+    folder: str
+
+    def secret_name(self, secret: str) -> str:
+        """Secrets Manager name: ``/airflow/<env>/<project>/<workflow>/<secret>``."""
+        return f"{self.secret_prefix}{secret}"
+
+    def kubernetes_secret(self, secret: str) -> str:
+        """The ExternalSecret and the Kubernetes Secret it writes: ``<project>-<workflow>-<secret>``."""
+        return f"{self.service_account}-{secret}"
+
+    def secret_logical_name(self, secret: str) -> str:
+        """``<project>/<workflow>/<secret>``: the logical name of a secret's resources."""
+        return f"{self.key}/{secret}"
+
+
+def derive(workflow: Workflow, config: StackConfig) -> Names:
+    project = config.alias(workflow.project)
+    env = workflow.environment
+    base = f"airflow-{env}-{project}-{workflow.name}"
+    return Names(
+        key=workflow.key,
+        project=project,
+        role=base,
+        policy=base,
+        service_account=f"{project}-{workflow.name}",
+        dag_id=f"{workflow.project}.{workflow.name}",
+        # ``dags/<env>/<project>/<workflow>/dag.py``: under the fixed environment folder, as the
+        # running service lays its files out, so no name a tenant chooses is ever a top-level
+        # (importable) name in the DAG folder, and the file name is fixed too.
+        dag_key=f"{config.dags_prefix}{env}/{project}/{workflow.name}/{DAG_FILE}",
+        secret_prefix=f"/airflow/{env}/{project}/{workflow.name}/",
+        labels={
+            f"{LABEL_PREFIX}/environment": env,
+            f"{LABEL_PREFIX}/project": project,
+            f"{LABEL_PREFIX}/workflow": workflow.name,
+        },
+        image=f"{config.image_registry}/{repository_name(workflow.dag.repository)}:{workflow.dag.tag}",
+        folder=f"environments/{env}/{workflow.project}/{workflow.name}",
+    )
+
+
+def repository_name(repository: str) -> str:
+    """``<org>/<name>`` as the image path spells it: lower case, ``_`` as ``-``."""
+    return repository.lower().replace("_", "-")
+
+
+def secret_env_var(secret: str) -> str:
+    """``SECRET_<ID>``: ``-`` becomes ``_``, upper case."""
+    return "SECRET_" + secret.replace("-", "_").upper()
+
+
+def param_env_var(key: str) -> str:
+    """``PARAM_<KEY>``: the variable a ``dag.params`` key fills."""
+    return f"PARAM_{key.upper()}"
+
+
+def resource_tags(workflow: Workflow, config: StackConfig) -> dict[str, str]:
+    """Tags on every taggable resource of a workflow: the platform's, then the workflow's own.
+
+    The stack config is checked to leave room for these within S3's ten tags per object.
+    """
+    own = dict(
+        zip(WORKFLOW_TAG_KEYS, (workflow.business_unit, workflow.owner, workflow.project, workflow.name), strict=True)
+    )
+    return dict(sorted((dict(config.tags) | own).items()))

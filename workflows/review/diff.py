@@ -1,0 +1,415 @@
+"""What a change to manifests or stack config does to a stack: the pure comparison behind ``diff``.
+
+``python -m workflows diff`` (its runner is :mod:`components.diff`) renders the
+stack twice under the Pulumi mock runtime, once for a base git ref and once for
+the working tree, and hands both resource lists here. This module knows nothing
+about Pulumi or git: it compares plain ``{"type", "name", "urn", "parent",
+"inputs"}`` dicts (what ``render`` writes to ``resources.json``) and parsed
+manifests, and returns a :class:`StackDiff` that renders as Markdown.
+
+- Resources are matched by type and logical name (what Pulumi's URN is made of);
+  their inputs are compared field by field. JSON strings (IAM documents) are
+  compared as JSON, so a change shows as ``policy.Statement`` rather than
+  ``policy``.
+- Each resource belongs to the workflow whose ``Workflow`` component is above it
+  (``<project>/<workflow>``); anything else (the platform runtime files) is
+  reported as the platform's.
+- A workflow change is *tag only* when its manifest differs only in ``dag.tag``
+  and the only resources that change are its DAG objects. It is *tag only by a
+  maintainer* when, in addition, the author (the pull request's) is listed in
+  the workflow's ``maintainers`` at the base ref (GitHub names compare without
+  case). A workflow that is new at the head has no base maintainers, so adding
+  one is never a tag-only change.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from workflows import tokens
+
+WORKFLOW_TYPE = tokens.WORKFLOW
+DAG_OBJECT_TYPES = frozenset({tokens.BUCKET_OBJECT})
+PLATFORM = "(platform)"
+TAG_FIELD = "dag.tag"
+# Long unified diffs are cut so that a pull-request comment stays readable (and under GitHub's size limit).
+MAX_TEXT_DIFF_LINES = 40
+
+Change = Literal["added", "removed", "changed", "unchanged"]
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    """One resource that is new, gone, or has different inputs."""
+
+    type: str
+    name: str
+    change: Change
+    fields: tuple[str, ...] = ()
+    # Unified diff lines of changed multi-line text inputs (a DAG file's content).
+    text_diff: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "name": self.name, "change": self.change, "fields": list(self.fields)}
+
+
+@dataclass(frozen=True)
+class WorkflowDiff:
+    """What happens to one workflow (``<project>/<workflow>``) of the stack."""
+
+    key: str
+    change: Change
+    resources: tuple[ResourceChange, ...] = ()
+    manifest_fields: tuple[str, ...] = ()
+    tag: tuple[Any, Any] | None = None
+    tag_only: bool = False
+    author: str | None = None
+    base_maintainers: tuple[str, ...] = ()
+
+    @property
+    def author_is_maintainer(self) -> bool:
+        """Whether the author is listed in ``maintainers`` at the base ref (case-insensitive, like GitHub)."""
+        if not self.author:
+            return False
+        return self.author.lower() in {m.lower() for m in self.base_maintainers}
+
+    @property
+    def tag_only_by_maintainer(self) -> bool:
+        return self.tag_only and self.author_is_maintainer
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "workflow": self.key,
+            "change": self.change,
+            "manifest_fields": list(self.manifest_fields),
+            "tag": list(self.tag) if self.tag else None,
+            "tag_only": self.tag_only,
+            "author": self.author,
+            "author_is_maintainer": self.author_is_maintainer,
+            "tag_only_by_maintainer": self.tag_only_by_maintainer,
+            "resources": [r.as_dict() for r in self.resources],
+        }
+
+
+@dataclass(frozen=True)
+class StackDiff:
+    stack: str
+    base_ref: str
+    workflows: tuple[WorkflowDiff, ...]
+    platform: tuple[ResourceChange, ...] = ()
+    config_changed: bool = False
+
+    def by_change(self, change: Change) -> list[WorkflowDiff]:
+        return [w for w in self.workflows if w.change == change]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.platform) or any(w.change != "unchanged" for w in self.workflows)
+
+    @property
+    def only_tag_bumps_by_maintainers(self) -> bool:
+        """Every change is a workflow's image-tag bump by one of its listed maintainers (and there is one)."""
+        changed = [w for w in self.workflows if w.change != "unchanged"]
+        return bool(changed) and not self.platform and all(w.tag_only_by_maintainer for w in changed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "base": self.base_ref,
+            "config_changed": self.config_changed,
+            "only_tag_bumps_by_maintainers": self.only_tag_bumps_by_maintainers,
+            "workflows": [w.as_dict() for w in self.workflows if w.change != "unchanged"],
+            "platform": [r.as_dict() for r in self.platform],
+        }
+
+    def markdown(self) -> str:
+        return render_markdown(self)
+
+
+def compare(
+    base: Sequence[Mapping[str, Any]],
+    head: Sequence[Mapping[str, Any]],
+    *,
+    stack: str,
+    base_ref: str,
+    base_manifests: Mapping[str, Any] | None = None,
+    head_manifests: Mapping[str, Any] | None = None,
+    author: str | None = None,
+    config_changed: bool = False,
+) -> StackDiff:
+    """Compare two renders of one stack.
+
+    ``base``/``head`` are resource dicts as ``render`` writes them; ``*_manifests``
+    map ``<project>/<workflow>`` to the parsed manifest (YAML as data) at each side;
+    ``author`` is the GitHub user proposing the change.
+    """
+    base_manifests = base_manifests or {}
+    head_manifests = head_manifests or {}
+    base_groups = _group(base)
+    head_groups = _group(head)
+    keys = sorted((set(base_groups) | set(head_groups) | set(base_manifests) | set(head_manifests)) - {PLATFORM})
+    workflows = [
+        _workflow_diff(
+            key,
+            base=base_groups.get(key, {}),
+            head=head_groups.get(key, {}),
+            base_manifest=base_manifests.get(key),
+            head_manifest=head_manifests.get(key),
+            author=author,
+        )
+        for key in keys
+    ]
+    platform = _resource_changes(base_groups.get(PLATFORM, {}), head_groups.get(PLATFORM, {}))
+    return StackDiff(
+        stack=stack,
+        base_ref=base_ref,
+        workflows=tuple(workflows),
+        platform=tuple(platform),
+        config_changed=config_changed,
+    )
+
+
+def _workflow_diff(
+    key: str,
+    *,
+    base: Mapping[tuple[str, str], Mapping[str, Any]],
+    head: Mapping[tuple[str, str], Mapping[str, Any]],
+    base_manifest: Any,
+    head_manifest: Any,
+    author: str | None,
+) -> WorkflowDiff:
+    resources = tuple(_resource_changes(base, head))
+    in_base = bool(base) or base_manifest is not None
+    in_head = bool(head) or head_manifest is not None
+    maintainers = _maintainers(base_manifest)
+    if not in_base:
+        return WorkflowDiff(key, "added", resources, author=author)
+    if not in_head:
+        return WorkflowDiff(key, "removed", resources, author=author, base_maintainers=maintainers)
+    # Without both manifests (a side that is not valid YAML), only the resources can tell what changed.
+    known = base_manifest is not None and head_manifest is not None
+    manifest_fields = tuple(changed_fields(base_manifest, head_manifest)) if known else ()
+    if not resources and not manifest_fields:
+        return WorkflowDiff(key, "unchanged", author=author, base_maintainers=maintainers)
+    tag = None
+    if TAG_FIELD in manifest_fields:
+        tag = (_dag_tag(base_manifest), _dag_tag(head_manifest))
+    tag_only = manifest_fields == (TAG_FIELD,) and all(
+        r.type in DAG_OBJECT_TYPES and r.change == "changed" for r in resources
+    )
+    return WorkflowDiff(
+        key,
+        "changed",
+        resources,
+        manifest_fields=manifest_fields,
+        tag=tag,
+        tag_only=tag_only,
+        author=author,
+        base_maintainers=maintainers,
+    )
+
+
+def _maintainers(manifest: Any) -> tuple[str, ...]:
+    if isinstance(manifest, Mapping) and isinstance(manifest.get("maintainers"), list):
+        return tuple(str(m) for m in manifest["maintainers"])
+    return ()
+
+
+def _dag_tag(manifest: Any) -> Any:
+    dag = manifest.get("dag") if isinstance(manifest, Mapping) else None
+    return dag.get("tag") if isinstance(dag, Mapping) else None
+
+
+def _group(resources: Iterable[Mapping[str, Any]]) -> dict[str, dict[tuple[str, str], Mapping[str, Any]]]:
+    """Resources by the workflow above them (``<project>/<workflow>``, or :data:`PLATFORM`), then by (type, name).
+
+    Component resources themselves are left out: they have no inputs a provider
+    sees, except the Workflow component, whose inputs only name the workflow.
+    """
+    resources = list(resources)
+    by_urn = {r["urn"]: r for r in resources if r.get("urn")}
+    groups: dict[str, dict[tuple[str, str], Mapping[str, Any]]] = {}
+    for resource in resources:
+        key = _workflow_of(resource, by_urn)
+        group = groups.setdefault(key, {})
+        if resource.get("custom", True) and resource["type"] != WORKFLOW_TYPE:
+            group[(resource["type"], resource["name"])] = resource
+    return groups
+
+
+def _workflow_of(resource: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any]]) -> str:
+    current: Mapping[str, Any] | None = resource
+    seen: set[str] = set()
+    while current is not None:
+        if current["type"] == WORKFLOW_TYPE:
+            inputs = current.get("inputs") or {}
+            return f"{inputs.get('project')}/{inputs.get('workflow')}"
+        parent = current.get("parent")
+        if not parent or parent in seen:
+            break
+        seen.add(parent)
+        current = by_urn.get(parent)
+    return PLATFORM
+
+
+def _resource_changes(
+    base: Mapping[tuple[str, str], Mapping[str, Any]], head: Mapping[tuple[str, str], Mapping[str, Any]]
+) -> list[ResourceChange]:
+    changes: list[ResourceChange] = []
+    for identity in sorted(set(base) | set(head)):
+        type_, name = identity
+        if identity not in base:
+            changes.append(ResourceChange(type_, name, "added"))
+        elif identity not in head:
+            changes.append(ResourceChange(type_, name, "removed"))
+        else:
+            old, new = base[identity].get("inputs") or {}, head[identity].get("inputs") or {}
+            if old != new:
+                changes.append(
+                    ResourceChange(type_, name, "changed", tuple(changed_fields(old, new)), tuple(_text_diff(old, new)))
+                )
+    return changes
+
+
+def changed_fields(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of the leaves that differ between two JSON-like values (lists compare whole).
+
+    Strings holding JSON objects (IAM documents) are compared as JSON.
+    """
+    if old == new:
+        return []
+    old, new = _as_json(old), _as_json(new)
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        paths: list[str] = []
+        for key in sorted(set(old) | set(new), key=str):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in old or key not in new:
+                paths.append(path)
+            else:
+                paths.extend(changed_fields(old[key], new[key], path))
+        return paths
+    return [prefix or "(value)"]
+
+
+def _document(value: Any) -> str | None:
+    parsed = _as_json(value)
+    if isinstance(parsed, Mapping):
+        return json.dumps(parsed, indent=2, sort_keys=True, ensure_ascii=False)
+    return value if isinstance(value, str) else None
+
+
+def _as_json(value: Any) -> Any:
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _text_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """A short unified diff of each top-level text input that changed and is a document: a file's
+    content (several lines) or a JSON document such as an IAM policy (compared pretty-printed)."""
+    lines: list[str] = []
+    for key in sorted(set(old) & set(new)):
+        a, b = _document(old[key]), _document(new[key])
+        if a == b or a is None or b is None or ("\n" not in a and "\n" not in b):
+            continue
+        diff = list(
+            difflib.unified_diff(a.splitlines(), b.splitlines(), f"{key} (base)", f"{key} (head)", n=1, lineterm="")
+        )
+        if len(diff) > MAX_TEXT_DIFF_LINES:
+            diff = [*diff[:MAX_TEXT_DIFF_LINES], f"… {len(diff) - MAX_TEXT_DIFF_LINES} more line(s)"]
+        lines.extend(diff)
+    return lines
+
+
+# --- Markdown -------------------------------------------------------------------------------------------------
+
+
+def render_markdown(diff: StackDiff) -> str:
+    """A pull-request-sized Markdown summary: one table row per changed workflow, details folded."""
+    added, removed, changed = diff.by_change("added"), diff.by_change("removed"), diff.by_change("changed")
+    unchanged = len(diff.by_change("unchanged"))
+    out = [f"### Stack `{diff.stack}`", ""]
+    out.append(
+        f"`{diff.base_ref}` → working tree: **{len(added)} added, {len(removed)} removed, {len(changed)} changed** "
+        f"workflow(s), {unchanged} unchanged."
+    )
+    if diff.config_changed:
+        out.append("")
+        out.append(f"The stack config (`Pulumi.{diff.stack}.yaml`) changed: it can affect every workflow.")
+    if not diff.has_changes:
+        out.append("")
+        out.append("No resource of this stack changes.")
+        return "\n".join(out) + "\n"
+    out += ["", "| workflow | change | summary |", "| --- | --- | --- |"]
+    for workflow in [*added, *removed, *changed]:
+        out.append(f"| `{workflow.key}` | {_change_label(workflow)} | {_summary(workflow)} |")
+    if diff.platform:
+        out.append(f"| platform runtime | changed | {_count_summary(diff.platform)} |")
+    if diff.only_tag_bumps_by_maintainers:
+        out += ["", "Every change is an image-tag bump by a listed maintainer of the workflow."]
+    for workflow in [*added, *removed, *changed]:
+        out += ["", *_details(f"<code>{workflow.key}</code>", workflow.resources, workflow.manifest_fields)]
+    if diff.platform:
+        out += ["", *_details("platform runtime", diff.platform, ())]
+    return "\n".join(out) + "\n"
+
+
+def _change_label(workflow: WorkflowDiff) -> str:
+    if workflow.change == "changed" and workflow.tag_only:
+        return "image tag only"
+    return workflow.change
+
+
+def _summary(workflow: WorkflowDiff) -> str:
+    parts: list[str] = []
+    if workflow.tag is not None:
+        old, new = workflow.tag
+        parts.append(f"tag `{old}` → `{new}`")
+    if workflow.tag_only:
+        who = f"@{workflow.author}" if workflow.author else "an unknown author"
+        if workflow.author_is_maintainer:
+            parts.append(f"by {who}, a listed maintainer")
+        else:
+            parts.append(f"by {who}, **not** a listed maintainer")
+    elif workflow.change == "changed" and workflow.manifest_fields:
+        shown = ", ".join(f"`{f}`" for f in workflow.manifest_fields[:6])
+        more = f" and {len(workflow.manifest_fields) - 6} more" if len(workflow.manifest_fields) > 6 else ""
+        parts.append(f"manifest: {shown}{more}")
+    elif workflow.change == "changed":
+        parts.append("manifest unchanged (stack config)")
+    parts.append(_count_summary(workflow.resources))
+    return "; ".join(parts)
+
+
+def _count_summary(resources: Sequence[ResourceChange]) -> str:
+    counts = {c: sum(1 for r in resources if r.change == c) for c in ("added", "removed", "changed")}
+    text = ", ".join(f"{n} {c}" for c, n in counts.items() if n)
+    return f"resources: {text}" if text else "no resource changes"
+
+
+def _details(title: str, resources: Sequence[ResourceChange], manifest_fields: Sequence[str]) -> list[str]:
+    out = [f"<details><summary>{title}: {len(resources)} resource change(s)</summary>", ""]
+    if manifest_fields:
+        out.append("Manifest keys changed: " + ", ".join(f"`{f}`" for f in manifest_fields))
+        out.append("")
+    if resources:
+        out += ["| change | type | name | fields |", "| --- | --- | --- | --- |"]
+        for resource in resources:
+            fields = ", ".join(f"`{_cell(f)}`" for f in resource.fields)
+            out.append(f"| {resource.change} | `{resource.type}` | `{resource.name}` | {fields} |")
+        texts = [line for r in resources for line in r.text_diff]
+        if texts:
+            out += ["", "````diff", *texts, "````"]
+    out += ["", "</details>"]
+    return out
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("`", "'")
