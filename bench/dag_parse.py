@@ -44,8 +44,9 @@ from tests.airflow_harness.client import (  # noqa: E402
     run_harness,
     write_folder,
 )
-from workflows import dagrender  # noqa: E402
 from workflows.config import StackConfig, stack_file  # noqa: E402
+from workflows.dags.environment import dag_env_vars, task_secrets  # noqa: E402
+from workflows.dags.runtime import runtime_files  # noqa: E402
 from workflows.model import (  # noqa: E402
     CronSchedule,
     Dag,
@@ -56,7 +57,7 @@ from workflows.model import (  # noqa: E402
     Workflow,
     frozen_map,
 )
-from workflows.plan.naming import names_for  # noqa: E402
+from workflows.plan.naming import derive  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "corpus" / "environments"
 TARGET_SECONDS = 0.5
@@ -66,14 +67,14 @@ def corpus_workflows(config: StackConfig) -> list[Workflow]:
     """The corpus manifests that get a generated DAG (python_dag ones bring their own code)."""
     if not (CORPUS / "development").is_dir():
         return []
-    from workflows.manifest.discovery import discover
     from workflows.errors import ManifestError
+    from workflows.manifest.discovery import discover
     from workflows.validate import load_workflow
 
     found = []
     for path in discover(CORPUS, "development"):
         try:
-            workflow = load_workflow(path, config)
+            workflow = load_workflow(path, config).workflow
         except ManifestError:
             continue
         if not workflow.dag.python_dag:
@@ -222,6 +223,7 @@ LOADER_FROM_MANIFESTS = LOADER.replace(
 
 def loader_spec(workflow: Workflow, config: StackConfig) -> dict[str, Any]:
     dag, notes = workflow.dag, workflow.notifications
+    names = derive(workflow, config)
     schedule: list[Any] = ["none", None]
     if isinstance(dag.schedule, CronSchedule):
         schedule = ["cron", dag.schedule.expression]
@@ -231,7 +233,7 @@ def loader_spec(workflow: Workflow, config: StackConfig) -> dict[str, Any]:
         schedule = ["datasets", list(dag.schedule.uris)]
     slack = notes.slack_channel
     return {
-        "dag_id": names_for(workflow, config).dag_id,
+        "dag_id": names.dag_id,
         "schedule": schedule,
         "timezone": dag.timezone,
         "start_date": [dag.start_date.year, dag.start_date.month, dag.start_date.day],
@@ -252,19 +254,19 @@ def loader_spec(workflow: Workflow, config: StackConfig) -> dict[str, Any]:
         "slack_failure": slack if slack and "failure" in notes.slack_events else None,
         "slack_success": slack if slack and "success" in notes.slack_events else None,
         "tags": [workflow.business_unit],
-        "image": dagrender.image(workflow, config),
+        "image": names.image,
         "environment": workflow.environment,
         "project": workflow.project,
         "workflow": workflow.name,
-        "service_account_name": names_for(workflow, config).service_account,
-        "secrets": sorted(dagrender.task_secrets(workflow, config).items()),
+        "service_account_name": names.service_account,
+        "secrets": sorted(task_secrets(workflow, names).items()),
         "tasks": [
             {
                 "task_id": task.name,
                 "name": f"{workflow.name}-{task.name}",
                 "compute_profile": task.compute_profile,
                 "hmcts_sdp_networking": task.hmcts_sdp_networking,
-                "env_vars": dagrender.dag_env_vars(workflow, task),
+                "env_vars": dag_env_vars(workflow, task),
                 "inlets": list(task.inlets),
                 "outlets": list(task.outlets),
                 "dependencies": list(task.dependencies),
@@ -313,7 +315,7 @@ def report(label: str, result: dict[str, Any]) -> None:
 
 
 def bench(label: str, workflows: list[Workflow], config: StackConfig, root: Path, sample: int) -> None:
-    runtime = dagrender.runtime_files(config)
+    runtime = runtime_files(config)
     per_file = dags_folder_files(workflows, config)
     specs = json.dumps([loader_spec(w, config) for w in workflows], sort_keys=True)
     loader = LOADER.replace("json.loads(SPECS_JSON)", f"json.loads({specs!r})")

@@ -1,34 +1,36 @@
-"""Wall time and peak memory of `python -m workflows render` on environments shaped like production.
+"""Wall time, CPU and peak memory of `python -m workflows render` on production-shaped environments.
 
 Measures the whole `render` command (start-up, validation, the Pulumi program under the
 mock runtime, writing files), each run in a fresh process, on synthetic environments:
 
-- the production profile: 220 workflows, 3,500 tasks and 160 secrets, one of the workflows
-  with 220 tasks (the live production installation's shape);
-- synthetic environments of 200, 1,000 and 5,000 workflows (or the sizes given) drawn from
-  the same per-workflow distribution.
+- the production profile: 220 workflows, 3,500 tasks and 160 secrets, one of them a
+  220-task workflow (the live production installation's shape);
+- 200, 1,000 and 5,000 workflows (or the sizes given), drawn from the same per-workflow
+  distribution.
 
-The per-workflow distribution is read at bench time from the real manifests in
+The distribution is read at bench time from the real manifests in
 `../shared/corpus/environments/development/*/*/workflow.yml` (never copied into the repo;
 `python_dag` workflows left out): each synthetic workflow copies the shape of a real one
-drawn at random with a fixed seed (task count, `dag.tasks` or not, dependencies per task,
-env_vars counts, secrets count, schedule, notifications, iam keys: s3 path counts, athena,
-glue, kms, bedrock, external_role). Counts are then scaled so that the production profile
-has exactly its totals: the tasks beyond the first of each workflow (one-task workflows
-stay one-task) and the secrets are multiplied by factors fitted on the production profile
-(stochastic rounding, at most 220 tasks a workflow) and the same factors apply to every
-size; one workflow in 220 is a 220-task workflow modelled on the corpus's largest. Without
-the corpus a built-in summary of it with the same totals is used.
+drawn with a fixed seed (task count, `dag.tasks` or not, dependencies, env_vars counts,
+secrets, schedule, notifications, iam keys: s3 path counts, athena, glue, kms, bedrock,
+external_role). The corpus's largest workflow stands for production's largest: one
+workflow in 220 gets its shape with 220 tasks. Counts are scaled to production's totals
+with parameters fitted on the production profile and kept for every size: the tasks
+beyond the first become 219 x (extra / largest's extra) ** exponent (one-task workflows
+stay one-task; none exceeds 220) and secrets are multiplied by a factor, both with
+seeded stochastic rounding. Without the corpus a built-in summary of it is used, fitted
+to the same totals.
 
 Per run it prints workflows, tasks, secrets, wall seconds, seconds per 100 workflows,
-the child's peak RSS, the registrations in `OUT/resources.json` and the registrations
-under a `Workflow` component per workflow; then the s/100 ratio between the largest and
-the smallest size (1.0 is linear growth). It asserts nothing: speed targets are benchmarks,
-not tests.
+the render's CPU seconds (user + sys: robust when the machine is busy) and peak RSS,
+the registrations in `OUT/resources.json` and the registrations under a `Workflow`
+component per workflow (those not under one are the `PlatformRuntime`'s); then the ratio
+of s/100 at the largest size to the smallest (1.00 is linear growth). It asserts nothing:
+speed targets are benchmarks, not tests.
 
     .venv/bin/python bench/render.py [--quick] [SIZES...]
 
-`--quick` runs the production profile only (about 20 s).
+`--quick` runs the production profile only (about 20-30 s).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ PRODUCTION_SECRETS = 160
 MAX_TASKS = 220  # the largest live workflow; no synthetic workflow has more
 BUCKETS = 1000  # distinct alpha-bucket-N names to draw s3 paths from
 WORKFLOW_TYPE = "analytical-platform:workflows:Workflow"
+USAGE = "%M %U %S"  # GNU time: peak RSS KiB, user and system CPU seconds
 
 
 # --------------------------------------------------------------------------- distribution
@@ -316,10 +319,10 @@ def manifest(index: int, shape: Shape, tasks: int, secrets: int, rng: random.Ran
             iam.append("  bedrock: true")
         paths = {"s3_read_write": shape.s3_read_write, "s3_read_only": shape.s3_read_only}
         paths["s3_write_only"] = shape.s3_write_only
-        buckets = iter(rng.sample(range(BUCKETS), sum(paths.values())))
+        bucket_ids = iter(rng.sample(range(BUCKETS), sum(paths.values())))
         for key, number in paths.items():
             if number:
-                iam += [f"  {key}:"] + [f"    - alpha-bucket-{next(buckets)}/data/*" for _ in range(number)]
+                iam += [f"  {key}:"] + [f"    - alpha-bucket-{next(bucket_ids)}/data/*" for _ in range(number)]
         if shape.kms:
             iam += ["  kms:"] + [
                 f"    - arn:aws:kms:eu-west-2:123456789012:key/bench-{index}-{k}" for k in range(shape.kms)
@@ -363,25 +366,27 @@ def write_environment(root: Path, distribution: Distribution, draws: list[Draw],
 WRAPPER = """
 import resource, subprocess, sys
 code = subprocess.call(sys.argv[2:])
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+peak = usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss
 with open(sys.argv[1], "w") as out:
-    out.write(str(peak // 1024 if sys.platform == "darwin" else peak))
+    out.write(f"{peak} {usage.ru_utime} {usage.ru_stime}")
 sys.exit(code)
 """
 
 
 def gnu_time() -> str | None:
-    """/usr/bin/time when it is GNU time (`-f %M` is peak RSS in KiB), else None."""
+    """/usr/bin/time when it is GNU time (`-f %M` is peak RSS in KiB, `%U %S` CPU seconds), else None."""
     path = shutil.which("time", path="/usr/bin:/bin")
     if not path:
         return None
-    probe = subprocess.run([path, "-f", "%M", "-o", os.devnull, "true"], capture_output=True, check=False)
+    probe = subprocess.run([path, "-f", USAGE, "-o", os.devnull, "true"], capture_output=True, check=False)
     return path if probe.returncode == 0 else None
 
 
 @dataclass(frozen=True)
 class Run:
     seconds: float
+    cpu_seconds: float
     peak_mib: float
     registrations: int
     in_workflows: int
@@ -391,19 +396,19 @@ class Run:
 def measure(environments: Path, out: Path, timer: str | None) -> Run:
     command = [sys.executable, "-m", "workflows", "render", "--stack", STACK]
     command += ["--environments", str(environments), "--out", str(out)]
-    peak_file = out.parent / "peak-kib"
+    usage_file = out.parent / "usage"
     if timer:
-        command = [timer, "-f", "%M", "-o", str(peak_file), *command]
+        command = [timer, "-f", USAGE, "-o", str(usage_file), *command]
     else:
-        command = [sys.executable, "-c", WRAPPER, str(peak_file), *command]
+        command = [sys.executable, "-c", WRAPPER, str(usage_file), *command]
     start = time.perf_counter()
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     if result.returncode:
         raise SystemExit(f"render failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
-    peak_kib = int(peak_file.read_text().split()[-1])  # GNU time may write a status line first
+    peak_kib, user, system = usage_file.read_text().splitlines()[-1].split()  # GNU time may add a status line
     total, owned, components = registrations(out / "resources.json")
-    return Run(seconds, peak_kib / 1024, total, owned, components)
+    return Run(seconds, float(user) + float(system), int(peak_kib) / 1024, total, owned, components)
 
 
 def registrations(path: Path) -> tuple[int, int, int]:
@@ -434,14 +439,14 @@ def registrations(path: Path) -> tuple[int, int, int]:
 # --------------------------------------------------------------------------- report
 
 
-def buckets(values: list[int], edges: tuple[int, ...]) -> str:
-    """Shares of `values` in the ranges that start at each edge, e.g. `1: 64%, 2-4: 8%, 5+: 28%`."""
+def buckets(values: list[int], edges: tuple[int, ...], *, counts: bool = False) -> str:
+    """`values` in the ranges that start at each edge, e.g. `1: 64%, 2-4: 8%, 5+: 28%` (or counts)."""
     parts = []
     for start, end in zip(edges, [*edges[1:], None], strict=True):
-        inside = [value for value in values if value >= start and (end is None or value < end)]
+        inside = sum(start <= value and (end is None or value < end) for value in values)
         label = f"{start}+" if end is None else str(start) if end == start + 1 else f"{start}-{end - 1}"
         if inside:
-            parts.append(f"{label}: {100 * len(inside) / len(values):.0f}%")
+            parts.append(f"{label}: {inside}" if counts else f"{label}: {100 * inside / len(values):.0f}%")
     return ", ".join(parts)
 
 
@@ -479,12 +484,12 @@ def describe(distribution: Distribution, draws: list[Draw], scale: Scale) -> Non
     tasks = [task_count(draw, scale) for draw in draws]
     secrets = [secret_count(draw, scale) for draw in draws]
     print(f"production profile: {len(draws)} workflows, {sum(tasks)} tasks, {sum(secrets)} secrets")
-    print(f"  tasks/workflow    {buckets(tasks, TASK_EDGES)}")
-    print(f"  secrets/workflow  {buckets(secrets, SECRET_EDGES)}")
+    print(f"  tasks/workflow    {buckets(tasks, TASK_EDGES, counts=True)} (workflows)")
+    print(f"  secrets/workflow  {buckets(secrets, SECRET_EDGES, counts=True)} (workflows)")
 
 
 HEADER = (
-    f"{'profile':<11} {'workflows':>9} {'tasks':>7} {'secrets':>7} {'wall s':>7} {'s/100':>6} "
+    f"{'profile':<11} {'workflows':>9} {'tasks':>7} {'secrets':>7} {'wall s':>7} {'s/100':>6} {'cpu s':>6} "
     f"{'peak MiB':>8} {'registrations':>13} {'reg/workflow':>12}"
 )
 
@@ -493,7 +498,7 @@ def row(label: str, environment: Environment, run: Run) -> str:
     per_100 = run.seconds / environment.workflows * 100
     line = (
         f"{label:<11} {environment.workflows:>9,} {environment.tasks:>7,} {environment.secrets:>7,} "
-        f"{run.seconds:>7.1f} {per_100:>6.2f} {run.peak_mib:>8.0f} {run.registrations:>13,} "
+        f"{run.seconds:>7.1f} {per_100:>6.2f} {run.cpu_seconds:>6.1f} {run.peak_mib:>8.0f} {run.registrations:>13,} "
         f"{run.in_workflows / environment.workflows:>12.2f}"
     )
     if run.workflow_components != environment.workflows:
@@ -516,7 +521,9 @@ def main(argv: list[str] | None = None) -> None:
     production, scale = production_profile(distribution)
     describe(distribution, production, scale)
     timer = gnu_time()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, peak RSS via {timer or 'a wrapper process'}")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load}; ", end="")
+    print(f"peak RSS and CPU (user + sys) of the render via {timer or 'a wrapper process'}")
     print()
     print(HEADER, flush=True)
 
@@ -536,11 +543,15 @@ def main(argv: list[str] | None = None) -> None:
     if largest[0].workflows == smallest[0].workflows:
         print("linear growth: needs two sizes (run without --quick)")
         return
-    ratio = (largest[1].seconds / largest[0].workflows) / (smallest[1].seconds / smallest[0].workflows)
-    verdict = "super-linear" if ratio > 1.15 else "sub-linear" if ratio < 0.87 else "about linear"
+
+    def ratio(seconds: Callable[[Run], float]) -> float:
+        return (seconds(largest[1]) / largest[0].workflows) / (seconds(smallest[1]) / smallest[0].workflows)
+
+    wall, cpu = ratio(lambda run: run.seconds), ratio(lambda run: run.cpu_seconds)
+    verdict = "super-linear" if wall > 1.15 else "sub-linear" if wall < 0.87 else "about linear"
     print(
-        f"linear growth: s/100 at {largest[0].workflows:,} workflows is x{ratio:.2f} "
-        f"that at {smallest[0].workflows:,} ({verdict}; 1.00 is linear)"
+        f"linear growth: s/100 at {largest[0].workflows:,} workflows is x{wall:.2f} that at "
+        f"{smallest[0].workflows:,} (CPU x{cpu:.2f}; {verdict}; 1.00 is linear)"
     )
 
 

@@ -8,32 +8,52 @@ its type). ``policy/__main__.py`` turns every rule of :data:`RULES` into a
 mandatory ``ResourceValidationPolicy``, so ``pulumi preview`` and ``pulumi up``
 with ``--policy-pack policy`` fail on any violation.
 
-Only the standard library is used here: this file also runs inside the policy
-pack's own virtual environment (``policy/requirements.txt``).
+This file also runs inside the policy pack's own virtual environment
+(``policy/requirements.txt``), so it uses only the standard library, PyYAML (a
+dependency of the Pulumi SDK) and the stack's own standard-library modules,
+loaded from their files: the type tokens (``workflows/tokens.py``) and the
+environments (``workflows/model.py`` is not importable there, so they are read
+from the stack files). The namespace and the DAG prefix come from the stack's
+``Pulumi.<stack>.yaml``, as the stack reads them.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-ENVIRONMENTS = ("development", "test", "production")
+import yaml
 
-ROLE_TYPE = "aws:iam/role:Role"
-POLICY_TYPE = "aws:iam/policy:Policy"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _load_tokens() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("_stack_tokens", REPO / "workflows" / "tokens.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+tokens = _load_tokens()
+
+ROLE_TYPE = tokens.ROLE
+POLICY_TYPE = tokens.POLICY
+SECRET_TYPE = tokens.SECRET
+DAG_OBJECT_TYPE = tokens.BUCKET_OBJECT
+# Types the stack does not register; guarded all the same, should a change start using them.
 ROLE_POLICY_TYPE = "aws:iam/rolePolicy:RolePolicy"
-SECRET_TYPE = "aws:secretsmanager/secret:Secret"  # noqa: S105 - a type token, not a password
 SECRET_POLICY_TYPE = "aws:secretsmanager/secretPolicy:SecretPolicy"  # noqa: S105 - a type token
-DAG_OBJECT_TYPE = "aws:s3/bucketObjectv2:BucketObjectv2"
 LEGACY_DAG_OBJECT_TYPE = "aws:s3/bucketObject:BucketObject"
 
 ROLE_NAME_LIMIT = 64
-NAMESPACE = "mwaa"
 OIDC_AUDIENCE = "sts.amazonaws.com"
 WEB_IDENTITY_ACTION = "sts:AssumeRoleWithWebIdentity"
-DAGS_PREFIX = "dags/"
 TAGGABLE = (ROLE_TYPE, POLICY_TYPE, SECRET_TYPE, DAG_OBJECT_TYPE, LEGACY_DAG_OBJECT_TYPE)
 REQUIRED_TAGS = ("business-unit", "application", "environment-name", "is-production", "owner", "source-code")
 # S3 actions that have no resource-level permissions, so "*" is their only possible resource.
@@ -55,6 +75,31 @@ class Rule:
     name: str
     description: str
     check: Check
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """What the rules need from ``Pulumi.<stack>.yaml``: the same keys the stack reads."""
+
+    namespace: str
+    dags_prefix: str
+
+
+@cache
+def environments() -> tuple[str, ...]:
+    """The stacks: one ``Pulumi.<stack>.yaml`` each, as the stack program has them."""
+    return tuple(sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in REPO.glob("Pulumi.*.yaml")))
+
+
+@cache
+def stack_settings(environment: str) -> StackSettings:
+    """``platform:namespace`` and ``platform:dagsPrefix`` of a stack, from its stack file."""
+    path = REPO / f"Pulumi.{environment}.yaml"
+    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    missing = [key for key in ("platform:namespace", "platform:dagsPrefix") if not config.get(key)]
+    if missing:
+        raise ValueError(f"{path.name} must set {', '.join(missing)}")
+    return StackSettings(namespace=str(config["platform:namespace"]), dags_prefix=str(config["platform:dagsPrefix"]))
 
 
 def role_prefix(environment: str) -> str:
@@ -100,7 +145,10 @@ def role_trust(resource_type: str, props: Mapping[str, Any], environment: str) -
     if not isinstance(name, str) or not name.startswith(role_prefix(environment)):
         prefix = role_prefix(environment)
         return [f"the trust of IAM role '{name}' cannot be checked: its name must start with '{prefix}'"]
-    expected_sub = f"system:serviceaccount:{NAMESPACE}:{name.removeprefix(role_prefix(environment))}"
+    if environment not in environments():
+        return []  # known_environment reports it
+    namespace = stack_settings(environment).namespace
+    expected_sub = f"system:serviceaccount:{namespace}:{name.removeprefix(role_prefix(environment))}"
     document, problem = _document(props.get("assumeRolePolicy"), "assumeRolePolicy")
     if problem:
         return [f"IAM role '{name}': {problem}"]
@@ -187,9 +235,12 @@ def dag_object_key(resource_type: str, props: Mapping[str, Any], environment: st
     """Objects the stack writes to S3 are DAG files, under the MWAA bucket's ``dags/`` prefix only."""
     if resource_type not in (DAG_OBJECT_TYPE, LEGACY_DAG_OBJECT_TYPE):
         return []
+    if environment not in environments():
+        return []  # known_environment reports it
     key = props.get("key")
-    if not isinstance(key, str) or not key.startswith(DAGS_PREFIX) or ".." in key.split("/"):
-        return [f"S3 object key {key!r} must be under '{DAGS_PREFIX}' (the MWAA DAG folder)"]
+    prefix = stack_settings(environment).dags_prefix
+    if not isinstance(key, str) or not key.startswith(prefix) or ".." in key.split("/"):
+        return [f"S3 object key {key!r} must be under '{prefix}' (the MWAA DAG folder)"]
     return []
 
 
@@ -219,9 +270,9 @@ def required_tags(resource_type: str, props: Mapping[str, Any], environment: str
 
 def known_environment(resource_type: str, props: Mapping[str, Any], environment: str) -> list[str]:
     """The stack is one of the three environments (every other rule depends on it)."""
-    if environment in ENVIRONMENTS:
+    if environment in environments():
         return []
-    return [f"stack {environment!r} is not one of {', '.join(ENVIRONMENTS)}: the stack name is the environment"]
+    return [f"stack {environment!r} is not one of {', '.join(environments())}: the stack name is the environment"]
 
 
 RULES: tuple[Rule, ...] = (

@@ -28,9 +28,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.airflow_harness.client import HarnessError, dags_folder_files, run_harness, write_folder
-from workflows import dagrender
-from workflows.compute import NODE_POOL_LABEL, parse
 from workflows.config import StackConfig, stack_file
+from workflows.dags.environment import task_environment, task_secrets
+from workflows.dags.runtime import compute_profiles
 from workflows.model import (
     CronSchedule,
     Dag,
@@ -41,11 +41,12 @@ from workflows.model import (
     Workflow,
     frozen_map,
 )
-from workflows.plan.naming import names_for, secret_env_var
+from workflows.plan.naming import Names, derive, param_env_var, repository_name, secret_env_var
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "environments"
 EXAMPLES = REPO / "environments"
+NODE_POOL_LABEL = compute_profiles.NODE_POOL_LABEL
 JINJA = re.compile(r"\{[{%#]")
 # Airflow's cron presets, as its timetable spells them.
 PRESETS = {
@@ -284,13 +285,14 @@ def _manifests(root: Path) -> list[Path]:
 
 def _load(path: Path) -> Workflow:
     """Load a manifest; a python_dag one without its dag.py gets our own dag.py."""
-    from workflows.validate import PYTHON_DAG_NAME, load_workflow
+    from workflows.manifest.discovery import PYTHON_DAG_NAME
+    from workflows.validate import load_workflow
 
     text = path.read_text(encoding="utf-8")
     if (path.parent / PYTHON_DAG_NAME).is_file() or not re.search(r"^\s*python_dag:\s*true\s*$", text, re.M):
-        return load_workflow(path, _config())
+        return load_workflow(path, _config()).workflow
     without = re.sub(r"^\s*python_dag:\s*true\s*$", "", text, flags=re.M)
-    workflow = load_workflow(path, _config(), text=without)
+    workflow = load_workflow(path, _config(), text=without).workflow
     return dataclasses.replace(
         workflow, dag=dataclasses.replace(workflow.dag, python_dag=True), python_dag_source=PYTHON_DAG
     )
@@ -312,8 +314,17 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         pytest.fail(str(error), pytrace=False)
 
 
+def _names(workflow: Workflow) -> Names:
+    return derive(workflow, _config())
+
+
+def _dag_path(workflow: Workflow) -> str:
+    """The DAG file's path in the dags folder: its key without the dags prefix."""
+    return _names(workflow).dag_key.removeprefix(_config().dags_prefix)
+
+
 def _dag(airflow: dict[str, Any], workflow: Workflow) -> dict[str, Any]:
-    dag_id = names_for(workflow, _config()).dag_id
+    dag_id = _names(workflow).dag_id
     assert dag_id in airflow["dags"], f"{dag_id} did not load; import errors: {airflow['import_errors']}"
     dag = airflow["dags"][dag_id]
     assert "harness_error" not in dag, dag.get("harness_error")
@@ -331,10 +342,20 @@ def test_every_file_parses_without_errors_or_warnings(airflow: dict[str, Any]) -
 
 def test_one_dag_per_file_and_nothing_parsed_from_the_runtime_package(airflow: dict[str, Any]) -> None:
     config = _config()
-    expected = {dagrender.dag_path(w, config) for _, w in CASES}
+    expected = {_dag_path(w) for _, w in CASES}
     assert {f["file"] for f in airflow["files"]} == expected
     assert all(f["dags"] == 1 for f in airflow["files"])
-    assert {d["dag_id"] for d in airflow["dags"].values()} == {names_for(w, config).dag_id for _, w in CASES}
+    assert {d["dag_id"] for d in airflow["dags"].values()} == {derive(w, config).dag_id for _, w in CASES}
+
+
+def test_dag_files_sit_at_env_project_alias_workflow_dag_py(airflow: dict[str, Any]) -> None:
+    """The key layout (``dags/<env>/<project alias>/<workflow>/dag.py``), written out."""
+    files = {f["file"] for f in airflow["files"]}
+    assert {"development/feature-tests/everything/dag.py", "development/emds/aliased/dag.py"} <= files
+    assert _dag(airflow, _case("electronic-monitoring-data-store/aliased"))["fileloc"] == (
+        "development/emds/aliased/dag.py"
+    )
+    assert _dag(airflow, _case("feature-tests/own-dag"))["fileloc"] == "development/feature-tests/own-dag/dag.py"
 
 
 def test_every_dag_validates_and_serializes(airflow: dict[str, Any]) -> None:
@@ -368,8 +389,7 @@ def _instant(text: str | None) -> datetime | None:
 @pytest.mark.parametrize("workflow", GENERATED)
 def test_dag_settings_match_the_manifest(airflow: dict[str, Any], workflow: Workflow) -> None:
     dag, model = _dag(airflow, workflow), workflow.dag
-    config = _config()
-    assert dag["fileloc"] == dagrender.dag_path(workflow, config)
+    assert dag["fileloc"] == _dag_path(workflow)
     assert dag["timezone"] == model.timezone
     assert _instant(dag["start_date"]) == _local_midnight(model.start_date, model.timezone)
     assert _instant(dag["end_date"]) == _local_midnight(model.end_date, model.timezone)
@@ -400,14 +420,14 @@ def test_dag_settings_match_the_manifest(airflow: dict[str, Any], workflow: Work
 @pytest.mark.parametrize("workflow", GENERATED)
 def test_tasks_match_the_manifest(airflow: dict[str, Any], workflow: Workflow) -> None:
     dag, config = _dag(airflow, workflow), _config()
-    names = names_for(workflow, config)
+    names = derive(workflow, config)
     assert set(dag["tasks"]) == {t.name for t in workflow.dag.tasks}
     notes = workflow.notifications
     for task in workflow.dag.tasks:
         got = dag["tasks"][task.name]
         assert got["operator"] == "AnalyticalPlatformStandardOperator"
         assert got["upstream"] == sorted(task.dependencies)
-        assert got["image"] == dagrender.image(workflow, config)
+        assert got["image"] == names.image
         assert got["namespace"] == config.namespace
         assert got["service_account_name"] == names.service_account
         assert got["compute_profile"] == task.compute_profile
@@ -429,10 +449,10 @@ def test_tasks_match_the_manifest(airflow: dict[str, Any], workflow: Workflow) -
 @pytest.mark.parametrize("workflow", GENERATED)
 def test_environment_and_secrets(airflow: dict[str, Any], workflow: Workflow) -> None:
     dag, config = _dag(airflow, workflow), _config()
-    secrets = dagrender.task_secrets(workflow, config)
+    secrets = task_secrets(workflow, derive(workflow, config))
     for task in workflow.dag.tasks:
         got = dag["tasks"][task.name]
-        expected = dagrender.task_environment(workflow, task, config)
+        expected = task_environment(workflow, task, config)
         assert got["env"] == expected
         assert got["env_templated"] == sorted(k for k, v in expected.items() if JINJA.search(v))
         assert got["secrets"] == {v: {"type": "env", "secret": s, "key": "data"} for v, s in secrets.items()}
@@ -446,8 +466,8 @@ def test_environment_and_secrets(airflow: dict[str, Any], workflow: Workflow) ->
             else:
                 assert not JINJA.search(values[name]["value"]), f"{name} was not rendered"
         for key, value in workflow.dag.params.items():
-            if dagrender.param_env_var(key) not in task.env_vars:
-                assert values[dagrender.param_env_var(key)]["value"] == value
+            if param_env_var(key) not in task.env_vars:
+                assert values[param_env_var(key)]["value"] == value
         for variable, secret in secrets.items():
             assert values[variable] == {"name": variable, "secret": secret, "key": "data"}
         assert values["AIRFLOW_ENVIRONMENT"]["value"] == config.task_env["AIRFLOW_ENVIRONMENT"]
@@ -459,15 +479,15 @@ def test_environment_and_secrets(airflow: dict[str, Any], workflow: Workflow) ->
 @pytest.mark.parametrize("workflow", GENERATED)
 def test_pod_follows_the_compute_profile_and_security_rules(airflow: dict[str, Any], workflow: Workflow) -> None:
     dag, config = _dag(airflow, workflow), _config()
-    names = names_for(workflow, config)
+    names = derive(workflow, config)
     for task in workflow.dag.tasks:
         pod = dag["tasks"][task.name]["pod"]
-        profile = parse(task.compute_profile)
+        profile = compute_profiles.parse(task.compute_profile)
         assert profile is not None
         spec, container = pod["spec"], pod["spec"]["containers"][0]
         assert pod["metadata"]["namespace"] == config.namespace
         assert spec["serviceAccountName"] == names.service_account
-        assert container["image"] == dagrender.image(workflow, config)
+        assert container["image"] == names.image
         assert pod["metadata"]["labels"].items() >= names.labels.items()
         expression = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
         assert expression["nodeSelectorTerms"] == [
@@ -555,8 +575,8 @@ def test_strings_reach_the_container_unchanged(airflow: dict[str, Any]) -> None:
         assert values[name] == value, name
     assert values["FROM_PARAM"] == f"prefix-{WEIRD_PARAMS['output_name']}-suffix"
     assert values["DATE"] == "2025-01-01"
-    assert values[dagrender.param_env_var("output_name")] == WEIRD_PARAMS["output_name"]
-    assert values[dagrender.param_env_var("we'ird key")] == "odd"
+    assert values[param_env_var("output_name")] == WEIRD_PARAMS["output_name"]
+    assert values[param_env_var("we'ird key")] == "odd"
 
 
 def test_a_secret_always_wins_over_env_vars(airflow: dict[str, Any]) -> None:
@@ -575,14 +595,14 @@ def test_project_alias_names_the_service_account_and_labels(airflow: dict[str, A
 @pytest.mark.parametrize("workflow", PYTHON_DAGS)
 def test_python_dags_load_with_placeholders_filled_in(airflow: dict[str, Any], workflow: Workflow) -> None:
     config = _config()
-    dag, names = _dag(airflow, workflow), names_for(workflow, config)
-    assert dag["fileloc"] == dagrender.dag_path(workflow, config)
+    dag, names = _dag(airflow, workflow), derive(workflow, config)
+    assert dag["fileloc"] == _dag_path(workflow)
     assert dag["owner"] == workflow.owner
     assert not any("PLACEHOLDER_" in json.dumps(t) for t in dag["tasks"].values())
     if workflow.python_dag_source != PYTHON_DAG:
         return  # an example's own dag.py: loading without errors is what we can check
     extract = dag["tasks"]["extract"]
-    repository = dagrender.repository_name(workflow.dag.repository)
+    repository = repository_name(workflow.dag.repository)
     assert extract["image"] == f"509399598587.dkr.ecr.eu-west-2.amazonaws.com/{repository}:{workflow.dag.tag}"
     # The operator's defaults come from platform.json, so hand-written DAGs get the same identity.
     assert extract["service_account_name"] == names.service_account

@@ -128,7 +128,9 @@ def test_deploy_is_one_environment_and_one_lock_per_stack():
 
 def test_pull_requests_validate_test_diff_and_preview(changed_stacks):
     pull_request = workflow("pull-request.yml")
-    assert "environments/**" in pull_request["on"]["pull_request"]["paths"]
+    paths = pull_request["on"]["pull_request"]["paths"]
+    # Manifests and every folder of the program: a change to any of them must run the checks and the preview.
+    assert {"environments/**", "workflows/**", "components/**", "shell/**", "mwaa/**", "policy/**"} <= set(paths)
     jobs = pull_request["jobs"]
     validate = " ".join(str(s.get("run", "")) for s in steps(jobs["validate"]))
     assert "-m workflows validate --format github" in validate
@@ -155,7 +157,8 @@ def test_pull_requests_validate_test_diff_and_preview(changed_stacks):
         (["environments/development/p/w/workflow.yml"], ["development"]),
         (["environments/production/p/w/dag.py", "environments/test/p/w/workflow.yml"], ["test", "production"]),
         (["Pulumi.test.yaml"], ["test"]),
-        (["components/identity.py"], list(ENVIRONMENTS)),
+        (["components/workflow.py"], list(ENVIRONMENTS)),
+        (["shell/program.py"], list(ENVIRONMENTS)),
         (["workflows/schema/workflow.schema.json"], list(ENVIRONMENTS)),
         (["policy/rules.py"], list(ENVIRONMENTS)),
         (["Pulumi.yaml"], list(ENVIRONMENTS)),

@@ -22,8 +22,8 @@ import pytest
 import yaml
 
 import components.workflow
+from components.workflow import PLACEHOLDER_VALUE
 from shell.offline import ProgramFailed, Registration, run_program
-from components.secrets import PLACEHOLDER_VALUE
 from tests.components.test_least_privilege import SOURCES, rendered
 from tests.conftest import EXAMPLES, MINIMAL, REPO
 from workflows.config import StackConfig, stack_file
@@ -56,16 +56,12 @@ def test_placeholder_values_are_written_once(source: str, stack: str) -> None:
     versions = {r.name: r for r in registrations if r.type == VERSION}
     if not secrets:
         pytest.skip("no secrets in this stack")
-    # Exactly one placeholder per secret, and nothing else writes a secret value.
-    assert set(versions) == {f"{name}-placeholder" for name in secrets}
+    # Exactly one placeholder per secret (same logical name, its own type), and nothing else writes a value.
+    assert set(versions) == set(secrets)
     for name, version in versions.items():
         assert version.inputs["secretString"] == PLACEHOLDER_VALUE
         assert "secretBinary" not in version.inputs
-        assert (
-            version.inputs["secretId"]
-            .split(":secret:")[1]
-            .startswith(secrets[name[: -len("-placeholder")]].inputs["name"])
-        )
+        assert version.inputs["secretId"].split(":secret:")[1].startswith(secrets[name].inputs["name"])
         # secretString: a deploy never writes the placeholder over the maintainer's value; versionStages: a
         # deploy never moves AWSCURRENT back to the placeholder version after the maintainer put a new one.
         assert {"secretString", "versionStages"} <= set(version.options.get("ignoreChanges", ())), name
@@ -192,33 +188,40 @@ def test_a_project_alias_clash_registers_nothing(stack_with_good_workflows: Path
 
 # (type, logical name, parent "type::name") of everything a workflow registers. A change here renames
 # live resources: add pulumi.Alias for the old name/parent/type (components/workflow.py), then update this.
+# Every resource is a direct child of its Workflow component; the component and its role, policy, policy
+# attachments, service account and DAG object are all named <project>/<workflow> (their types tell them
+# apart), a secret's three resources <project>/<workflow>/<secret id>.
 WORKFLOW_TYPE = "analytical-platform:workflows:Workflow"
-IDENTITY = "analytical-platform:workflows:WorkflowIdentity"
-SECRETS = "analytical-platform:workflows:WorkflowSecrets"
-ROOT = f"{WORKFLOW_TYPE}::demo-job"
+ROOT = f"{WORKFLOW_TYPE}::demo/job"
 STABLE_NAMES = {
-    (WORKFLOW_TYPE, "demo-job", None),
-    (IDENTITY, "demo-job", ROOT),
-    ("aws:iam/role:Role", "demo-job-role", f"{IDENTITY}::demo-job"),
-    ("aws:iam/policy:Policy", "demo-job-policy", f"{IDENTITY}::demo-job"),
-    *(
-        ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", f"demo-job-{name}-attachment", f"{IDENTITY}::demo-job")
-        for name in ("policy", "kms", "athena-read", "athena-write", "glue")
-    ),
-    ("kubernetes:core/v1:ServiceAccount", "demo-job-service-account", ROOT),
-    (SECRETS, "demo-job", ROOT),
-    *((SECRET, f"demo-job-{s}", f"{SECRETS}::demo-job") for s in ("api-key", "token")),
-    *((VERSION, f"demo-job-{s}-placeholder", f"{SECRETS}::demo-job") for s in ("api-key", "token")),
-    *(
-        ("kubernetes:external-secrets.io/v1:ExternalSecret", f"demo-job-{s}-external-secret", f"{SECRETS}::demo-job")
-        for s in ("api-key", "token")
-    ),
-    ("aws:s3/bucketObjectv2:BucketObjectv2", "demo-job-dag", ROOT),
+    (WORKFLOW_TYPE, "demo/job", None),
+    ("aws:iam/role:Role", "demo/job", ROOT),
+    ("aws:iam/policy:Policy", "demo/job", ROOT),
+    ("aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive", "demo/job", ROOT),
+    ("kubernetes:core/v1:ServiceAccount", "demo/job", ROOT),
+    *((SECRET, f"demo/job/{s}", ROOT) for s in ("api-key", "token")),
+    *((VERSION, f"demo/job/{s}", ROOT) for s in ("api-key", "token")),
+    *(("kubernetes:external-secrets.io/v1:ExternalSecret", f"demo/job/{s}", ROOT) for s in ("api-key", "token")),
+    ("aws:s3/bucketObjectv2:BucketObjectv2", "demo/job", ROOT),
 }
 STABLE_EXTERNAL = {
-    (WORKFLOW_TYPE, "demo-elsewhere", None),
-    ("kubernetes:core/v1:ServiceAccount", "demo-elsewhere-service-account", f"{WORKFLOW_TYPE}::demo-elsewhere"),
-    ("aws:s3/bucketObjectv2:BucketObjectv2", "demo-elsewhere-dag", f"{WORKFLOW_TYPE}::demo-elsewhere"),
+    (WORKFLOW_TYPE, "demo/elsewhere", None),
+    ("kubernetes:core/v1:ServiceAccount", "demo/elsewhere", f"{WORKFLOW_TYPE}::demo/elsewhere"),
+    ("aws:s3/bucketObjectv2:BucketObjectv2", "demo/elsewhere", f"{WORKFLOW_TYPE}::demo/elsewhere"),
+}
+# The platform runtime: one component, each of its objects named by its full key.
+RUNTIME_TYPE = "analytical-platform:platform:PlatformRuntime"
+RUNTIME_ROOT = f"{RUNTIME_TYPE}::platform-runtime"
+STABLE_RUNTIME = {
+    (RUNTIME_TYPE, "platform-runtime", None),
+    *(
+        ("aws:s3/bucketObjectv2:BucketObjectv2", key, RUNTIME_ROOT)
+        for key in (
+            "dags/.airflowignore",
+            "dags/analytical_platform/platform.json",
+            "dags/analytical_platform/standard_operator.py",
+        )
+    ),
 }
 
 
@@ -236,8 +239,13 @@ def test_logical_names_types_and_parents_are_stable(tmp_path: Path) -> None:
     write(environments, "demo", "job", SAMPLE)
     write(environments, "demo", "elsewhere", EXTERNAL)
     registrations = run_program("development", environments, REPO)
-    found = {i for i in identities(registrations) if not i[1].startswith("platform-runtime")}
-    assert found == STABLE_NAMES | STABLE_EXTERNAL
+    found = identities(registrations)
+    runtime = {i for i in found if i[0] == RUNTIME_TYPE or i[2] == RUNTIME_ROOT}
+    assert found - runtime == STABLE_NAMES | STABLE_EXTERNAL
+    # The runtime's file list may grow; the component and the names of the files DAGs import may not change.
+    assert runtime >= STABLE_RUNTIME
+    runtime_objects = [r for r in registrations if r.parent is not None and r.parent.endswith(RUNTIME_ROOT)]
+    assert runtime_objects and all(r.name == r.inputs["key"] for r in runtime_objects)
     # And the URN is what those make it: stack, project, parent type chain, type, name.
     for registration in registrations:
         assert registration.urn.endswith(f"{registration.type}::{registration.name}")

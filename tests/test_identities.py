@@ -2,7 +2,7 @@
 
 Every name below is computed here, independently, from a manifest's path
 (``<env>/<project>/<workflow>/workflow.yml``), the manifest itself and the stack
-file's ``platform:projectAliases``; then compared with ``workflows.naming`` and with
+file's ``platform:projectAliases``; then compared with ``workflows.plan.naming`` and with
 what the program registers (the inputs a provider would receive). Changing any of
 these renames — and so replaces — a live resource for every workflow: a secret
 replaced loses its value, a DAG id changed loses its run history.
@@ -21,9 +21,9 @@ import yaml
 
 from shell.offline import Registration, run_program
 from tests.conftest import EXAMPLES, MINIMAL, REPO
-from workflows import naming
 from workflows.config import StackConfig, stack_file
 from workflows.model import ENVIRONMENTS
+from workflows.plan.naming import derive
 from workflows.validate import load_workflow
 
 # Own manifests, so every naming rule is exercised whatever the examples hold:
@@ -71,7 +71,8 @@ def expected(path: Path) -> Expected:
             f"/airflow/{env}/{alias}/{workflow}/{s}": f"{alias}-{workflow}-{s}" for s in manifest.get("secrets") or []
         },
         dag_id=f"{project}.{workflow}",  # the project folder, not its alias: the DAG ids Airflow shows today
-        dag_key=f"{config.get('platform:dagsPrefix', 'dags/')}{project}/{workflow}.py",
+        # Under the environment's folder, one folder per workflow, the file always dag.py.
+        dag_key=f"{config.get('platform:dagsPrefix', 'dags/')}{env}/{alias}/{workflow}/dag.py",
         task_ids=tuple(str(t) for t in dag["tasks"]) if dag.get("tasks") else ("main",),
         python_dag=bool(dag.get("python_dag")),
     )
@@ -121,8 +122,9 @@ def test_naming_derives_the_names_design_states(datasets):
     for stack, root in datasets:
         config = StackConfig.from_stack_file(stack_file(REPO, stack))
         for want in manifests(stack, root):
-            workflow = load_workflow(want.path, config)
-            names = naming.names_for(workflow, config)
+            plan = load_workflow(want.path, config)
+            workflow, names = plan.workflow, plan.names
+            assert names == derive(workflow, config), want.path
             if want.role is not None:
                 assert (names.role, names.policy) == (want.role, want.role), want.path
             assert names.service_account == want.service_account, want.path

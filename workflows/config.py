@@ -4,54 +4,86 @@ The values live in ``Pulumi.<stack>.yaml`` under the ``platform:`` namespace
 (plus ``aws:region``). ``pulumi up`` hands them to the program through
 ``pulumi.Config``; the offline CLI reads the same file. Both end in
 :func:`StackConfig.from_mapping`, so validate, render and deploy agree.
+
+The classes are pydantic dataclasses: pydantic validates and converts the values
+(the engine hands scalars over as text, ``"30"``, ``"true"``), while they stay
+plain frozen dataclasses for everything downstream (``dataclasses.replace`` works).
+Stack files use the camelCase keys only; Python code may construct them by field name.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import typing
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import field, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic.dataclasses import dataclass
+from pydantic_core import ErrorDetails, PydanticCustomError
 
-from workflows.errors import ConfigError
+from workflows.errors import ConfigError, escape_unprintable
 from workflows.model import ENVIRONMENTS, Environment, frozen_map
 
 NAMESPACE = "platform"
+MWAA_DAGS_FOLDER = "/usr/local/airflow/dags/"  # where MWAA syncs the bucket's dags/ prefix
+
+_CONFIG = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
 
-@dataclass(frozen=True)
+def _text(value: Any) -> Any:
+    """A YAML or engine scalar as text, as ``str()`` writes it (``593291632749`` → ``"593291632749"``)."""
+    return str(value) if isinstance(value, int | float) else value  # bool is an int
+
+
+def _text_map(value: Any) -> Any:
+    return {str(k): _text(v) for k, v in value.items()} if isinstance(value, Mapping) else value
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+# A read-only, key-sorted mapping (deterministic output); values as text.
+TextMap = Annotated[Mapping[str, str], BeforeValidator(_text_map), AfterValidator(frozen_map)]
+
+
+@dataclass(config=_CONFIG)
 class ExtraPolicies:
     """Shared managed policies attached to every workflow whose ``<project>-<workflow>``
     matches ``pattern`` (shell-style, as in ``analytical-platform-cadet*``)."""
 
-    pattern: str
-    policies: tuple[str, ...]
+    pattern: Text
+    policies: tuple[Text, ...]
 
     def matches(self, project: str, workflow: str) -> bool:
         return fnmatch.fnmatchcase(f"{project}-{workflow}", self.pattern)
 
 
-@dataclass(frozen=True)
+@dataclass(config=_CONFIG)
 class HostAlias:
-    ip: str
-    hostnames: tuple[str, ...]
+    ip: Text
+    hostnames: tuple[Text, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(config=_CONFIG)
 class SdpNetworking:
     """Pod annotations and host aliases that route a task through HMCTS SDP networking."""
 
-    annotations: Mapping[str, str] = field(default_factory=frozen_map)
+    annotations: TextMap = field(default_factory=frozen_map)
     host_aliases: tuple[HostAlias, ...] = ()
 
 
-MWAA_DAGS_FOLDER = "/usr/local/airflow/dags/"  # where MWAA syncs the bucket's dags/ prefix
-
-
-@dataclass(frozen=True)
+@dataclass(config=_CONFIG)
 class KubernetesConnection:
     """How MWAA (outside the cluster) reaches EKS: a kubeconfig (``config_file`` +
     ``cluster_context``) or an Airflow connection (``conn_id``).
@@ -61,12 +93,12 @@ class KubernetesConnection:
     ``aws eks get-token``, no credential in the file), so it always exists.
     """
 
-    config_file: str | None = None
-    cluster_context: str | None = None
-    conn_id: str | None = None
-    cluster_name: str | None = None
-    endpoint: str | None = None
-    certificate_authority: str | None = None
+    config_file: Text | None = None
+    cluster_context: Text | None = None
+    conn_id: Text | None = None
+    cluster_name: Text | None = None
+    endpoint: Text | None = None
+    certificate_authority: Text | None = None
 
     @property
     def bucket_path(self) -> str | None:
@@ -75,86 +107,90 @@ class KubernetesConnection:
             return self.config_file.removeprefix(MWAA_DAGS_FOLDER)
         return None
 
+    @model_validator(mode="after")
+    def _shipped_kubeconfig_is_complete(self) -> KubernetesConnection:
+        if self.bucket_path is not None and not (self.cluster_name and self.endpoint and self.certificate_authority):
+            raise PydanticCustomError(
+                "kubeconfig_in_bucket",
+                "configFile {config_file} is in the MWAA bucket, so the stack writes it: set clusterName, endpoint "
+                "and certificateAuthority too (or use connId for an Airflow connection)",
+                {"config_file": self.config_file},
+            )
+        return self
 
-@dataclass(frozen=True)
+
+@dataclass(config=_CONFIG)
 class SecretStore:
-    kind: str = "ClusterSecretStore"
-    name: str = "aws-secretsmanager"
+    kind: Text = "ClusterSecretStore"
+    name: Text = "aws-secretsmanager"
 
 
-@dataclass(frozen=True)
+@dataclass(config=_CONFIG)
 class StackConfig:
     environment: Environment
-    region: str
-    replica_region: str
-    account_id: str
-    data_account_id: str
-    oidc_provider: str
-    mwaa_bucket: str
-    image_registry: str
-    secrets_kms_key_arn: str
-    secrets_replica_kms_key_arn: str
+    region: Text
+    replica_region: Text
+    account_id: Text
+    data_account_id: Text
+    oidc_provider: Text
+    mwaa_bucket: Text
+    image_registry: Text
+    secrets_kms_key_arn: Text
+    secrets_replica_kms_key_arn: Text
     kubernetes: KubernetesConnection
-    namespace: str = "mwaa"
-    dags_prefix: str = "dags/"
-    secret_store: SecretStore = SecretStore()
-    shared_policy_path: str = "airflow-service"
+    # Required, with no default here: the policy pack reads these two from the stack file too
+    # (policy/rules.py), so the stack file is their one home.
+    namespace: Text
+    dags_prefix: Text
+    secret_store: SecretStore = field(default_factory=SecretStore)
+    shared_policy_path: Text = "airflow-service"
     extra_policies: tuple[ExtraPolicies, ...] = ()
-    task_env: Mapping[str, str] = field(default_factory=frozen_map)
-    project_aliases: Mapping[str, str] = field(default_factory=frozen_map)
-    hmcts_sdp_networking: SdpNetworking = SdpNetworking()
-    slack_conn_id: str = "slack_api_default"
+    task_env: TextMap = field(default_factory=frozen_map)
+    project_aliases: TextMap = field(default_factory=frozen_map)
+    hmcts_sdp_networking: SdpNetworking = field(default_factory=SdpNetworking)
+    slack_conn_id: Text = "slack_api_default"
     secret_recovery_window_days: int = 30
     retain_secrets_on_delete: bool = False
-    maintainer_userid_pattern: str = "*:{maintainer}"
-    tags: Mapping[str, str] = field(default_factory=frozen_map)
+    maintainer_userid_pattern: Text = "*:{maintainer}"
+    tags: TextMap = field(default_factory=frozen_map)
+
+    @field_validator("secret_recovery_window_days")
+    @classmethod
+    def _recoverable(cls, days: int) -> int:
+        # AWS accepts 7-30 days; 0 would mean an immediate force-delete of every removed secret.
+        if not 7 <= days <= 30:
+            raise PydanticCustomError(
+                "recovery_window",
+                "must be 7 to 30 days, not {days}: removed secrets must stay recoverable",
+                {"days": days},
+            )
+        return days
+
+    @field_validator("tags")
+    @classmethod
+    def _room_for_workflow_tags(cls, tags: Mapping[str, str]) -> Mapping[str, str]:
+        extra = set(tags) - {"business-unit", "owner"}
+        if len(extra) > 6:
+            raise PydanticCustomError(
+                "too_many_tags",
+                "{count} tags besides business-unit and owner; at most 6 fit, since every workflow adds 4 of its "
+                "own and an S3 object takes at most 10",
+                {"count": len(extra)},
+            )
+        return tags
 
     @staticmethod
     def from_mapping(environment: str, values: Mapping[str, Any]) -> StackConfig:
         """Build from the ``platform:`` keys (camelCase, namespace stripped) plus ``region``."""
         if environment not in ENVIRONMENTS:
             raise ConfigError(f"unknown stack {environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
-        known = {camel(f.name): f.name for f in fields(StackConfig) if f.name != "environment"}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ConfigError(f"unknown stack config key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        kwargs: dict[str, Any] = {}
-        for key, name in known.items():
-            if key in values:
-                kwargs[name] = _convert(name, values[key])
-        missing = [
-            camel(f.name)
-            for f in fields(StackConfig)
-            if f.name != "environment"
-            and f.name not in kwargs
-            and f.default is MISSING
-            and f.default_factory is MISSING
-        ]
-        if missing:
-            raise ConfigError(f"stack config for {environment} is missing {', '.join(missing)}")
-        config = StackConfig(environment=environment, **kwargs)  # type: ignore[arg-type]
-        if not 7 <= config.secret_recovery_window_days <= 30:
-            # AWS accepts 7-30 days; 0 would mean an immediate force-delete of every removed secret.
-            raise ConfigError(
-                f"platform:secretRecoveryWindowDays must be 7 to 30 days, not {config.secret_recovery_window_days}: "
-                "removed secrets must stay recoverable"
-            )
-        kubernetes = config.kubernetes
-        if kubernetes.bucket_path is not None and not (
-            kubernetes.cluster_name and kubernetes.endpoint and kubernetes.certificate_authority
-        ):
-            raise ConfigError(
-                f"platform:kubernetes.configFile {kubernetes.config_file} is in the MWAA bucket, so the stack "
-                "writes it: set clusterName, endpoint and certificateAuthority too (or use connId for an Airflow "
-                "connection)"
-            )
-        extra = set(config.tags) - {"business-unit", "owner"}
-        if len(extra) > 6:
-            raise ConfigError(
-                f"platform:tags has {len(extra)} tags besides business-unit and owner; at most 6 fit, since every "
-                "workflow adds 4 of its own and an S3 object takes at most 10"
-            )
-        return config
+        if "environment" in values:  # the stack's name, not a key
+            raise ConfigError(_unknown_keys(["environment"]))
+        try:
+            # by_name=False: a stack file must use the camelCase keys (mwaa_bucket is a misspelling there).
+            return _STACK_CONFIG.validate_python({**values, "environment": environment}, by_alias=True, by_name=False)
+        except ValidationError as error:
+            raise ConfigError(_explain(environment, error)) from None
 
     @staticmethod
     def from_stack_file(path: Path) -> StackConfig:
@@ -186,52 +222,76 @@ class StackConfig:
         return tuple(names)
 
 
+_STACK_CONFIG = TypeAdapter(StackConfig)
+
+
 def stack_file(root: Path, environment: str) -> Path:
     return root / f"Pulumi.{environment}.yaml"
 
 
-_KUBERNETES_KEYS = {
-    "configFile": "config_file",
-    "clusterContext": "cluster_context",
-    "connId": "conn_id",
-    "clusterName": "cluster_name",
-    "endpoint": "endpoint",
-    "certificateAuthority": "certificate_authority",
-}
+# --------------------------------------------------------------------------- errors
 
 
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
+def _keys(model: type) -> list[str]:
+    """The camelCase keys of a config class (``environment`` is the stack, not a key)."""
+    return sorted(f.alias for name, f in model.__pydantic_fields__.items() if name != "environment")
 
 
-def _convert(name: str, value: Any) -> Any:
-    try:
-        if name == "secret_store":
-            return SecretStore(**value)
-        if name == "extra_policies":
-            return tuple(ExtraPolicies(e["pattern"], tuple(e["policies"])) for e in value)
-        if name == "kubernetes":
-            unknown = sorted(set(value) - set(_KUBERNETES_KEYS))
-            if unknown:
-                raise KeyError(f"unknown key(s) {', '.join(unknown)}; known: {', '.join(_KUBERNETES_KEYS)}")
-            return KubernetesConnection(**{name: value.get(key) for key, name in _KUBERNETES_KEYS.items()})
-        if name == "hmcts_sdp_networking":
-            return SdpNetworking(
-                annotations=frozen_map({str(k): str(v) for k, v in (value.get("annotations") or {}).items()}),
-                host_aliases=tuple(
-                    HostAlias(ip=str(h["ip"]), hostnames=tuple(str(n) for n in h["hostnames"]))
-                    for h in value.get("hostAliases") or ()
-                ),
-            )
-        if name in ("task_env", "project_aliases", "tags"):
-            return frozen_map({str(k): str(v) for k, v in value.items()})
-        if name == "secret_recovery_window_days":
-            return int(value)
-        if name == "retain_secrets_on_delete":
-            if isinstance(value, str):
-                return value.lower() == "true"
-            return bool(value)
-        return str(value)
-    except (AttributeError, KeyError, TypeError, ValueError) as error:
-        raise ConfigError(f"stack config {camel(name)} is malformed: {error}") from error
+def _unknown_keys(keys: list[str]) -> str:
+    return f"unknown stack config key(s) {', '.join(keys)}; known: {', '.join(_keys(StackConfig))}"
+
+
+def _explain(environment: str, error: ValidationError) -> str:
+    """One line per problem, each naming its key as the stack file spells it."""
+    unknown: list[str] = []
+    missing: list[str] = []
+    lines: list[str] = []
+    for detail in error.errors():
+        loc, kind = detail["loc"], detail["type"]
+        if len(loc) == 1 and kind in ("unexpected_keyword_argument", "extra_forbidden"):
+            unknown.append(str(loc[0]))
+        elif len(loc) == 1 and kind in ("missing", "missing_argument"):
+            missing.append("aws:region" if loc[0] == "region" else str(loc[0]))
+        else:
+            lines.append(f"{_qualified(loc)}: {_message(detail)}")
+    if missing:
+        lines.insert(0, f"stack config for {environment} is missing {', '.join(missing)}")
+    if unknown:
+        lines.insert(0, _unknown_keys(sorted(unknown)))
+    return "\n".join(escape_unprintable(line) for line in lines)
+
+
+def _qualified(loc: tuple[int | str, ...]) -> str:
+    """``("hmctsSdpNetworking", "hostAliases", 0, "ip")`` → ``platform:hmctsSdpNetworking.hostAliases[0].ip``."""
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+    return "aws:region" if path == "region" else f"{NAMESPACE}:{path}"
+
+
+def _message(detail: ErrorDetails) -> str:
+    kind, value = detail["type"], detail["input"]
+    if kind in ("missing", "missing_argument"):
+        return "missing"
+    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+        model = _model_at(detail["loc"][:-1])
+        return "unknown key" + (f"; known: {', '.join(_keys(model))}" if model else "")
+    if kind in ("recovery_window", "too_many_tags", "kubeconfig_in_bucket"):
+        return detail["msg"]
+    shown = repr(value) if value is None or isinstance(value, str | int | float) else f"a {type(value).__name__}"
+    return f"{detail['msg']} (got {shown[:80]})"
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type | None:
+    """The config class whose keys ``loc`` (a key path) holds, if any."""
+    model: type | None = StackConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = {f.alias: f for f in model.__pydantic_fields__.values()} if model else {}
+        model = _dataclass_in(fields[part].annotation) if part in fields else None
+    return model
+
+
+def _dataclass_in(annotation: Any) -> type | None:
+    if isinstance(annotation, type) and is_dataclass(annotation):
+        return annotation
+    return next((m for m in map(_dataclass_in, typing.get_args(annotation)) if m), None)

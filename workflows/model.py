@@ -15,6 +15,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
+from workflows.compute_profiles import compute_profiles
+
 Environment = Literal["development", "test", "production"]
 ENVIRONMENTS: tuple[Environment, ...] = ("development", "test", "production")
 
@@ -32,7 +34,7 @@ BusinessUnit = Literal[
 SlackEvent = Literal["failure", "success"]
 AthenaAccess = Literal["read", "write"]
 
-DEFAULT_COMPUTE_PROFILE = "general-spot-1vcpu-4gb"
+DEFAULT_COMPUTE_PROFILE: str = compute_profiles.DEFAULT
 DEFAULT_START_DATE = date(2025, 1, 1)
 DEFAULT_RETRY_DELAY_SECONDS = 300
 MAIN_TASK = "main"

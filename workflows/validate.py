@@ -36,7 +36,10 @@ def load_workflow(path: Path, config: StackConfig, text: str | None = None) -> W
         data, positions = load(path, text)
     except ManifestError as error:
         raise ManifestError(map(_one_line, error.problems)) from None
-    problems, result = check(data, positions, config, read_python_dag(path))
+    wants_dag_py = (
+        isinstance(data, dict) and isinstance(data.get("dag"), dict) and data["dag"].get("python_dag") is True
+    )
+    problems, result = check(data, positions, config, read_python_dag(path) if wants_dag_py else None)
     if problems or result is None:
         raise ManifestError(map(_one_line, problems))
     return result

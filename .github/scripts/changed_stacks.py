@@ -29,7 +29,7 @@ from pathlib import Path
 
 STACKS = ("development", "test", "production")
 EVERY_STACK = re.compile(
-    r"^(workflows/|components/|mwaa/|policy/|\.github/workflows/|\.github/actions/|\.github/scripts/"
+    r"^(workflows/|components/|shell/|mwaa/|policy/|\.github/workflows/|\.github/actions/|\.github/scripts/"
     r"|__main__\.py$|Pulumi\.yaml$|requirements\.txt$)"
 )
 STACK_CONFIG = re.compile(r"^Pulumi\.([a-z]+)\.yaml$")

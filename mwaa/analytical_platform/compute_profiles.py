@@ -18,6 +18,8 @@ CAPACITIES = ("spot", "on-demand")
 SIZES = {1: 4, 2: 8, 4: 16, 8: 32, 16: 64, 32: 128, 64: 256, 120: 500, 128: 512}
 NODE_POOL_LABEL = "compute.analytical-platform.service.justice.gov.uk/karpenter-node-pool"
 GPU_RESOURCE = "nvidia.com/gpu"
+# The profile a task runs on when its manifest names none (the model, the schema and the operator read it).
+DEFAULT = "general-spot-1vcpu-4gb"
 
 _NAME = re.compile(r"^(general|gpu)-(spot|on-demand)-(\d{1,3})vcpu-(\d{1,3})gb$")
 

@@ -29,9 +29,9 @@ from airflow.utils.template import literal
 from kubernetes.client import models as k8s
 
 from analytical_platform import pod_spec
+from analytical_platform.compute_profiles import DEFAULT as DEFAULT_COMPUTE_PROFILE
 from analytical_platform.settings import platform
 
-DEFAULT_COMPUTE_PROFILE = "general-spot-1vcpu-4gb"
 # The pod settings the platform decides; a DAG cannot pass its own.
 PLATFORM_OWNED = (
     "affinity",

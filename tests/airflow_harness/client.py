@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from workflows import dagrender
 from workflows.config import StackConfig
+from workflows.dags.runtime import runtime_files
 from workflows.model import Workflow
+from workflows.plan.workflow_plan import plan
 
 REPO = Path(__file__).resolve().parents[2]
 HARNESS = Path(__file__).resolve().with_name("load_dags.py")
@@ -29,8 +30,10 @@ class HarnessError(Exception):
 
 def dags_folder_files(workflows: Iterable[Workflow], config: StackConfig) -> dict[str, str]:
     """What the stack puts under the dags prefix for these workflows, by path relative to it."""
-    files = dict(dagrender.runtime_files(config))
-    files |= {dagrender.dag_path(w, config): dagrender.render_dag(w, config) for w in workflows}
+    files = dict(runtime_files(config))
+    for workflow in workflows:
+        declared = plan(workflow, config)
+        files[declared.names.dag_key.removeprefix(config.dags_prefix)] = declared.dag_source
     return files
 
 

@@ -9,7 +9,7 @@ is validated against the Kubernetes OpenAPI schema (the strict JSON schemas of
 CRD schema (``tests/schemas/``), and the names and labels of both against the API
 server's own rules, which the OpenAPI schemas do not carry.
 
-``tests/workflows/test_iam.py`` checks documents built directly; these are the
+``tests/workflows/plan/test_iam.py`` checks documents built directly; these are the
 serialised inputs of the rendered resources.
 """
 
@@ -31,8 +31,8 @@ from moto import mock_aws
 from moto.iam.policy_validation import IAMPolicyDocumentValidator
 from referencing import Registry, Resource
 
+from components.workflow import PLACEHOLDER_VALUE
 from shell.offline import Registration
-from components.secrets import PLACEHOLDER_VALUE
 from tests.components.test_least_privilege import SOURCES, rendered, stack_config
 
 KUBERNETES_VERSION = "1.31"  # the EKS version the platform runs; the schemas are those of kubernetes-validate
@@ -67,8 +67,12 @@ def test_iam_accepts_every_rendered_role_policy_and_attachment(aws, monkeypatch,
     registrations = rendered(source, stack)
     roles = of_type(registrations, "aws:iam/role:Role")
     policies = of_type(registrations, "aws:iam/policy:Policy")
-    attachments = of_type(registrations, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    # One RolePolicyAttachmentsExclusive per role: the whole set of its managed policies.
+    attachments = of_type(registrations, "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive")
     assert roles and policies and attachments
+    assert sorted(a.inputs["roleName"] for a in attachments) == sorted(r.inputs["name"] for r in roles)
+    arns = {a.inputs["roleName"]: a.inputs["policyArns"] for a in attachments}
+    assert all(len(set(policy_arns)) == len(policy_arns) for policy_arns in arns.values())
     with mock_aws():
         client = boto3.client("iam", region_name=config.region)
         # The platform's shared policies exist before the stack runs: create each ARN attachments use
@@ -77,7 +81,7 @@ def test_iam_accepts_every_rendered_role_policy_and_attachment(aws, monkeypatch,
         placeholder = json.dumps(
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
         )
-        for arn in sorted({a.inputs["policyArn"] for a in attachments} - own):
+        for arn in sorted({arn for policy_arns in arns.values() for arn in policy_arns} - own):
             match = re.fullmatch(rf"arn:aws:iam::{config.account_id}:policy(/.*/)([^/]+)", arn)
             assert match, arn
             client.create_policy(PolicyName=match[2], Path=match[1], PolicyDocument=placeholder)
@@ -100,15 +104,18 @@ def test_iam_accepts_every_rendered_role_policy_and_attachment(aws, monkeypatch,
             )
             created[answer["Policy"]["Arn"]] = inputs["policy"]
         assert set(created) == own  # the ARNs the mock hands to attachments are the real ones
-        for attachment in attachments:
-            client.attach_role_policy(RoleName=attachment.inputs["role"], PolicyArn=attachment.inputs["policyArn"])
+        for role_name, policy_arns in arns.items():
+            for arn in policy_arns:
+                client.attach_role_policy(RoleName=role_name, PolicyArn=arn)
 
         for role in roles:
             name = role.inputs["name"]
             stored = client.get_role(RoleName=name)["Role"]
             assert stored["AssumeRolePolicyDocument"] == json.loads(role.inputs["assumeRolePolicy"])
             attached = {p["PolicyArn"] for p in client.list_attached_role_policies(RoleName=name)["AttachedPolicies"]}
-            assert attached == {a.inputs["policyArn"] for a in attachments if a.inputs["role"] == name}
+            assert attached == set(arns[name])
+            # The role's own policy comes first, then the shared ones.
+            assert arns[name][0] == f"arn:aws:iam::{config.account_id}:policy/{name}"
         for arn, document in created.items():
             version = client.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
             stored = client.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]

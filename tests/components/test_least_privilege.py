@@ -25,7 +25,7 @@ import pytest
 
 from shell.offline import Registration, run_program
 from tests.conftest import CORPUS, EXAMPLES, MINIMAL, REPO
-from tests.workflows.test_cli import corpus_with_dag_py
+from tests.shell.test_cli import corpus_with_dag_py
 from workflows.config import StackConfig, stack_file
 from workflows.errors import ManifestError
 from workflows.validate import load_workflow
@@ -38,7 +38,7 @@ WORKFLOW = "analytical-platform:workflows:Workflow"
 STACKS = ("development", "test", "production")
 
 # Actions allowed on Resource "*" in a workflow's own policy: they have no resource-level permissions.
-# Written out (not taken from workflows/iam.py) so that a change there has to be made here too.
+# Written out (not taken from workflows/plan/iam.py) so that a change there has to be made here too.
 UNSCOPED_ACTIONS = frozenset(
     {
         "s3:ListAllMyBuckets",
@@ -341,7 +341,7 @@ def test_well_formed_entries_are_accepted(manifest, config) -> None:
         "  s3_read_only: [my-bucket/some/prefix/*, my.bucket-2]\n"
         "  kms: [arn:aws:kms:eu-west-2:123456789012:key/0b8f6a1e-1111-4c2d-9e3f-123456789abc]\n"
     )
-    workflow = load_workflow(manifest(text), config)
+    workflow = load_workflow(manifest(text), config).workflow
     assert workflow.iam.s3_read_only == ("my-bucket/some/prefix/*", "my.bucket-2")
     role = MINIMAL + "iam:\n  external_role: arn:aws:iam::123456789012:role/path/name+=,.@_-\n"
-    assert load_workflow(manifest(role, workflow="other"), config).iam.external_role.endswith("name+=,.@_-")
+    assert load_workflow(manifest(role, workflow="other"), config).workflow.iam.external_role.endswith("name+=,.@_-")

@@ -10,9 +10,23 @@ import pytest
 
 from shell.offline import ProgramFailed, Registration, run_program
 from tests.conftest import EXAMPLES, MINIMAL, REPO
+from workflows import tokens
 
 ACCOUNT = "593291632749"
 OIDC = "oidc.eks.eu-west-2.amazonaws.com/id/1972AFFBD0701A0D1FD291E34F7D1287"
+# Type tokens, written out (workflows/tokens.py must agree with them).
+WORKFLOW = "analytical-platform:workflows:Workflow"
+ROLE = "aws:iam/role:Role"
+POLICY = "aws:iam/policy:Policy"
+ATTACHMENTS = "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"
+SECRET = "aws:secretsmanager/secret:Secret"
+VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
+SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
+RUNTIME = "analytical-platform:platform:PlatformRuntime"
+# The URN of a direct child of the demo/job Workflow component: parent type chain, own type, name.
+CHILD_URN = "urn:pulumi:development::analytical-platform-airflow::analytical-platform:workflows:Workflow${}::{}"
 
 FULL = (
     MINIMAL
@@ -41,7 +55,7 @@ def full(manifest) -> dict[tuple[str, str], Registration]:
 
 
 def test_role_has_the_irsa_trust_and_twelve_hour_sessions(full):
-    role = full[("aws:iam/role:Role", "demo-job-role")]
+    role = full[(ROLE, "demo/job")]
     assert role.inputs["name"] == "airflow-development-demo-job"
     assert role.inputs["maxSessionDuration"] == 43200
     trust = json.loads(role.inputs["assumeRolePolicy"])
@@ -56,32 +70,43 @@ def test_role_has_the_irsa_trust_and_twelve_hour_sessions(full):
 
 
 def test_policy_and_attachments(full):
-    policy = full[("aws:iam/policy:Policy", "demo-job-policy")]
+    policy = full[(POLICY, "demo/job")]
     assert policy.inputs["name"] == "airflow-development-demo-job"
     actions = {a for s in json.loads(policy.inputs["policy"])["Statement"] for a in s["Action"]}
     assert {"secretsmanager:GetSecretValue", "s3:GetObject", "iam:PassRole"} <= actions
-    attachments = {
-        r.name: r.inputs["policyArn"]
-        for r in full.values()
-        if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-    }
+    # One resource holds the role's whole set of managed policies: its own first, then the shared ones.
+    (attachments,) = (r for r in full.values() if r.type == ATTACHMENTS)
+    assert attachments.name == "demo/job"
     shared = f"arn:aws:iam::{ACCOUNT}:policy/airflow-service"
-    assert attachments == {
-        "demo-job-policy-attachment": f"arn:aws:iam::{ACCOUNT}:policy/airflow-development-demo-job",
-        "demo-job-kms-attachment": f"{shared}/kms",
-        "demo-job-athena-read-attachment": f"{shared}/athena-read",
-        "demo-job-athena-write-attachment": f"{shared}/athena-write",
-        "demo-job-glue-attachment": f"{shared}/glue",
+    assert attachments.inputs == {
+        "roleName": "airflow-development-demo-job",
+        "policyArns": [
+            f"arn:aws:iam::{ACCOUNT}:policy/airflow-development-demo-job",
+            f"{shared}/kms",
+            f"{shared}/athena-read",
+            f"{shared}/athena-write",
+            f"{shared}/glue",
+        ],
     }
-    assert all(
-        r.inputs["role"] == "airflow-development-demo-job"
-        for r in full.values()
-        if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-    )
+    # No per-policy attachment resources any more.
+    assert not any(r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment" for r in full.values())
+
+
+def test_pattern_based_extra_policies_are_attached_too(manifest):
+    """Pulumi.development.yaml attaches ``cadet`` where ``<project>-<workflow>`` is ``analytical-platform-cadet*``."""
+    path = manifest(project="analytical-platform", workflow="cadet-job")
+    registrations = by_name(run(path.parents[3]))
+    attachments = registrations[(ATTACHMENTS, "analytical-platform/cadet-job")]
+    shared = f"arn:aws:iam::{ACCOUNT}:policy/airflow-service"
+    assert attachments.inputs["policyArns"] == [
+        f"arn:aws:iam::{ACCOUNT}:policy/airflow-development-analytical-platform-cadet-job",
+        f"{shared}/kms",
+        f"{shared}/cadet",
+    ]
 
 
 def test_secret_placeholder_is_never_overwritten_and_deletion_is_recoverable(full):
-    secret = full[("aws:secretsmanager/secret:Secret", "demo-job-api-key")]
+    secret = full[(SECRET, "demo/job/api-key")]
     assert secret.inputs["name"] == "/airflow/development/demo/job/api-key"
     assert secret.inputs["recoveryWindowInDays"] == 30
     assert secret.inputs["kmsKeyId"].startswith("arn:aws:kms:eu-west-2:")
@@ -94,7 +119,7 @@ def test_secret_placeholder_is_never_overwritten_and_deletion_is_recoverable(ful
     assert "retainOnDelete" not in secret.options  # development does not retain
     policy = json.loads(secret.inputs["policy"])
     assert all(s["Principal"] != "*" and s["Principal"] != {"AWS": "*"} for s in policy["Statement"])
-    version = full[("aws:secretsmanager/secretVersion:SecretVersion", "demo-job-api-key-placeholder")]
+    version = full[(VERSION, "demo/job/api-key")]
     assert "secretString" in version.options["ignoreChanges"]
     assert version.inputs["secretId"].startswith(f"arn:aws:secretsmanager:eu-west-2:{ACCOUNT}:secret:/airflow/")
 
@@ -102,12 +127,12 @@ def test_secret_placeholder_is_never_overwritten_and_deletion_is_recoverable(ful
 def test_production_retains_secrets_on_delete(manifest):
     path = manifest(FULL, env="production")
     registrations = by_name(run(path.parents[3], "production"))
-    secret = registrations[("aws:secretsmanager/secret:Secret", "demo-job-api-key")]
+    secret = registrations[(SECRET, "demo/job/api-key")]
     assert secret.options.get("retainOnDelete") is True
 
 
 def test_external_secret_syncs_into_a_kubernetes_secret(full):
-    external = full[("kubernetes:external-secrets.io/v1:ExternalSecret", "demo-job-api-key-external-secret")]
+    external = full[(EXTERNAL_SECRET, "demo/job/api-key")]
     assert external.inputs["metadata"]["name"] == "demo-job-api-key"
     assert external.inputs["metadata"]["namespace"] == "mwaa"
     assert external.inputs["spec"]["target"]["name"] == "demo-job-api-key"
@@ -118,7 +143,7 @@ def test_external_secret_syncs_into_a_kubernetes_secret(full):
 
 
 def test_service_account_is_annotated_with_the_role(full):
-    account = full[("kubernetes:core/v1:ServiceAccount", "demo-job-service-account")]
+    account = full[(SERVICE_ACCOUNT, "demo/job")]
     metadata = account.inputs["metadata"]
     assert metadata["name"] == "demo-job"
     assert metadata["namespace"] == "mwaa"
@@ -134,34 +159,132 @@ def test_service_account_is_annotated_with_the_role(full):
 
 
 def test_dag_object_is_uploaded_after_its_prerequisites(full):
-    dag = full[("aws:s3/bucketObjectv2:BucketObjectv2", "demo-job-dag")]
+    dag = full[(OBJECT, "demo/job")]
     assert dag.inputs["bucket"] == "mojap-development-mwaa"
-    assert dag.inputs["key"] == "dags/demo/job.py"
+    assert dag.inputs["key"] == "dags/development/demo/job/dag.py"
     assert "demo.job" in dag.inputs["content"]
-    depends = " ".join(dag.options["dependsOn"])
-    assert "ServiceAccount::demo-job-service-account" in depends
-    assert "ExternalSecret::demo-job-api-key-external-secret" in depends
+    # Role, attachments, service account and ExternalSecrets exist before Airflow can see the DAG.
+    assert {
+        CHILD_URN.format(ROLE, "demo/job"),
+        CHILD_URN.format(ATTACHMENTS, "demo/job"),
+        CHILD_URN.format(SERVICE_ACCOUNT, "demo/job"),
+        CHILD_URN.format(EXTERNAL_SECRET, "demo/job/api-key"),
+    } <= set(dag.options["dependsOn"])
 
 
-def test_components_parent_their_resources(full):
-    workflow = full[("analytical-platform:workflows:Workflow", "demo-job")]
+def test_every_resource_is_a_direct_child_of_the_workflow_component(full):
+    workflow = full[(WORKFLOW, "demo/job")]
     assert workflow.inputs == {"environment": "development", "project": "demo", "workflow": "job"}
-    identity = full[("analytical-platform:workflows:WorkflowIdentity", "demo-job")]
-    assert identity.parent == workflow.urn
-    assert full[("aws:iam/role:Role", "demo-job-role")].parent == identity.urn
+    children = {(r.type, r.name) for r in full.values() if r.parent == workflow.urn}
+    assert children == {
+        (ROLE, "demo/job"),
+        (POLICY, "demo/job"),
+        (ATTACHMENTS, "demo/job"),
+        (SERVICE_ACCOUNT, "demo/job"),
+        (OBJECT, "demo/job"),
+        (SECRET, "demo/job/api-key"),
+        (VERSION, "demo/job/api-key"),
+        (EXTERNAL_SECRET, "demo/job/api-key"),
+    }
+    assert all(full[child].urn == CHILD_URN.format(*child) for child in children)
+    # No intermediate components any more: the workflow and the platform runtime are the only ones.
+    assert {r.type for r in full.values() if not r.custom} == {WORKFLOW, RUNTIME}
 
 
 def test_external_role_creates_no_identity(manifest):
     text = MINIMAL + "iam:\n  external_role: arn:aws:iam::123456789012:role/elsewhere\n"
     registrations = run(manifest(text).parents[3])
     types = {r.type for r in registrations}
-    assert "aws:iam/role:Role" not in types
-    assert "aws:iam/policy:Policy" not in types
-    account = next(r for r in registrations if r.type == "kubernetes:core/v1:ServiceAccount")
+    assert ROLE not in types
+    assert POLICY not in types
+    assert ATTACHMENTS not in types
+    account = next(r for r in registrations if r.type == SERVICE_ACCOUNT)
     assert (
         account.inputs["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
         == "arn:aws:iam::123456789012:role/elsewhere"
     )
+
+
+# --------------------------------------------------------------------------- how many registrations
+
+# Every shared policy (kms, athena-read, athena-write, bedrock, glue, textract): the count must not grow with them.
+ALL_SHARED = (
+    MINIMAL
+    + """
+iam:
+  athena: write
+  bedrock: true
+  glue: true
+  textract: true
+  s3_read_only: [bucket-one/data/*]
+"""
+)
+
+
+def registrations_per_workflow(registrations: list[Registration]) -> dict[str, int]:
+    """``<project>/<workflow>`` -> registrations whose parent chain leads to that Workflow component
+    (the component itself included)."""
+    by_urn = {r.urn: r for r in registrations}
+    counts: dict[str, int] = {}
+    for registration in registrations:
+        current: Registration | None = registration
+        while current is not None and current.type != WORKFLOW:
+            current = by_urn.get(current.parent) if current.parent else None
+        if current is not None:
+            counts[current.name] = counts.get(current.name, 0) + 1
+    return counts
+
+
+def test_registrations_per_workflow_are_bounded(manifest):
+    """A generated role and no secrets: at most 6 registrations, component included, however many
+    shared policies it has; each secret adds exactly 3 (secret, placeholder version, ExternalSecret)."""
+    manifest(ALL_SHARED, workflow="no-secrets")
+    manifest(ALL_SHARED + "secrets: [one]\n", workflow="one-secret")
+    manifest(ALL_SHARED + "secrets: [one, two]\n", workflow="two-secrets")
+    path = manifest(MINIMAL + "iam:\n  external_role: arn:aws:iam::123456789012:role/elsewhere\n", workflow="external")
+    counts = registrations_per_workflow(run(path.parents[3]))
+    assert set(counts) == {"demo/no-secrets", "demo/one-secret", "demo/two-secrets", "demo/external"}
+    assert counts["demo/no-secrets"] <= 6
+    assert counts["demo/one-secret"] == counts["demo/no-secrets"] + 3
+    assert counts["demo/two-secrets"] == counts["demo/no-secrets"] + 6
+    # An external role: the component, its service account and its DAG object.
+    assert counts["demo/external"] == 3
+
+
+# --------------------------------------------------------------------------- type tokens
+
+
+def test_every_registered_type_is_a_token_of_workflows_tokens(tmp_path):
+    """The policy pack, ``diff`` and ``import-plan`` recognise resources by ``workflows/tokens.py``: every
+    type the providers and our components register must be one of them (a provider upgrade that renames a
+    type fails here), and the components register exactly the tokens named there."""
+    environments = tmp_path / "environments"
+    shutil.copytree(EXAMPLES, environments)
+    registrations = run(environments)
+    declared = {value for name, value in vars(tokens).items() if name.isupper() and isinstance(value, str)}
+    assert declared == {
+        "pulumi:pulumi:Stack",
+        WORKFLOW,
+        RUNTIME,
+        ROLE,
+        POLICY,
+        ATTACHMENTS,
+        SECRET,
+        VERSION,
+        OBJECT,
+        SERVICE_ACCOUNT,
+        EXTERNAL_SECRET,
+    }
+    registered = {r.type for r in registrations}
+    assert registered <= declared
+    assert registered == declared - {tokens.STACK}  # the examples use every kind of resource
+    # Each component type is its token: Workflow and PlatformRuntime.
+    assert {r.type for r in registrations if not r.custom} == {tokens.WORKFLOW, tokens.PLATFORM_RUNTIME}
+    assert (tokens.WORKFLOW, tokens.PLATFORM_RUNTIME) == (WORKFLOW, RUNTIME)
+    workflows = [r for r in registrations if r.name.count("/") == 1 and not r.custom]
+    assert workflows and all(r.type == tokens.WORKFLOW for r in workflows)
+    (runtime,) = (r for r in registrations if r.name == "platform-runtime")
+    assert runtime.type == tokens.PLATFORM_RUNTIME and not runtime.custom
 
 
 def test_an_invalid_manifest_registers_nothing(manifest):

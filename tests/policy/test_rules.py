@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 import yaml
 
-from shell.offline import run_program
 from policy import rules
+from shell.offline import run_program
 from tests.conftest import EXAMPLES, MINIMAL, REPO
+from workflows import tokens
+from workflows.model import ENVIRONMENTS
 
 OIDC = "oidc.eks.eu-west-2.amazonaws.com/id/1972AFFBD0701A0D1FD291E34F7D1287"
 PROVIDER = f"arn:aws:iam::593291632749:oidc-provider/{OIDC}"
@@ -80,8 +82,20 @@ def test_role_name_of_exactly_64_characters_passes():
 
 
 def test_rules_ignore_other_types():
+    attachments = {"roleName": "x", "policyArns": ["arn:aws:iam::593291632749:policy/airflow-service/kms"]}
     for rule in rules.RULES:
-        assert rule.check("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"role": "x"}, "development") == []
+        assert (
+            rule.check(
+                "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive", attachments, "development"
+            )
+            == []
+        )
+
+
+def test_rule_types_are_the_types_the_stack_registers():
+    """A rule keyed on a type the stack never registers would silently check nothing."""
+    registered = {value for name, value in vars(tokens).items() if name.isupper()}
+    assert {rules.ROLE_TYPE, rules.POLICY_TYPE, rules.SECRET_TYPE, rules.DAG_OBJECT_TYPE} <= registered
 
 
 # --------------------------------------------------------------------------- role-trust
@@ -203,7 +217,7 @@ def test_secret_name_fails(name):
 
 
 def test_dag_object_key_passes():
-    assert rules.dag_object_key(rules.DAG_OBJECT_TYPE, {"key": "dags/demo/job.py"}, "development") == []
+    assert rules.dag_object_key(rules.DAG_OBJECT_TYPE, {"key": "dags/development/demo/job/dag.py"}, "development") == []
 
 
 @pytest.mark.parametrize(
@@ -246,7 +260,7 @@ def test_required_tags_fail(tags, environment, expected):
 def test_environment_rule():
     assert rules.known_environment(rules.ROLE_TYPE, {}, "production") == []
     (message,) = rules.known_environment(rules.ROLE_TYPE, {}, "dev-alice")
-    assert "'dev-alice' is not one of development, test, production" in message
+    assert "'dev-alice' is not one of development, production, test" in message
 
 
 def test_stack_of_urn():
@@ -341,7 +355,8 @@ def test_a_rendered_resource_that_breaks_a_rule_is_caught(own_examples):
 # --------------------------------------------------------------------------- the pack itself
 
 
-def test_rules_need_only_the_standard_library():
+def test_rules_need_only_the_standard_library_and_yaml():
+    """The pack's venv has the standard library, the Pulumi SDK and PyYAML (pinned in its requirements)."""
     tree = ast.parse((REPO / "policy" / "rules.py").read_text())
     imported = {
         (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
@@ -349,7 +364,41 @@ def test_rules_need_only_the_standard_library():
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in node.names
     }
-    assert imported - {"__future__"} <= set(sys.stdlib_module_names)
+    assert imported - {"__future__", "yaml"} <= set(sys.stdlib_module_names)
+    assert "PyYAML==" in (REPO / "policy" / "requirements.txt").read_text()
+
+
+def test_namespace_and_dag_prefix_come_from_the_stack_file(tmp_path, monkeypatch):
+    """The pack reads platform:namespace and platform:dagsPrefix where the stack does: a stack file that
+    says otherwise changes what the rules expect."""
+    (tmp_path / "Pulumi.development.yaml").write_text(
+        "config:\n  platform:namespace: airflow-jobs\n  platform:dagsPrefix: airflow/dags/\n"
+    )
+    monkeypatch.setattr(rules, "REPO", tmp_path)
+    rules.stack_settings.cache_clear()
+    rules.environments.cache_clear()
+    try:
+        assert rules.stack_settings("development") == rules.StackSettings("airflow-jobs", "airflow/dags/")
+        assert rules.dag_object_key(rules.DAG_OBJECT_TYPE, {"key": "airflow/dags/x/y/dag.py"}, "development") == []
+        assert rules.dag_object_key(rules.DAG_OBJECT_TYPE, {"key": "dags/x/y/dag.py"}, "development")
+    finally:
+        rules.stack_settings.cache_clear()
+        rules.environments.cache_clear()
+
+
+def test_the_repository_stacks_are_the_environments_and_set_namespace_and_prefix():
+    assert set(rules.environments()) == set(ENVIRONMENTS)
+    for environment in ENVIRONMENTS:
+        assert rules.stack_settings(environment) == rules.StackSettings("mwaa", "dags/")
+
+
+def test_rule_types_are_the_stack_tokens():
+    assert (rules.ROLE_TYPE, rules.POLICY_TYPE, rules.SECRET_TYPE, rules.DAG_OBJECT_TYPE) == (
+        tokens.ROLE,
+        tokens.POLICY,
+        tokens.SECRET,
+        tokens.BUCKET_OBJECT,
+    )
 
 
 def test_pack_definition():

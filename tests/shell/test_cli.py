@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import CORPUS, EXAMPLES, MINIMAL, REPO
 from shell.cli import main
+from tests.conftest import CORPUS, EXAMPLES, MINIMAL, REPO
 
 OWN_DAG_PY = """
 from datetime import datetime
@@ -120,8 +120,13 @@ def test_render_the_real_corpus(tmp_path, capsys):
     workflows = [r for r in resources if r["type"] == "analytical-platform:workflows:Workflow"]
     assert len(workflows) == len(manifests)
     dags = sorted(p.relative_to(out / "dags").as_posix() for p in (out / "dags").rglob("*.py"))
-    for manifest_path in manifests:
-        assert f"{manifest_path.parent.parent.name}/{manifest_path.parent.name}.py" in dags
+    # dags/<env>/<project alias>/<workflow>/dag.py: one per manifest, and nothing else under the env folder.
+    aliases = yaml.safe_load((REPO / "Pulumi.development.yaml").read_text())["config"]["platform:projectAliases"]
+    expected = sorted(
+        f"development/{aliases.get(p.parent.parent.name, p.parent.parent.name)}/{p.parent.name}/dag.py"
+        for p in manifests
+    )
+    assert [d for d in dags if d.startswith("development/")] == expected
     assert "workflows" in capsys.readouterr().out
 
 
@@ -139,7 +144,10 @@ def test_render_writes_the_documented_files(tmp_path, capsys):
     assert kinds == ["ServiceAccount", "ExternalSecret", "ExternalSecret"]
     external = out / "workflows" / "platform-examples" / "external-role"
     assert not (external / "trust-policy.json").exists()
-    assert (out / "dags" / "platform-examples" / "python-dag.py").read_text().count("PLACEHOLDER_") == 0
+    assert (out / "dags" / "development" / "platform-examples" / "python-dag" / "dag.py").read_text().count(
+        "PLACEHOLDER_"
+    ) == 0
+    assert (out / "dags" / "development" / "emds" / "load-case-notes" / "dag.py").is_file()  # the project alias
     # The mirror holds exactly the objects under dags/: nothing else.
     objects = {
         r["inputs"]["key"].removeprefix("dags/")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from shell.cli import main
 from shell.diff import diff_command, stack_diff
 from tests.conftest import MINIMAL, REPO
-from shell.cli import main
 
 
 def git(repo: Path, *args: str) -> str:
@@ -56,7 +56,7 @@ def test_summary_of_a_branch(repo: Path):
     assert bumped.tag == ("v1.0.0", "v1.1.0")
     assert bumped.tag_only_by_maintainer
     assert [(r.type, r.name, r.fields) for r in bumped.resources] == [
-        ("aws:s3/bucketObjectv2:BucketObjectv2", "demo-bump-dag", ("content",))
+        ("aws:s3/bucketObjectv2:BucketObjectv2", "demo/bump", ("content",))
     ]
     new = next(w for w in diff.workflows if w.key == "demo/new")
     assert "aws:secretsmanager/secret:Secret" in {r.type for r in new.resources}
@@ -81,7 +81,9 @@ def test_stack_config_changes_show(repo: Path):
     (same,) = [w for w in diff.workflows if w.change != "unchanged"]
     assert same.key == "demo/same"
     assert same.manifest_fields == ()
-    assert [(r.name, r.fields) for r in same.resources] == [("demo-same-token", ("recoveryWindowInDays",))]
+    assert [(r.type, r.name, r.fields) for r in same.resources] == [
+        ("aws:secretsmanager/secret:Secret", "demo/same/token", ("recoveryWindowInDays",))
+    ]
     assert "manifest unchanged (stack config)" in diff.markdown()
 
 

@@ -3,7 +3,8 @@
 The emulated account (moto) is populated the way the running service names
 things — role and policy ``airflow-<env>-<project>-<workflow>``, shared policies
 under ``/airflow-service/``, secrets ``/airflow/<env>/<project>/<workflow>/<id>``,
-DAGs in the MWAA bucket — computed here from DESIGN.md, not from the code under test.
+DAGs in the MWAA bucket at ``dags/<env>/<project>/<workflow>/dag.py`` — computed here
+from DESIGN.md and the live installation's layout, not from the code under test.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import pytest
 import yaml
 from moto import mock_aws
 
+from shell import cli
 from shell.importplan import import_plan_command
 from shell.offline import PROJECT, run_program
 from tests.conftest import EXAMPLES, MINIMAL, REPO
-from shell import cli
+from workflows.model import ENVIRONMENTS
 from workflows.review.importplan import (
     ATTACHMENT,
     EXTERNAL_SECRET,
@@ -35,7 +37,6 @@ from workflows.review.importplan import (
     is_placeholder,
     resolve_urns,
 )
-from workflows.model import ENVIRONMENTS
 
 STACK = "development"
 SETTINGS = yaml.safe_load((REPO / f"Pulumi.{STACK}.yaml").read_text())["config"]
@@ -134,8 +135,10 @@ def running_service() -> dict[str, set[str]]:
     for (project, workflow), (extra, with_value, attached) in WORKFLOWS.items():
         alias = ALIASES.get(project, project)
         expected[SERVICE_ACCOUNT].add(f"{NAMESPACE}/{alias}-{workflow}")
-        s3.put_object(Bucket=BUCKET, Key=f"dags/{project}/{workflow}.py", Body=b"# the old DAG\n")
-        expected[OBJECT].add(f"{BUCKET}/dags/{project}/{workflow}.py")
+        # The live bucket's layout (as for its python_dag workflows): dags/<env>/<alias>/<workflow>/dag.py.
+        key = f"dags/{STACK}/{alias}/{workflow}/dag.py"
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"# the old DAG\n")
+        expected[OBJECT].add(f"{BUCKET}/{key}")
         if "external_role" not in extra:
             role = role_name(project, workflow)
             iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST)
@@ -144,7 +147,8 @@ def running_service() -> dict[str, set[str]]:
             expected[POLICY].add(arn)
             for policy in (arn, *(shared[name] for name in attached)):
                 iam.attach_role_policy(RoleName=role, PolicyArn=policy)
-                expected[ATTACHMENT].add(f"{role}/{policy}")
+            # One RolePolicyAttachmentsExclusive per role, imported by the role's name.
+            expected[ATTACHMENT].add(role)
         for secret in secrets_of(extra):
             arn = sm.create_secret(Name=secret_name(project, workflow, secret))["ARN"]
             expected[SECRET].add(arn)
@@ -194,7 +198,7 @@ def test_each_id_belongs_to_its_own_declaration(environments, aws, tmp_path):
         elif entry["type"] == POLICY:
             assert entry["id"] == f"arn:aws:iam::{ACCOUNT}:policy/{inputs['name']}"
         elif entry["type"] == ATTACHMENT:
-            assert entry["id"] == f"{inputs['role']}/{inputs['policyArn']}"
+            assert entry["id"] == inputs["roleName"]
         elif entry["type"] == SECRET:
             assert entry["id"].startswith(f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{inputs['name']}-")
         elif entry["type"] == SECRET_VERSION:
@@ -211,13 +215,13 @@ def test_lookup_is_read_only_and_never_reads_a_secret_value(environments, aws, t
     aws.clear()
     plan(environments, tmp_path / "import.json", lookup=True)
     assert "GetSecretValue" not in aws
+    # Exactly the permissions docs/migration.md asks for (attachments are imported by role name: no listing).
     assert set(aws) <= {
         "GetCallerIdentity",
         "ListSecrets",
         "ListSecretVersionIds",
         "GetRole",
         "GetPolicy",
-        "ListAttachedRolePolicies",
         "HeadObject",
     }
 
@@ -229,9 +233,9 @@ def test_a_secret_the_account_lacks_fails_the_lookup_with_a_placeholder(environm
     )
     code, document = plan(environments, tmp_path / "import.json", lookup=True)
     assert code == 1
-    (secret,) = [e for e in document["resources"] if e["type"] == SECRET and e["logicalName"] == "demo-job-token"]
+    (secret,) = [e for e in document["resources"] if e["type"] == SECRET and e["logicalName"] == "demo/job/token"]
     assert is_placeholder(secret["id"])
-    assert "missing: aws:secretsmanager/secret:Secret 'demo-job-token': secret /airflow/development/demo/job/token" in (
+    assert "missing: aws:secretsmanager/secret:Secret 'demo/job/token': secret /airflow/development/demo/job/token" in (
         capsys.readouterr().err
     )
 
@@ -306,7 +310,7 @@ def test_the_command_line_writes_the_file_and_reports_placeholders(environments,
     argv = ["import-plan", "--stack", STACK, "--environments", str(environments), "--out", str(out)]
     assert cli.main(argv) == 0
     output = capsys.readouterr()
-    assert "placeholder: aws:secretsmanager/secret:Secret 'demo-job-token'" in output.err
+    assert "placeholder: aws:secretsmanager/secret:Secret 'demo/job/token'" in output.err
     assert "do not import with this file until it is written with --lookup" in output.err
     assert out.read_text().endswith("\n")
     assert cli.main([*argv[:-1], str(tmp_path / "again.json")]) == 0

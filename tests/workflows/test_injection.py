@@ -33,10 +33,11 @@ from jinja2 import Environment, nodes
 
 from tests.airflow_harness.client import HarnessError, dags_folder_files, run_harness, write_folder
 from tests.conftest import MINIMAL
-from workflows import dagrender
 from workflows.config import StackConfig
+from workflows.dags.generate import render_dag
 from workflows.errors import ManifestError
 from workflows.model import Dag, DatasetSchedule, Task, Workflow, frozen_map
+from workflows.plan.naming import derive, param_env_var
 from workflows.validate import load_workflow
 
 FRAGMENTS = [
@@ -148,6 +149,10 @@ def check_round_trip(workflow: Workflow, source: str) -> None:
 # --------------------------------------------------------------------------- model objects: anything
 
 
+def render(workflow: Workflow, config: StackConfig) -> str:
+    return render_dag(workflow, derive(workflow, config))
+
+
 def make_workflow(tasks: list[Task], params: Mapping[str, str], schedule: Any = None) -> Workflow:
     return Workflow(
         path=Path("/repo/environments/development/demo/job/workflow.yml"),
@@ -219,12 +224,12 @@ def test_any_string_in_a_model_round_trips_and_adds_no_code(config: StackConfig,
     variables = [f"PARAM_{k.upper()}" for k in workflow.dag.params]
     assume(len(set(variables)) == len(variables))
     assume(not any(set(variables) & t.env_vars.keys() for t in workflow.dag.tasks))
-    source = dagrender.render_dag(workflow, config)
+    source = render(workflow, config)
     check_round_trip(workflow, source)
     if isinstance(workflow.dag.schedule, DatasetSchedule):
         uris = read_dag(source)["datasets"]
         assert all(uri in uris for uri in workflow.dag.schedule.uris)
-    assert shape(source) == shape(dagrender.render_dag(harmless_twin(workflow), config))
+    assert shape(source) == shape(render(harmless_twin(workflow), config))
 
 
 # --------------------------------------------------------------------------- manifests: what the schema allows
@@ -272,15 +277,16 @@ def write_manifest(root: Path, document: dict[str, Any], project: str = "demo", 
 @PROFILE
 @given(document=manifests())
 def test_any_allowed_manifest_value_round_trips(config: StackConfig, tmp_path: Path, document: dict[str, Any]) -> None:
-    workflow = load_workflow(write_manifest(tmp_path, document), config)
+    declared = load_workflow(write_manifest(tmp_path, document), config)
+    workflow = declared.workflow
     dag = document["dag"]
     # What the manifest says, byte for byte, in the model ...
     assert dict(workflow.dag.params) == dag["params"]
     for task in workflow.dag.tasks:
         assert dict(task.env_vars) == dag["env_vars"] | dag["tasks"][task.name]["env_vars"]
     assert [t.name for t in workflow.dag.tasks] == list(dag["tasks"])
-    # ... and in the DAG source.
-    check_round_trip(workflow, dagrender.render_dag(workflow, config))
+    # ... and in the DAG source the stack deploys.
+    check_round_trip(workflow, declared.dag_source)
 
 
 def test_names_are_kept_as_written(manifest, config: StackConfig) -> None:
@@ -293,12 +299,13 @@ def test_names_are_kept_as_written(manifest, config: StackConfig) -> None:
             "  ",
         ).lstrip(),
     )
-    workflow = load_workflow(manifest(text), config)
+    declared = load_workflow(manifest(text), config)
+    workflow = declared.workflow
     assert [t.name for t in workflow.dag.tasks] == ["on", "no", "null", "0x1F", "1_000", "True"]
     assert dict(workflow.dag.tasks[0].env_vars) == {"ON": "a", "No": "b", "NULL": "c", "Y": "d"}
     assert dict(workflow.dag.params) == {"off": "e"}
     assert workflow.dag.tasks[1].dependencies == ("on",)
-    check_round_trip(workflow, dagrender.render_dag(workflow, config))
+    check_round_trip(workflow, declared.dag_source)
 
 
 def test_a_task_name_with_a_trailing_newline_is_rejected(manifest, config: StackConfig) -> None:
@@ -364,7 +371,7 @@ def sample_manifests() -> list[dict[str, Any]]:
 def loaded(config: StackConfig, tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Workflow], dict[str, Any]]:
     root = tmp_path_factory.mktemp("injection")
     workflows = [
-        load_workflow(write_manifest(root, document, workflow=f"nasty-{index}"), config)
+        load_workflow(write_manifest(root, document, workflow=f"nasty-{index}"), config).workflow
         for index, document in enumerate(sample_manifests())
     ]
     dags = write_folder(root / "dags", dags_folder_files(workflows, config))
@@ -388,7 +395,7 @@ def test_nasty_values_reach_the_pod_unchanged_in_airflow(config: StackConfig, lo
             for name, value in task.env_vars.items():
                 assert pod_env[name] == value, (workflow.name, task.name, name)
             for key, value in workflow.dag.params.items():
-                assert pod_env[dagrender.param_env_var(key)] == value
+                assert pod_env[param_env_var(key)] == value
 
 
 def test_generated_pods_are_valid_kubernetes_pods(loaded) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import MINIMAL
 from workflows.errors import ManifestError
-from workflows.model import CronSchedule, DatasetSchedule, IntervalSchedule
+from workflows.model import CronSchedule, DatasetSchedule, IntervalSchedule, Workflow
 from workflows.validate import load_workflow
 
 
@@ -19,6 +19,11 @@ def problems(path: Path, config) -> list[tuple[int, int, str]]:
     except ManifestError as error:
         return [(p.line, p.column, p.message) for p in error.problems]
     return []
+
+
+def model(path: Path, config) -> Workflow:
+    """The validated model of a manifest with no problem (``load_workflow`` returns its plan)."""
+    return load_workflow(path, config).workflow
 
 
 def only(path: Path, config) -> tuple[int, int, str]:
@@ -34,7 +39,7 @@ def with_dag(extra: str) -> str:
 
 
 def test_minimal_manifest_gets_the_documented_defaults(manifest, config):
-    workflow = load_workflow(manifest(), config)
+    workflow = model(manifest(), config)
     dag = workflow.dag
     assert (workflow.project, workflow.name, workflow.environment) == ("demo", "job", "development")
     assert [t.name for t in dag.tasks] == ["main"]
@@ -111,7 +116,7 @@ def test_environment_folder_must_match_the_stack(manifest, config):
 )
 def test_schedules(manifest, config, schedule, expected):
     text = with_dag(f"schedule: {schedule}".replace("\n  ", "\n    "))
-    assert load_workflow(manifest(text), config).dag.schedule == expected
+    assert model(manifest(text), config).dag.schedule == expected
 
 
 @pytest.mark.parametrize("schedule", ["'0 25 * * *'", "'* * *'", "'@sometimes'", "'0 5 * * * *'"])
@@ -135,11 +140,11 @@ def test_dates(manifest, config):
 
 
 def test_unquoted_dates_are_accepted(manifest, config):
-    assert load_workflow(manifest(with_dag("start_date: 2025-04-07")), config).dag.start_date == date(2025, 4, 7)
+    assert model(manifest(with_dag("start_date: 2025-04-07")), config).dag.start_date == date(2025, 4, 7)
 
 
 def test_timezones(manifest, config):
-    workflow = load_workflow(manifest(with_dag("timezone: Europe/London")), config)
+    workflow = model(manifest(with_dag("timezone: Europe/London")), config)
     assert workflow.dag.timezone == "Europe/London"
     assert "not a time zone" in only(manifest(with_dag("timezone: Europe/Londn")), config)[2]
     assert "not a time zone" in only(manifest(with_dag("timezone: ../../etc/passwd")), config)[2]
@@ -167,6 +172,16 @@ def test_dependency_cycle(manifest, config):
     assert message == "task dependencies form a cycle: a -> b -> c -> a"
 
 
+def test_a_dependency_cycle_reads_in_the_direction_dependencies_are_written(manifest, config):
+    """Each task in the message depends on the next one, as in its ``dependencies`` list (where the problem points)."""
+    text = with_dag(
+        "tasks:\n  a: {}\n  b:\n    dependencies: [a, c]\n  c:\n    dependencies: [d]\n  d:\n    dependencies: [b]"
+    )
+    line, _, message = only(manifest(text), config)
+    assert line == 7  # b.dependencies
+    assert message == "task dependencies form a cycle: b -> c -> d -> b"
+
+
 def test_unknown_and_self_dependencies(manifest, config):
     text = with_dag("tasks:\n  a:\n    dependencies: [a, bb]\n  b: {}")
     found = problems(manifest(text), config)
@@ -182,7 +197,7 @@ def test_task_settings_override_dag_settings(manifest, config):
         "hmcts_sdp_networking: true\ntasks:\n  one:\n    env_vars:\n      B: task\n"
         "    compute_profile: gpu-spot-8vcpu-32gb\n    hmcts_sdp_networking: false\n  two: {}"
     )
-    one, two = load_workflow(manifest(text), config).dag.tasks
+    one, two = model(manifest(text), config).dag.tasks
     assert dict(one.env_vars) == {"A": "dag", "B": "task"}
     assert (one.compute_profile, one.hmcts_sdp_networking) == ("gpu-spot-8vcpu-32gb", False)
     assert dict(two.env_vars) == {"A": "dag", "B": "dag"}
@@ -191,7 +206,7 @@ def test_task_settings_override_dag_settings(manifest, config):
 
 def test_env_values_keep_the_strings_the_running_service_gives_them(manifest, config):
     text = with_dag("env_vars:\n  A: true\n  B: 5\n  C: 1.50\n  D: no\n  E: '007'")
-    env = load_workflow(manifest(text), config).dag.tasks[0].env_vars
+    env = model(manifest(text), config).dag.tasks[0].env_vars
     assert dict(env) == {"A": "True", "B": "5", "C": "1.5", "D": "False", "E": "007"}
 
 
@@ -242,7 +257,7 @@ def test_owner_and_business_unit(manifest, config):
 def test_duplicate_secrets_are_errors_but_repeated_paths_are_not(manifest, config):
     assert "more than once" in only(manifest(MINIMAL + "secrets: [a, a]\n"), config)[2]
     text = MINIMAL + "iam:\n  s3_read_only: [bkt/x/*, bkt/x/*]\n"
-    assert load_workflow(manifest(text), config).iam.s3_read_only == ("bkt/x/*",)
+    assert model(manifest(text), config).iam.s3_read_only == ("bkt/x/*",)
 
 
 def test_role_name_limit_names_the_alias_fix(manifest, config):
@@ -255,7 +270,11 @@ def test_role_name_limit_names_the_alias_fix(manifest, config):
 
 def test_project_alias_shortens_names(manifest, config):
     path = manifest(project="electronic-monitoring-data-store", workflow="load-g4s-atrium-unstructured-data")
-    assert load_workflow(path, config).project == "electronic-monitoring-data-store"
+    plan = load_workflow(path, config)
+    assert plan.workflow.project == "electronic-monitoring-data-store"
+    # Without the alias the role name would be 86 characters, over the limit of 64.
+    assert plan.names.role == "airflow-development-emds-load-g4s-atrium-unstructured-data"
+    assert plan.names.dag_id == "electronic-monitoring-data-store.load-g4s-atrium-unstructured-data"
 
 
 def test_policy_size_limit(manifest, config):
@@ -270,7 +289,7 @@ def test_python_dag_needs_its_dag_py(manifest, config):
     assert line == 4
     assert str(path.parent / "dag.py") in message
     (path.parent / "dag.py").write_text("# dag\n")
-    assert load_workflow(path, config).python_dag_source == "# dag\n"
+    assert model(path, config).python_dag_source == "# dag\n"
 
 
 def test_not_a_mapping(manifest, config):
@@ -303,7 +322,7 @@ def test_continuous_schedule_needs_one_active_run(manifest, config):
     line, _, message = only(manifest(with_dag("schedule: '@continuous'\nmax_active_runs: 2")), config)
     assert line == 5
     assert "max_active_runs: 1" in message
-    assert load_workflow(manifest(with_dag("schedule: '@continuous'")), config).dag.schedule is not None
+    assert model(manifest(with_dag("schedule: '@continuous'")), config).dag.schedule is not None
 
 
 def test_a_tag_yaml_reads_as_a_number_must_be_quoted(manifest, config):
@@ -311,7 +330,7 @@ def test_a_tag_yaml_reads_as_a_number_must_be_quoted(manifest, config):
     line, column, message = only(manifest(text), config)
     assert (line, column) == (3, 8)
     assert 'tag: "1.1"' in message or "quotes" in message
-    assert load_workflow(manifest(MINIMAL.replace("tag: v1.0.0", "tag: 7")), config).dag.tag == "7"
+    assert model(manifest(MINIMAL.replace("tag: v1.0.0", "tag: 7")), config).dag.tag == "7"
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,10 @@ def task_environment(workflow: Workflow, task: Task, config: StackConfig) -> dic
     """The complete environment of a generated task before Jinja renders it, in precedence order:
     platform defaults and run identifiers, then params and ``env_vars``. Secrets (``SECRET_<ID>``)
     come on top from Kubernetes secrets and are not listed here."""
-    return {**platform_task_env(config), **dag_env_vars(workflow, task)}
+    env = {**platform_task_env(config), **dag_env_vars(workflow, task)}
+    for secret in workflow.secrets:
+        env.pop(secret_env_var(secret), None)
+    return env
 
 
 def task_secrets(workflow: Workflow, names: Names) -> dict[str, str]:

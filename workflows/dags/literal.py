@@ -35,41 +35,73 @@ class Call:
 
 
 def flat(value: Any) -> str:
-    if isinstance(value, Raw):
-        return value.code
-    if isinstance(value, Call):
-        parts = [flat(a) for a in value.args] + [f"{k}={flat(v)}" for k, v in (value.kwargs or {}).items()]
-        return f"{value.func}({', '.join(parts)})"
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{flat(k)}: {flat(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(flat(v) for v in value) + "]"
-    if value is None or isinstance(value, bool | int | str):
-        return repr(value)
-    raise TypeError(f"cannot write {type(value).__name__} as a literal")
+    """``value`` as code on one line."""
+    return _Writer().flat(value)
 
 
 def format_code(value: Any, indent: int, lead: int = 0) -> str:
     """``value`` as code on a line indented by ``indent`` after ``lead`` characters: on one line
     when it fits, else one argument or item per line (nested values indented four more)."""
-    one_line = flat(value)
-    if indent + lead + len(one_line) + 1 <= WIDTH or not isinstance(value, Call | Mapping | list | tuple):
-        return one_line
-    inner = indent + 4
-    pad = " " * inner
-    if isinstance(value, Call):
-        items = [f"{pad}{format_code(a, inner)}," for a in value.args]
-        items += [f"{pad}{k}={format_code(v, inner, len(k) + 1)}," for k, v in (value.kwargs or {}).items()]
-        opening, closing = f"{value.func}(", ")"
-    elif isinstance(value, Mapping):
-        items = [f"{pad}{flat(k)}: {format_code(v, inner, len(flat(k)) + 2)}," for k, v in value.items()]
-        opening, closing = "{", "}"
-    else:
-        items = [f"{pad}{format_code(v, inner)}," for v in value]
-        opening, closing = "[", "]"
-    if not items:
-        return one_line
-    return opening + "\n" + "\n".join(items) + "\n" + " " * indent + closing
+    return _Writer().format(value, indent, lead)
+
+
+_SCALARS = (str, int, bool, type(None))
+
+
+class _Writer:
+    """Writes one value; each container's one-line form is built once and reused by the
+    layout of every level above it (so deep values cost linear, not quadratic, time)."""
+
+    def __init__(self) -> None:
+        # By id(): every value is alive (held by the one being written) for the writer's life.
+        self._flat: dict[int, str] = {}
+
+    def flat(self, value: Any) -> str:
+        kind = type(value)
+        if kind in _SCALARS:
+            return repr(value)
+        cached = self._flat.get(id(value))
+        if cached is not None:
+            return cached
+        if kind is Raw:
+            text = value.code
+        elif kind is Call:
+            parts = [self.flat(a) for a in value.args]
+            parts += [f"{k}={self.flat(v)}" for k, v in (value.kwargs or {}).items()]
+            text = f"{value.func}({', '.join(parts)})"
+        elif kind is list or kind is tuple:
+            text = "[" + ", ".join([self.flat(v) for v in value]) + "]"
+        elif isinstance(value, Mapping):
+            text = "{" + ", ".join([f"{self.flat(k)}: {self.flat(v)}" for k, v in value.items()]) + "}"
+        elif isinstance(value, _SCALARS):  # subclasses of str and int (bool included)
+            text = repr(value)
+        else:
+            raise TypeError(f"cannot write {kind.__name__} as a literal")
+        self._flat[id(value)] = text
+        return text
+
+    def format(self, value: Any, indent: int, lead: int = 0) -> str:
+        one_line = self.flat(value)
+        if indent + lead + len(one_line) + 1 <= WIDTH or not isinstance(value, Call | Mapping | list | tuple):
+            return one_line
+        inner = indent + 4
+        pad = " " * inner
+        if isinstance(value, Call):
+            items = [f"{pad}{self.format(a, inner)}," for a in value.args]
+            items += [f"{pad}{k}={self.format(v, inner, len(k) + 1)}," for k, v in (value.kwargs or {}).items()]
+            opening, closing = f"{value.func}(", ")"
+        elif isinstance(value, Mapping):
+            items = []
+            for k, v in value.items():
+                key = self.flat(k)
+                items.append(f"{pad}{key}: {self.format(v, inner, len(key) + 2)},")
+            opening, closing = "{", "}"
+        else:
+            items = [f"{pad}{self.format(v, inner)}," for v in value]
+            opening, closing = "[", "]"
+        if not items:
+            return one_line
+        return opening + "\n" + "\n".join(items) + "\n" + " " * indent + closing
 
 
 def comment_text(text: str) -> str:

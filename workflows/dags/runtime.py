@@ -6,19 +6,18 @@ standard operator every task runs through, the compute profiles, notifications).
 settings built from the stack config, for upload under the dags prefix.
 
 :data:`compute_profiles` is ``mwaa/analytical_platform/compute_profiles.py`` itself,
-loaded from its file: the one list of profiles, shared by the validator, the schema
+loaded from its file (by :mod:`workflows.compute_profiles`, re-exported here): the one
+list of profiles and the default one, shared by the validator, the schema, the model
 and the operator at run time.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+from workflows.compute_profiles import compute_profiles  # noqa: F401  (re-exported: the one import point)
 from workflows.config import StackConfig
 from workflows.dags.environment import platform_task_env
 from workflows.plan import kubernetes
@@ -34,20 +33,6 @@ PRE_IMPORTS = (
     "# (parsing_pre_import_modules) rather than once per file: the standard operator uses them.",
     "import airflow.providers.cncf.kubernetes.operators.pod",
 )
-
-
-def _load_compute_profiles() -> ModuleType:
-    name = "_analytical_platform_compute_profiles"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, RUNTIME_DIR / RUNTIME_PACKAGE / "compute_profiles.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[name] = module  # dataclasses need the module registered
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-compute_profiles = _load_compute_profiles()
 
 
 def platform_settings(config: StackConfig) -> dict[str, Any]:

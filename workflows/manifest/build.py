@@ -96,10 +96,14 @@ def build(data: dict, path: Path, python_dag_source: str | None = None) -> Workf
         )
         if key in dag
     }
-    if "start_date" in dag:
-        optional["start_date"] = parse_date(dag["start_date"])
-    if dag.get("end_date") is not None:
-        optional["end_date"] = parse_date(dag["end_date"])
+    # A date that is not a real one (2025-02-30) is a problem the rules report; meanwhile the model,
+    # which validation still plans to check name limits, keeps the default rather than None.
+    start_date = parse_date(dag.get("start_date"))
+    if start_date is not None:
+        optional["start_date"] = start_date
+    end_date = parse_date(dag.get("end_date"))
+    if end_date is not None:
+        optional["end_date"] = end_date
     if "timezone" in dag:
         optional["timezone"] = dag["timezone"]
     model_dag = Dag(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from workflows.errors import ManifestError, Problem
+
 MANIFEST_NAME = "workflow.yml"
 PYTHON_DAG_NAME = "dag.py"
 
@@ -38,6 +40,15 @@ def expand(paths: list[Path]) -> list[Path]:
 
 
 def read_python_dag(manifest: Path) -> str | None:
-    """The ``dag.py`` beside a manifest, or None when there is none."""
+    """The ``dag.py`` beside a manifest, or None when there is none.
+
+    Raises :class:`ManifestError` when it is not UTF-8 text (Python source must be).
+    """
     dag_py = manifest.parent / PYTHON_DAG_NAME
-    return dag_py.read_text(encoding="utf-8") if dag_py.is_file() else None
+    if not dag_py.is_file():
+        return None
+    try:
+        return dag_py.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        message = f"{PYTHON_DAG_NAME} is not UTF-8 text (byte {error.start}): save it as UTF-8"
+        raise ManifestError([Problem(dag_py, 1, 1, message)]) from None

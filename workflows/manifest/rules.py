@@ -215,7 +215,9 @@ def _check_tasks(dag: dict, positions: Positions) -> Iterator[Problem]:
     try:
         graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as error:
-        cycle = error.args[1][:-1]  # [a, b, …, a]: the cycle, its first task repeated at the end
+        # graphlib gives the cycle with each task a dependency of the next, its first task repeated at the
+        # end ([a, c, b, a] when a depends on b): reversed, each task depends on the next, as in the manifest.
+        cycle = error.args[1][::-1][:-1]
         yield positions.problem(
             ("dag", "tasks", cycle[0], "dependencies"),
             "task dependencies form a cycle: " + " -> ".join([*cycle, cycle[0]]),

@@ -4,6 +4,13 @@ The schema is the one editors use (the ``yaml-language-server`` line of every
 example): shape, types, allowed keys and values. :func:`schema_problems` runs it
 with ECMA-262 ``$`` semantics and words each error for an analyst, at the
 position of the offending key or value.
+
+The file's structure is written by hand; the compute profile names
+(``$defs/compute_profile``, which both compute profile keys ``$ref``) and every
+``default`` are generated from their one home by :mod:`workflows.manifest.schema_source`.
+The validator takes the whole schema as its root, so those local ``#/$defs/...``
+references resolve; an error inside a referenced definition is still reported at
+the manifest key that refers to it.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ DOC = REPO / reference.DOC_PATH
 
 def test_committed_reference_is_up_to_date():
     assert DOC.read_text() == reference.render(), (
-        "docs/workflow-reference.md is out of date: run `python -m workflows.reference > docs/workflow-reference.md`"
+        "docs/workflow-reference.md is out of date: "
+        "run `python -m workflows.manifest.reference > docs/workflow-reference.md`"
     )
 
 

@@ -11,7 +11,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from tests.conftest import EXAMPLES
-from workflows import compute
+from workflows.dags.runtime import compute_profiles
 from workflows.manifest.schema import SCHEMA_PATH, schema
 
 EXAMPLE_MANIFESTS = sorted(EXAMPLES.glob("*/*/*/workflow.yml"))
@@ -64,11 +64,24 @@ def test_schema_forbids_unknown_keys_everywhere():
     assert all(o.get("additionalProperties") is False for o in objects(schema()))
 
 
+def resolved(node: dict[str, Any]) -> dict[str, Any]:
+    """``node`` with a local ``$ref`` (``#/$defs/...``) replaced by what it points to, its own keywords on top."""
+    ref = node.get("$ref")
+    if ref is None:
+        return node
+    assert ref.startswith("#/"), ref
+    target: Any = schema()
+    for part in ref[2:].split("/"):
+        target = target[part]
+    return {**resolved(target), **{k: v for k, v in node.items() if k != "$ref"}}
+
+
 def test_compute_profiles_in_the_schema_are_the_runtime_ones():
-    enum = schema()["properties"]["dag"]["properties"]["compute_profile"]["enum"]
-    assert enum == list(compute.names())
+    enum = resolved(schema()["properties"]["dag"]["properties"]["compute_profile"])["enum"]
+    assert enum == list(compute_profiles.names())
+    assert "general-spot-1vcpu-4gb" in enum
     task = schema()["properties"]["dag"]["properties"]["tasks"]["additionalProperties"]["anyOf"][0]
-    assert task["properties"]["compute_profile"]["enum"] == enum
+    assert resolved(task["properties"]["compute_profile"])["enum"] == enum
 
 
 @pytest.mark.parametrize("path", EXAMPLE_MANIFESTS, ids=lambda p: "/".join(p.parts[-4:-1]))

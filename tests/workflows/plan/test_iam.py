@@ -1,4 +1,4 @@
-"""IAM documents built from a workflow's ``iam`` keys (workflows/iam.py).
+"""IAM documents built from a workflow's ``iam`` keys and names (workflows/plan/iam.py).
 
 Statements are compared exactly; every document is also created in moto's IAM,
 which checks policy grammar the way CreateRole/CreatePolicy do.
@@ -17,13 +17,12 @@ import yaml
 from moto import mock_aws
 from moto.iam.policy_validation import IAMPolicyDocumentValidator
 
-from workflows import iam
+from tests.conftest import CORPUS, REPO
 from workflows.config import ExtraPolicies, StackConfig
 from workflows.model import Dag, Iam, Task, Workflow
-from workflows.plan.naming import names_for
+from workflows.plan import iam
+from workflows.plan.naming import derive
 
-ROOT = Path(__file__).resolve().parents[2]
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "environments"
 CORPUS_MANIFESTS = sorted(CORPUS.glob("*/*/*/workflow.yml")) if CORPUS.is_dir() else []
 
 ACCOUNT = "593291632749"
@@ -102,7 +101,7 @@ STAR_RESOURCE_SIDS = {"S3ListAllMyBuckets", "BedrockList", "Textract", "LakeForm
 
 @pytest.fixture(scope="module")
 def config() -> StackConfig:
-    return StackConfig.from_stack_file(ROOT / "Pulumi.development.yaml")
+    return StackConfig.from_stack_file(REPO / "Pulumi.development.yaml")
 
 
 def make_workflow(
@@ -123,6 +122,23 @@ def make_workflow(
         owner="someone@justice.gov.uk",
         iam=iam_config or Iam(),
     )
+
+
+def policy(workflow: Workflow, config: StackConfig) -> dict[str, Any]:
+    """The workflow's own managed policy, built from its ``iam`` section and its derived names."""
+    return iam.policy_document(workflow.iam, derive(workflow, config), config)
+
+
+def trust(workflow: Workflow, config: StackConfig) -> dict[str, Any]:
+    return iam.trust_document(derive(workflow, config), config)
+
+
+def shared_policies(workflow: Workflow, config: StackConfig) -> tuple[str, ...]:
+    return iam.managed_policy_arns(workflow.iam, workflow.project, workflow.name, config)
+
+
+def secret_policy(workflow: Workflow, config: StackConfig, secret_arn: str) -> dict[str, Any]:
+    return iam.secret_policy_document(workflow.maintainers, config, secret_arn)
 
 
 def corpus_workflow(path: Path) -> Workflow:
@@ -162,30 +178,30 @@ def sids(document: dict[str, Any]) -> list[str]:
 
 
 def test_every_policy_reads_its_own_secrets_in_both_regions(config: StackConfig) -> None:
-    assert iam.policy_document(make_workflow(), config) == {"Version": "2012-10-17", "Statement": [SECRETS_READ]}
+    assert policy(make_workflow(), config) == {"Version": "2012-10-17", "Statement": [SECRETS_READ]}
 
 
 def test_secret_prefix_uses_the_project_alias(config: StackConfig) -> None:
     workflow = make_workflow(project="electronic-monitoring-data-store", name="load")
-    resources = statement(iam.policy_document(workflow, config), "SecretsManagerRead")["Resource"]
+    resources = statement(policy(workflow, config), "SecretsManagerRead")["Resource"]
     assert resources == [
         f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:/airflow/development/emds/load/*",
         f"arn:aws:secretsmanager:eu-west-2:{ACCOUNT}:secret:/airflow/development/emds/load/*",
     ]
     assert all(r.startswith(f"arn:aws:secretsmanager:{r.split(':')[3]}:") for r in resources)
-    assert names_for(workflow, config).secret_prefix == "/airflow/development/emds/load/"
+    assert derive(workflow, config).secret_prefix == "/airflow/development/emds/load/"
 
 
 def test_secret_regions_follow_the_stack_config(config: StackConfig) -> None:
     other = dataclasses.replace(config, region="us-east-1", replica_region="us-west-2")
-    assert statement(iam.policy_document(make_workflow(), other), "SecretsManagerRead")["Resource"] == [
+    assert statement(policy(make_workflow(), other), "SecretsManagerRead")["Resource"] == [
         f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:/airflow/development/proj/wf/*",
         f"arn:aws:secretsmanager:us-west-2:{ACCOUNT}:secret:/airflow/development/proj/wf/*",
     ]
 
 
 def test_s3_read_only(config: StackConfig) -> None:
-    document = iam.policy_document(make_workflow(Iam(s3_read_only=("bucket-a/prefix/*",))), config)
+    document = policy(make_workflow(Iam(s3_read_only=("bucket-a/prefix/*",))), config)
     assert document["Statement"] == [
         SECRETS_READ,
         LIST_ALL_MY_BUCKETS,
@@ -200,7 +216,7 @@ def test_s3_read_only(config: StackConfig) -> None:
 
 
 def test_s3_read_write(config: StackConfig) -> None:
-    document = iam.policy_document(make_workflow(Iam(s3_read_write=("bucket-a/*",))), config)
+    document = policy(make_workflow(Iam(s3_read_write=("bucket-a/*",))), config)
     assert sids(document) == ["SecretsManagerRead", "S3ListAllMyBuckets", "S3Buckets", "S3ReadWrite"]
     assert statement(document, "S3ReadWrite") == {
         "Sid": "S3ReadWrite",
@@ -226,7 +242,7 @@ def test_s3_read_write(config: StackConfig) -> None:
 
 
 def test_s3_write_only_grants_no_reads(config: StackConfig) -> None:
-    document = iam.policy_document(make_workflow(Iam(s3_write_only=("bucket-a/out/*",))), config)
+    document = policy(make_workflow(Iam(s3_write_only=("bucket-a/out/*",))), config)
     assert sids(document) == ["SecretsManagerRead", "S3ListAllMyBuckets", "S3Buckets", "S3WriteOnly"]
     write = statement(document, "S3WriteOnly")
     assert write == {
@@ -239,7 +255,7 @@ def test_s3_write_only_grants_no_reads(config: StackConfig) -> None:
 
 
 def test_s3_deny_alone_grants_nothing(config: StackConfig) -> None:
-    document = iam.policy_document(make_workflow(Iam(s3_deny=("bucket-a/secret/*",))), config)
+    document = policy(make_workflow(Iam(s3_deny=("bucket-a/secret/*",))), config)
     assert document["Statement"] == [
         SECRETS_READ,
         {"Sid": "S3Deny", "Effect": "Deny", "Action": S3_READ_WRITE, "Resource": ["arn:aws:s3:::bucket-a/secret/*"]},
@@ -247,7 +263,7 @@ def test_s3_deny_alone_grants_nothing(config: StackConfig) -> None:
 
 
 def test_s3_deny_covers_every_granted_object_action(config: StackConfig) -> None:
-    document = iam.policy_document(make_workflow(COMBINATIONS["s3_all"]), config)
+    document = policy(make_workflow(COMBINATIONS["s3_all"]), config)
     granted = {
         action
         for s in document["Statement"]
@@ -259,7 +275,7 @@ def test_s3_deny_covers_every_granted_object_action(config: StackConfig) -> None
 
 
 def test_s3_buckets_are_distinct_sorted_and_exclude_deny_only_buckets(config: StackConfig) -> None:
-    document = iam.policy_document(make_workflow(COMBINATIONS["s3_all"]), config)
+    document = policy(make_workflow(COMBINATIONS["s3_all"]), config)
     assert sids(document) == [
         "SecretsManagerRead",
         "S3ListAllMyBuckets",
@@ -297,14 +313,14 @@ def test_s3_buckets_are_distinct_sorted_and_exclude_deny_only_buckets(config: St
     ],
 )
 def test_s3_paths(config: StackConfig, path: str, arn: str) -> None:
-    document = iam.policy_document(make_workflow(Iam(s3_read_only=(path,))), config)
+    document = policy(make_workflow(Iam(s3_read_only=(path,))), config)
     assert statement(document, "S3ReadOnly")["Resource"] == [arn]
     assert statement(document, "S3Buckets")["Resource"] == ["arn:aws:s3:::bucket-a"]
 
 
 def test_s3_resources_are_sorted_and_deduplicated(config: StackConfig) -> None:
     paths = ("bucket-b/x/*", "bucket-a/y/*", "bucket-b/x/*", "bucket-a", "bucket-a/*")
-    document = iam.policy_document(make_workflow(Iam(s3_read_write=paths)), config)
+    document = policy(make_workflow(Iam(s3_read_write=paths)), config)
     assert statement(document, "S3ReadWrite")["Resource"] == [
         "arn:aws:s3:::bucket-a/*",
         "arn:aws:s3:::bucket-a/y/*",
@@ -314,7 +330,7 @@ def test_s3_resources_are_sorted_and_deduplicated(config: StackConfig) -> None:
 
 
 def test_kms(config: StackConfig) -> None:
-    document = iam.policy_document(make_workflow(Iam(kms=(KMS_KEY_1, KMS_KEY_2, KMS_KEY_1))), config)
+    document = policy(make_workflow(Iam(kms=(KMS_KEY_1, KMS_KEY_2, KMS_KEY_1))), config)
     assert document["Statement"] == [
         SECRETS_READ,
         {
@@ -327,7 +343,7 @@ def test_kms(config: StackConfig) -> None:
 
 
 def test_glue_passes_only_its_own_role_only_to_glue(config: StackConfig) -> None:
-    document = iam.policy_document(make_workflow(Iam(glue=True)), config)
+    document = policy(make_workflow(Iam(glue=True)), config)
     assert document["Statement"] == [
         SECRETS_READ,
         {
@@ -342,13 +358,13 @@ def test_glue_passes_only_its_own_role_only_to_glue(config: StackConfig) -> None
 
 def test_glue_role_uses_the_project_alias(config: StackConfig) -> None:
     workflow = make_workflow(Iam(glue=True), project="electronic-monitoring-data-store", name="load")
-    assert statement(iam.policy_document(workflow, config), "GluePassRole")["Resource"] == [
+    assert statement(policy(workflow, config), "GluePassRole")["Resource"] == [
         f"arn:aws:iam::{ACCOUNT}:role/airflow-development-emds-load"
     ]
 
 
 def test_bedrock(config: StackConfig) -> None:
-    document = iam.policy_document(make_workflow(Iam(bedrock=True)), config)
+    document = policy(make_workflow(Iam(bedrock=True)), config)
     assert document["Statement"] == [
         SECRETS_READ,
         {
@@ -375,7 +391,7 @@ def test_bedrock(config: StackConfig) -> None:
 
 
 def test_textract(config: StackConfig) -> None:
-    document = iam.policy_document(make_workflow(COMBINATIONS["textract"]), config)
+    document = policy(make_workflow(COMBINATIONS["textract"]), config)
     assert sids(document) == ["SecretsManagerRead", "S3ListAllMyBuckets", "S3Buckets", "S3ReadOnly", "Textract"]
     assert statement(document, "Textract") == {
         "Sid": "Textract",
@@ -397,7 +413,7 @@ def test_textract(config: StackConfig) -> None:
 
 
 def test_lake_formation(config: StackConfig) -> None:
-    document = iam.policy_document(make_workflow(Iam(lake_formation=True)), config)
+    document = policy(make_workflow(Iam(lake_formation=True)), config)
     assert document["Statement"] == [
         SECRETS_READ,
         {"Sid": "LakeFormation", "Effect": "Allow", "Action": ["lakeformation:GetDataAccess"], "Resource": ["*"]},
@@ -405,7 +421,7 @@ def test_lake_formation(config: StackConfig) -> None:
 
 
 def test_cloudwatch_logs_read_only(config: StackConfig) -> None:
-    document = iam.policy_document(make_workflow(COMBINATIONS["cloudwatch_logs_read_only"]), config)
+    document = policy(make_workflow(COMBINATIONS["cloudwatch_logs_read_only"]), config)
     assert document["Statement"] == [
         SECRETS_READ,
         {
@@ -431,7 +447,7 @@ def test_cloudwatch_logs_read_only(config: StackConfig) -> None:
 
 
 def test_update_secrets_puts_only_its_own_secrets_in_the_primary_region(config: StackConfig) -> None:
-    document = iam.policy_document(make_workflow(Iam(update_secrets=True)), config)
+    document = policy(make_workflow(Iam(update_secrets=True)), config)
     assert document["Statement"] == [
         SECRETS_READ,
         {
@@ -446,11 +462,11 @@ def test_update_secrets_puts_only_its_own_secrets_in_the_primary_region(config: 
 @pytest.mark.parametrize("athena", ["read", "write"])
 def test_athena_only_attaches_shared_policies(config: StackConfig, athena: str) -> None:
     workflow = make_workflow(Iam(athena=athena))  # type: ignore[arg-type]
-    assert iam.policy_document(workflow, config)["Statement"] == [SECRETS_READ]
+    assert policy(workflow, config)["Statement"] == [SECRETS_READ]
 
 
 def test_everything_together_in_a_fixed_statement_order(config: StackConfig) -> None:
-    document = iam.policy_document(make_workflow(COMBINATIONS["everything"]), config)
+    document = policy(make_workflow(COMBINATIONS["everything"]), config)
     assert sids(document) == [
         "SecretsManagerRead",
         "SecretsManagerUpdate",
@@ -471,7 +487,7 @@ def test_everything_together_in_a_fixed_statement_order(config: StackConfig) -> 
     ]
     # Each key's statement is the same as when the key is alone.
     for key, sid in [("kms", "KMS"), ("glue", "GluePassRole"), ("bedrock", "BedrockList")]:
-        alone = iam.policy_document(make_workflow(COMBINATIONS[key]), config)
+        alone = policy(make_workflow(COMBINATIONS[key]), config)
         assert statement(document, sid) == statement(alone, sid)
 
 
@@ -486,7 +502,7 @@ WORKFLOW_CASES = all_workflows()
 
 @pytest.mark.parametrize(("case", "workflow"), WORKFLOW_CASES, ids=[c for c, _ in WORKFLOW_CASES])
 def test_policy_invariants(config: StackConfig, case: str, workflow: Workflow) -> None:
-    document = iam.policy_document(workflow, config)
+    document = policy(workflow, config)
     assert document["Version"] == "2012-10-17"
     assert list(document) == ["Version", "Statement"]
     assert len(set(sids(document))) == len(document["Statement"])
@@ -502,14 +518,14 @@ def test_policy_invariants(config: StackConfig, case: str, workflow: Workflow) -
             assert s["Sid"] in STAR_RESOURCE_SIDS
             assert s["Resource"] == ["*"]
     # Deterministic: a second build is identical to the byte.
-    assert iam.policy_json(document) == iam.policy_json(iam.policy_document(workflow, config))
+    assert iam.policy_json(document) == iam.policy_json(policy(workflow, config))
 
 
 # --- trust, managed policies, secret policy ------------------------------------------------------
 
 
 def test_trust_document(config: StackConfig) -> None:
-    assert iam.trust_document(make_workflow(), config) == {
+    assert trust(make_workflow(), config) == {
         "Version": "2012-10-17",
         "Statement": [
             {
@@ -533,9 +549,9 @@ def test_trust_document_follows_alias_and_namespace(config: StackConfig) -> None
         config, namespace="airflow", oidc_provider="oidc.example/id/X", account_id="111122223333"
     )
     workflow = make_workflow(project="electronic-monitoring-data-store", name="load")
-    trust = iam.trust_document(workflow, other)["Statement"][0]
-    assert trust["Principal"] == {"Federated": "arn:aws:iam::111122223333:oidc-provider/oidc.example/id/X"}
-    assert trust["Condition"]["StringEquals"] == {
+    only = trust(workflow, other)["Statement"][0]
+    assert only["Principal"] == {"Federated": "arn:aws:iam::111122223333:oidc-provider/oidc.example/id/X"}
+    assert only["Condition"]["StringEquals"] == {
         "oidc.example/id/X:aud": "sts.amazonaws.com",
         "oidc.example/id/X:sub": "system:serviceaccount:airflow:emds-load",
     }
@@ -562,14 +578,14 @@ def shared(*names: str) -> tuple[str, ...]:
     ],
 )
 def test_managed_policy_arns(config: StackConfig, iam_config: Iam, expected: tuple[str, ...]) -> None:
-    assert iam.managed_policy_arns(make_workflow(iam_config), config) == expected
+    assert shared_policies(make_workflow(iam_config), config) == expected
 
 
 def test_managed_policy_arns_add_pattern_extras_from_stack_config(config: StackConfig) -> None:
     cadet = make_workflow(Iam(athena="write", glue=True), project="analytical-platform", name="cadet-compile")
-    assert iam.managed_policy_arns(cadet, config) == shared("kms", "athena-read", "athena-write", "glue", "cadet")
+    assert shared_policies(cadet, config) == shared("kms", "athena-read", "athena-write", "glue", "cadet")
     other = make_workflow(Iam(athena="write", glue=True), project="analytical-platform", name="example")
-    assert iam.managed_policy_arns(other, config) == shared("kms", "athena-read", "athena-write", "glue")
+    assert shared_policies(other, config) == shared("kms", "athena-read", "athena-write", "glue")
 
 
 def test_managed_policy_arns_extras_keep_config_order_without_duplicates(config: StackConfig) -> None:
@@ -582,7 +598,7 @@ def test_managed_policy_arns_extras_keep_config_order_without_duplicates(config:
             ExtraPolicies("nope-*", ("never",)),
         ),
     )
-    assert iam.managed_policy_arns(make_workflow(Iam(glue=True)), custom) == tuple(
+    assert shared_policies(make_workflow(Iam(glue=True)), custom) == tuple(
         f"arn:aws:iam::{ACCOUNT}:policy/platform/shared/{name}" for name in ("kms", "glue", "zeta", "alpha")
     )
 
@@ -592,7 +608,7 @@ SECRET_ARN = f"arn:aws:secretsmanager:eu-west-2:{ACCOUNT}:secret:/airflow/develo
 
 def test_secret_policy_document(config: StackConfig) -> None:
     workflow = make_workflow(maintainers=("bob", "Alice-Smith"))
-    assert iam.secret_policy_document(workflow, config, SECRET_ARN) == {
+    assert secret_policy(workflow, config, SECRET_ARN) == {
         "Version": "2012-10-17",
         "Statement": [
             {
@@ -616,7 +632,7 @@ def test_secret_policy_principal_and_pattern_come_from_stack_config(config: Stac
         config, data_account_id="444455556666", maintainer_userid_pattern="AROAEXAMPLE:{maintainer}"
     )
     placeholder = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # what Pulumi shows for an unknown output
-    document = iam.secret_policy_document(make_workflow(maintainers=("carol",)), custom, placeholder)
+    document = secret_policy(make_workflow(maintainers=("carol",)), custom, placeholder)
     (only,) = document["Statement"]
     assert only["Principal"] == {"AWS": "arn:aws:iam::444455556666:root"}
     assert only["Condition"] == {"StringLike": {"aws:userid": ["AROAEXAMPLE:carol"]}}
@@ -625,7 +641,7 @@ def test_secret_policy_principal_and_pattern_come_from_stack_config(config: Stac
 
 @pytest.mark.parametrize(("case", "workflow"), WORKFLOW_CASES, ids=[c for c, _ in WORKFLOW_CASES])
 def test_secret_policy_never_allows_everyone(config: StackConfig, case: str, workflow: Workflow) -> None:
-    document = iam.secret_policy_document(workflow, config, SECRET_ARN)
+    document = secret_policy(workflow, config, SECRET_ARN)
     for s in document["Statement"]:
         assert s["Effect"] == "Allow"
         assert s["Principal"] != "*"
@@ -641,7 +657,7 @@ def test_secret_policy_never_allows_everyone(config: StackConfig, case: str, wor
 
 
 def test_policy_json_is_canonical(config: StackConfig) -> None:
-    document = iam.trust_document(make_workflow(), config)
+    document = trust(make_workflow(), config)
     text = iam.policy_json(document)
     assert json.loads(text) == document
     assert text == json.dumps(document, indent=2, sort_keys=True)
@@ -650,7 +666,7 @@ def test_policy_json_is_canonical(config: StackConfig) -> None:
 
 
 def test_policy_json_keeps_statement_order_and_non_ascii(config: StackConfig) -> None:
-    document = iam.policy_document(make_workflow(Iam(s3_read_only=("bucket-a/données/*",), glue=True)), config)
+    document = policy(make_workflow(Iam(s3_read_only=("bucket-a/données/*",), glue=True)), config)
     text = iam.policy_json(document)
     assert [s["Sid"] for s in json.loads(text)["Statement"]] == sids(document)
     assert "données" in text
@@ -659,8 +675,8 @@ def test_policy_json_keeps_statement_order_and_non_ascii(config: StackConfig) ->
 def test_same_manifest_in_another_order_gives_the_same_bytes(config: StackConfig) -> None:
     first = Iam(s3_read_only=("b/1/*", "a/2/*", "c"), kms=(KMS_KEY_1, KMS_KEY_2))
     second = Iam(s3_read_only=("c", "a/2/*", "b/1/*", "a/2/*"), kms=(KMS_KEY_2, KMS_KEY_1))
-    assert iam.policy_json(iam.policy_document(make_workflow(first), config)) == iam.policy_json(
-        iam.policy_document(make_workflow(second), config)
+    assert iam.policy_json(policy(make_workflow(first), config)) == iam.policy_json(
+        policy(make_workflow(second), config)
     )
 
 
@@ -668,61 +684,16 @@ def test_policy_size_ignores_whitespace(config: StackConfig) -> None:
     document = {"Version": "2012-10-17", "Statement": [{"Sid": "A", "Effect": "Allow", "Action": ["s3:GetObject"]}]}
     compact = '{"Statement":[{"Action":["s3:GetObject"],"Effect":"Allow","Sid":"A"}],"Version":"2012-10-17"}'
     assert iam.policy_size(document) == len(compact)
-    big = iam.policy_document(make_workflow(COMBINATIONS["everything"]), config)
+    big = policy(make_workflow(COMBINATIONS["everything"]), config)
     assert iam.policy_size(big) == len(json.dumps(big, separators=(",", ":")))
     assert iam.policy_size(big) < len(iam.policy_json(big))
-    assert iam.POLICY_SIZE_LIMIT == 6144
+    # The limit it is checked against, and the problem it gives, are tests/workflows/plan/test_limits.py's.
 
 
-def many_paths(count: int) -> tuple[str, ...]:
-    return tuple(f"bucket-a/some/long/prefix/number/{index:04d}/*" for index in range(count))
-
-
-def exactly_at_limit(config: StackConfig) -> Workflow:
-    """A workflow whose policy is exactly POLICY_SIZE_LIMIT characters (each extra key character adds one)."""
-    paths = list(many_paths(100))
-    size = iam.policy_size(iam.policy_document(make_workflow(Iam(s3_read_only=tuple(paths))), config))
-    while size > iam.POLICY_SIZE_LIMIT:
-        paths.pop()
-        size = iam.policy_size(iam.policy_document(make_workflow(Iam(s3_read_only=tuple(paths))), config))
-    paths[-1] = paths[-1].replace("/*", "x" * (iam.POLICY_SIZE_LIMIT - size) + "/*")
-    workflow = make_workflow(Iam(s3_read_only=tuple(paths)))
-    assert iam.policy_size(iam.policy_document(workflow, config)) == iam.POLICY_SIZE_LIMIT
-    return workflow
-
-
-def test_size_problem_at_and_over_the_limit(config: StackConfig) -> None:
-    workflow = exactly_at_limit(config)
-    assert iam.size_problem(workflow, config) is None
-    paths = workflow.iam.s3_read_only
-    over = make_workflow(Iam(s3_read_only=(*paths[:-1], paths[-1].replace("/*", "y/*"))))
-    message = iam.size_problem(over, config)
-    assert message == (
-        "the IAM policy generated from iam would be 6145 characters, 1 over the limit of 6144 for a managed "
-        "policy: list fewer S3 paths or KMS keys, for example one prefix with a wildcard ('bucket/prefix/*') "
-        "instead of several paths below it"
-    )
-
-
-def test_size_problem_says_by_how_much(config: StackConfig) -> None:
-    workflow = make_workflow(Iam(s3_read_write=many_paths(200)))
-    size = iam.policy_size(iam.policy_document(workflow, config))
-    message = iam.size_problem(workflow, config)
-    assert message is not None
-    assert f"would be {size} characters, {size - 6144} over the limit of 6144" in message
-    assert "wildcard" in message
-
-
-def test_no_size_problem_for_small_or_external_role(config: StackConfig) -> None:
-    assert iam.size_problem(make_workflow(COMBINATIONS["everything"]), config) is None
-    external = Iam(external_role="arn:aws:iam::111122223333:role/theirs", s3_read_write=many_paths(500))
-    assert iam.size_problem(make_workflow(external), config) is None
-
-
-@pytest.mark.skipif(not CORPUS_MANIFESTS, reason="no corpus next to the repository")
-def test_every_corpus_policy_fits(config: StackConfig) -> None:
-    problems = {str(p): iam.size_problem(corpus_workflow(p), config) for p in CORPUS_MANIFESTS}
-    assert {p: m for p, m in problems.items() if m} == {}
+def test_role_arn_and_session_length(config: StackConfig) -> None:
+    names = derive(make_workflow(project="electronic-monitoring-data-store", name="load"), config)
+    assert iam.role_arn(names, config) == f"arn:aws:iam::{ACCOUNT}:role/airflow-development-emds-load"
+    assert iam.ROLE_MAX_SESSION_SECONDS == 43200  # 12 h (DESIGN.md)
 
 
 # --- against moto's IAM (grammar checks of CreateRole / CreatePolicy) -----------------------------
@@ -744,7 +715,7 @@ SHARED_POLICY_NAMES = ("kms", "athena-read", "athena-write", "bedrock", "glue", 
 @pytest.mark.parametrize(("case", "workflow"), WORKFLOW_CASES, ids=[c for c, _ in WORKFLOW_CASES])
 def test_documents_are_accepted_by_iam(config: StackConfig, aws: None, case: str, workflow: Workflow) -> None:
     client = boto3.client("iam", region_name="us-east-1")
-    names = names_for(workflow, config)
+    names = derive(workflow, config)
     # The platform's shared policies, so attaching by the ARNs we build proves they are right.
     placeholder = {
         "Version": "2012-10-17",
@@ -754,52 +725,48 @@ def test_documents_are_accepted_by_iam(config: StackConfig, aws: None, case: str
         client.create_policy(PolicyName=name, Path="/airflow-service/", PolicyDocument=json.dumps(placeholder))
 
     role_name = names.role[:64]  # over-long names are a validation error; the documents are what is checked here
-    trust = iam.policy_json(iam.trust_document(workflow, config))
-    client.create_role(RoleName=role_name, AssumeRolePolicyDocument=trust, MaxSessionDuration=43200)
+    trust_json = iam.policy_json(trust(workflow, config))
+    client.create_role(RoleName=role_name, AssumeRolePolicyDocument=trust_json, MaxSessionDuration=43200)
     # moto checks trust-policy grammar on UpdateAssumeRolePolicy (CreateRole stores it unchecked).
-    client.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust)
-    document = iam.policy_document(workflow, config)
+    client.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust_json)
+    document = policy(workflow, config)
     created = client.create_policy(PolicyName=role_name, PolicyDocument=iam.policy_json(document))["Policy"]
     assert created["Arn"] == f"arn:aws:iam::{config.account_id}:policy/{role_name}"
     client.attach_role_policy(RoleName=role_name, PolicyArn=created["Arn"])
-    for arn in iam.managed_policy_arns(workflow, config):
+    for arn in shared_policies(workflow, config):
         client.attach_role_policy(RoleName=role_name, PolicyArn=arn)
 
     attached = client.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]
-    assert sorted(p["PolicyArn"] for p in attached) == sorted(
-        [created["Arn"], *iam.managed_policy_arns(workflow, config)]
-    )
+    assert sorted(p["PolicyArn"] for p in attached) == sorted([created["Arn"], *shared_policies(workflow, config)])
     stored = client.get_policy_version(PolicyArn=created["Arn"], VersionId=created["DefaultVersionId"])
     assert stored["PolicyVersion"]["Document"] == document
-    assert client.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"] == iam.trust_document(
-        workflow, config
-    )
+    assert client.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"] == trust(workflow, config)
     # Resource policies are not checked by moto's Secrets Manager: check the grammar directly.
-    IAMPolicyDocumentValidator(iam.policy_json(iam.secret_policy_document(workflow, config, SECRET_ARN))).validate()
+    IAMPolicyDocumentValidator(iam.policy_json(secret_policy(workflow, config, SECRET_ARN))).validate()
 
 
 def test_moto_really_rejects_malformed_policies(config: StackConfig, aws: None) -> None:
     """Guard for the test above: moto's IAM validates grammar (so acceptance means something)."""
     client = boto3.client("iam", region_name="us-east-1")
-    document = iam.policy_document(make_workflow(COMBINATIONS["everything"]), config)
+    document = policy(make_workflow(COMBINATIONS["everything"]), config)
     document["Statement"][0]["Effect"] = "Permit"
     with pytest.raises(client.exceptions.MalformedPolicyDocumentException):
         client.create_policy(PolicyName="broken", PolicyDocument=iam.policy_json(document))
-    trust = iam.trust_document(make_workflow(), config)
-    trust["Statement"][0]["Resource"] = "*"
+    broken = trust(make_workflow(), config)
+    broken["Statement"][0]["Resource"] = "*"
     with pytest.raises(client.exceptions.MalformedPolicyDocumentException):
-        client.create_role(RoleName="broken", AssumeRolePolicyDocument=iam.policy_json(trust))
-        client.update_assume_role_policy(RoleName="broken", PolicyDocument=iam.policy_json(trust))
+        client.create_role(RoleName="broken", AssumeRolePolicyDocument=iam.policy_json(broken))
+        client.update_assume_role_policy(RoleName="broken", PolicyDocument=iam.policy_json(broken))
 
 
 def test_secret_policy_on_a_secret(config: StackConfig, aws: None) -> None:
     client = boto3.client("secretsmanager", region_name=config.region)
     workflow = make_workflow(maintainers=("alice", "bob"))
-    names = names_for(workflow, config)
+    names = derive(workflow, config)
     arn = client.create_secret(Name=names.secret_name("token"), SecretString="CHANGEME")["ARN"]
-    policy = iam.policy_json(iam.secret_policy_document(workflow, config, arn))
-    client.put_resource_policy(SecretId=arn, ResourcePolicy=policy)
+    resource_policy = iam.policy_json(secret_policy(workflow, config, arn))
+    client.put_resource_policy(SecretId=arn, ResourcePolicy=resource_policy)
     assert json.loads(client.get_resource_policy(SecretId=arn)["ResourcePolicy"])["Statement"][0]["Resource"] == [arn]
     # The secret is one the workflow's own policy lets it read.
-    prefix = statement(iam.policy_document(workflow, config), "SecretsManagerRead")["Resource"]
+    prefix = statement(policy(workflow, config), "SecretsManagerRead")["Resource"]
     assert any(arn.startswith(p.removesuffix("*")) for p in prefix)

@@ -1,20 +1,30 @@
-"""Derived names (DESIGN.md) and their limits."""
+"""Derived names (DESIGN.md), computed once per workflow by ``derive`` (workflows/plan/naming.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from workflows.model import Dag, Task, Workflow
-from workflows.plan.naming import limit_problems, names_for, resource_tags, secret_env_var
+from workflows.plan.naming import (
+    DAG_FILE,
+    LABEL_PREFIX,
+    derive,
+    param_env_var,
+    repository_name,
+    resource_tags,
+    secret_env_var,
+)
 
 
-def workflow(project: str = "demo", name: str = "job", secrets: tuple[str, ...] = ()) -> Workflow:
+def workflow(
+    project: str = "demo", name: str = "job", secrets: tuple[str, ...] = (), repository: str = "org/repo"
+) -> Workflow:
     return Workflow(
         path=Path(f"environments/development/{project}/{name}/workflow.yml"),
         environment="development",
         project=project,
         name=name,
-        dag=Dag(repository="org/repo", tag="v1", tasks=(Task("main"),)),
+        dag=Dag(repository=repository, tag="v1", tasks=(Task("main"),)),
         maintainers=("octo",),
         business_unit="HMPPS",
         owner="a@justice.gov.uk",
@@ -23,39 +33,62 @@ def workflow(project: str = "demo", name: str = "job", secrets: tuple[str, ...] 
 
 
 def test_names(config):
-    names = names_for(workflow(), config)
+    names = derive(workflow(), config)
+    assert names.key == "demo/job"
+    assert names.project == "demo"
     assert names.role == names.policy == "airflow-development-demo-job"
     assert names.service_account == "demo-job"
     assert names.dag_id == "demo.job"
-    assert names.dag_key == "dags/demo/job.py"
+    assert names.secret_prefix == "/airflow/development/demo/job/"
     assert names.secret_name("api-key") == "/airflow/development/demo/job/api-key"
     assert names.kubernetes_secret("api-key") == "demo-job-api-key"
+    assert names.secret_logical_name("api-key") == "demo/job/api-key"
+    assert names.folder == "environments/development/demo/job"
+    assert names.image == "509399598587.dkr.ecr.eu-west-2.amazonaws.com/org/repo:v1"
+    assert dict(names.labels) == {
+        "airflow.compute.analytical-platform.service.justice.gov.uk/environment": "development",
+        "airflow.compute.analytical-platform.service.justice.gov.uk/project": "demo",
+        "airflow.compute.analytical-platform.service.justice.gov.uk/workflow": "job",
+    }
+    assert LABEL_PREFIX == "airflow.compute.analytical-platform.service.justice.gov.uk"
     assert secret_env_var("api-key") == "SECRET_API_KEY"
+    assert param_env_var("run_date") == "PARAM_RUN_DATE"
+
+
+def test_dag_key_is_a_fixed_file_in_a_folder_per_workflow(config):
+    """The DAG key layout changed deliberately in the restructure: ``dags/<env>/<project alias>/<workflow>/dag.py``
+    (it was ``dags/<project>/<workflow>.py``), so no tenant-chosen name is a top-level module in the DAG folder."""
+    assert DAG_FILE == "dag.py"
+    assert derive(workflow(), config).dag_key == "dags/development/demo/job/dag.py"
+    aliased = derive(workflow("electronic-monitoring-data-store", "load"), config)
+    assert aliased.dag_key == "dags/development/emds/load/dag.py"
 
 
 def test_aliases_shorten_resource_names_but_not_the_dag_id(config):
-    names = names_for(workflow("electronic-monitoring-data-store", "load"), config)
+    names = derive(workflow("electronic-monitoring-data-store", "load"), config)
+    assert names.key == "electronic-monitoring-data-store/load"  # folder names: logical names and messages
+    assert names.project == "emds"
     assert names.role == "airflow-development-emds-load"
     assert names.service_account == "emds-load"
     assert names.secret_prefix == "/airflow/development/emds/load/"
+    assert names.kubernetes_secret("token") == "emds-load-token"
+    assert names.labels[f"{LABEL_PREFIX}/project"] == "emds"
     assert names.dag_id == "electronic-monitoring-data-store.load"  # run history is kept
+    assert names.folder == "environments/development/electronic-monitoring-data-store/load"
 
 
-def test_limits(config):
-    assert limit_problems(workflow(), config) == []
-    long_name = "w" * 50
-    messages = [m for _, m in limit_problems(workflow("project", long_name), config)]
-    assert any("IAM role name" in m and "64" in m for m in messages)
-    assert len(f"airflow-development-project-{'w' * 36}") == 64
-    assert limit_problems(workflow("project", "w" * 36), config) == []
-    assert limit_problems(workflow("project", "w" * 37), config)[0][1].startswith("IAM role name")
-    secret = "s" * 250
-    assert limit_problems(workflow(secrets=(secret,)), config)[0][0] == "secrets.0"
+def test_image_path(config) -> None:
+    assert repository_name("Moj_Analytical-Services/My_Repo") == "moj-analytical-services/my-repo"
+    names = derive(workflow(repository="Moj_Analytical-Services/My_Repo"), config)
+    assert names.image == "509399598587.dkr.ecr.eu-west-2.amazonaws.com/moj-analytical-services/my-repo:v1"
 
 
 def test_tags_combine_platform_and_workflow(config):
     tags = resource_tags(workflow(), config)
     assert tags["business-unit"] == "HMPPS"
+    assert tags["owner"] == "a@justice.gov.uk"  # the workflow's own wins over the platform's
     assert tags["airflow-project"] == "demo"
+    assert tags["airflow-workflow"] == "job"
     assert tags["application"] == "analytical-platform-airflow"
+    assert list(tags) == sorted(tags)
     assert len(tags) <= 10

@@ -13,8 +13,13 @@ STACK_URN = (
 )
 ROLE = "aws:iam/role:Role"
 POLICY = "aws:iam/policy:Policy"
+ATTACHMENTS = "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"
 DAG = "aws:s3/bucketObjectv2:BucketObjectv2"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
+BUCKET = "mojap-development-mwaa"
 
 
 def urn(type_: str, name: str) -> str:
@@ -22,49 +27,85 @@ def urn(type_: str, name: str) -> str:
 
 
 def workflow(
-    key: str, *, tag: str = "v1.0.0", actions: tuple[str, ...] = ("s3:GetObject",), owner: str = "a@justice.gov.uk"
+    key: str,
+    *,
+    tag: str = "v1.0.0",
+    actions: tuple[str, ...] = ("s3:GetObject",),
+    owner: str = "a@justice.gov.uk",
+    secrets: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
-    """The resources one workflow renders to, as ``render`` writes them (a Workflow component and children)."""
+    """The resources one workflow renders to, as ``render`` writes them.
+
+    One Workflow component named ``<project>/<workflow>`` whose direct children are the
+    role, policy, role policy attachments, service account and DAG object (all named
+    like the component) and, per secret, a secret, its version and its ExternalSecret
+    (named ``<project>/<workflow>/<secret>``).
+    """
     project, name = key.split("/")
     base = f"{project}-{name}"
     component = {
         "type": WORKFLOW_TYPE,
-        "name": base,
-        "urn": urn(WORKFLOW_TYPE, base),
+        "name": key,
+        "urn": urn(f"pulumi:pulumi:Stack${WORKFLOW_TYPE}", key),
         "parent": STACK_URN,
         "custom": False,
         "inputs": {"environment": "development", "project": project, "workflow": name},
     }
     tags = {"owner": owner, "environment-name": "development"}
+    role_name = f"airflow-development-{base}"
+    policy_arn = f"arn:aws:iam::593291632749:policy/{role_name}"
     policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": ["*"]}]}
+    dag = {
+        "bucket": BUCKET,
+        "key": f"dags/development/{project}/{name}/dag.py",
+        "content": f"import x\n\nIMAGE = 'img:{tag}'\n",
+        "tags": tags,
+    }
     children = [
-        (ROLE, f"{base}-role", {"name": f"airflow-development-{base}", "tags": tags}),
-        (POLICY, f"{base}-policy", {"name": f"airflow-development-{base}", "policy": json.dumps(policy), "tags": tags}),
-        (DAG, f"{base}-dag", {"key": f"dags/{project}/{name}.py", "content": f"import x\n\nIMAGE = 'img:{tag}'\n"}),
-        (SERVICE_ACCOUNT, f"{base}-service-account", {"metadata": {"name": base, "namespace": "mwaa"}}),
+        (ROLE, key, {"name": role_name, "tags": tags}),
+        (POLICY, key, {"name": role_name, "policy": json.dumps(policy), "tags": tags}),
+        (ATTACHMENTS, key, {"roleName": role_name, "policyArns": [policy_arn]}),
+        (SERVICE_ACCOUNT, key, {"metadata": {"name": base, "namespace": "mwaa"}}),
+        (DAG, key, dag),
     ]
+    for secret in secrets:
+        secret_name = f"/airflow/development/{project}/{name}/{secret}"
+        children += [
+            (SECRET, f"{key}/{secret}", {"name": secret_name, "tags": tags}),
+            (SECRET_VERSION, f"{key}/{secret}", {"secretId": f"arn:aws:secretsmanager:::secret:{secret_name}"}),
+            (EXTERNAL_SECRET, f"{key}/{secret}", {"metadata": {"name": f"{base}-{secret}", "namespace": "mwaa"}}),
+        ]
     return [component] + [
-        {"type": t, "name": n, "urn": urn(t, n), "parent": component["urn"], "custom": True, "inputs": i}
+        {
+            "type": t,
+            "name": n,
+            "urn": urn(f"{WORKFLOW_TYPE}${t}", n),
+            "parent": component["urn"],
+            "custom": True,
+            "inputs": i,
+        }
         for t, n, i in children
     ]
 
 
 def platform(content: str = "ignore\n") -> list[dict[str, Any]]:
+    runtime = "analytical-platform:platform:PlatformRuntime"
     component = {
-        "type": "analytical-platform:platform:PlatformRuntime",
+        "type": runtime,
         "name": "platform-runtime",
-        "urn": urn("analytical-platform:platform:PlatformRuntime", "platform-runtime"),
+        "urn": urn(f"pulumi:pulumi:Stack${runtime}", "platform-runtime"),
         "parent": STACK_URN,
         "custom": False,
         "inputs": {},
     }
+    # A runtime file's logical name is its full key.
     obj = {
         "type": DAG,
-        "name": "platform-runtime-airflowignore",
-        "urn": urn(DAG, "platform-runtime-airflowignore"),
+        "name": "dags/.airflowignore",
+        "urn": urn(f"{runtime}${DAG}", "dags/.airflowignore"),
         "parent": component["urn"],
         "custom": True,
-        "inputs": {"key": "dags/.airflowignore", "content": content},
+        "inputs": {"bucket": BUCKET, "key": "dags/.airflowignore", "content": content},
     }
     return [component, obj]
 
@@ -78,8 +119,14 @@ def manifest(tag: str = "v1.0.0", maintainers: tuple[str, ...] = ("Alice",), **d
 
 
 def test_added_removed_changed_and_unchanged_workflows():
-    base = [*platform(), *workflow("p/kept"), *workflow("p/gone"), *workflow("p/edited")]
-    head = [*platform(), *workflow("p/kept"), *workflow("p/new"), *workflow("p/edited", actions=("s3:PutObject",))]
+    secrets = ("db-passwd",)
+    base = [*platform(), *workflow("p/kept"), *workflow("p/gone", secrets=secrets), *workflow("p/edited")]
+    head = [
+        *platform(),
+        *workflow("p/kept"),
+        *workflow("p/new", secrets=secrets),
+        *workflow("p/edited", actions=("s3:PutObject",)),
+    ]
     diff = compare(
         base,
         head,
@@ -91,19 +138,23 @@ def test_added_removed_changed_and_unchanged_workflows():
     changes = {w.key: w.change for w in diff.workflows}
     assert changes == {"p/kept": "unchanged", "p/gone": "removed", "p/new": "added", "p/edited": "changed"}
     added = next(w for w in diff.workflows if w.key == "p/new")
-    assert {(r.type, r.change) for r in added.resources} == {
-        (ROLE, "added"),
-        (POLICY, "added"),
-        (DAG, "added"),
-        (SERVICE_ACCOUNT, "added"),
+    # Resources sharing a logical name are told apart by their type; a secret's resources are the workflow's.
+    assert {(r.type, r.name, r.change) for r in added.resources} == {
+        (ROLE, "p/new", "added"),
+        (POLICY, "p/new", "added"),
+        (ATTACHMENTS, "p/new", "added"),
+        (SERVICE_ACCOUNT, "p/new", "added"),
+        (DAG, "p/new", "added"),
+        (SECRET, "p/new/db-passwd", "added"),
+        (SECRET_VERSION, "p/new/db-passwd", "added"),
+        (EXTERNAL_SECRET, "p/new/db-passwd", "added"),
     }
     removed = next(w for w in diff.workflows if w.key == "p/gone")
     assert {r.change for r in removed.resources} == {"removed"}
+    assert len(removed.resources) == 8
     edited = next(w for w in diff.workflows if w.key == "p/edited")
     # Which resource, and which field of it: the policy document compares as JSON, not as one string.
-    assert [(r.type, r.name, r.fields) for r in edited.resources] == [
-        (POLICY, "p-edited-policy", ("policy.Statement",))
-    ]
+    assert [(r.type, r.name, r.fields) for r in edited.resources] == [(POLICY, "p/edited", ("policy.Statement",))]
     assert edited.manifest_fields == ("dag.retries",)
     assert not edited.tag_only
     assert diff.platform == ()
@@ -247,9 +298,7 @@ def test_a_new_workflow_is_never_a_tag_only_change():
 def test_resources_outside_workflows_are_the_platforms():
     diff = compare(platform("a\n"), platform("b\n"), stack="development", base_ref="main")
     assert diff.workflows == ()
-    assert [(r.name, r.change, r.fields) for r in diff.platform] == [
-        ("platform-runtime-airflowignore", "changed", ("content",))
-    ]
+    assert [(r.name, r.change, r.fields) for r in diff.platform] == [("dags/.airflowignore", "changed", ("content",))]
     assert "| platform runtime | changed | resources: 1 changed |" in diff.markdown()
     assert PLATFORM not in diff.markdown()
 
@@ -267,12 +316,12 @@ def test_nothing_changed():
 
 
 def test_output_does_not_depend_on_input_order():
-    base = [*platform(), *workflow("a/one"), *workflow("b/two"), *workflow("c/three")]
+    base = [*platform(), *workflow("a/one"), *workflow("b/two", secrets=("s",)), *workflow("c/three")]
     head = [
         *platform("x\n"),
         *workflow("a/one", tag="v2"),
         *workflow("c/three", actions=("s3:*",)),
-        *workflow("d/four"),
+        *workflow("d/four", secrets=("s", "t")),
     ]
     kwargs = {"stack": "development", "base_ref": "main", "author": "Alice"}
     expected = compare(base, head, **kwargs)

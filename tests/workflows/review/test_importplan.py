@@ -33,8 +33,6 @@ PROJECT = "analytical-platform-airflow"
 PREFIX = f"urn:pulumi:development::{PROJECT}::"
 STACK_URN = f"{PREFIX}pulumi:pulumi:Stack::{PROJECT}-development"
 WORKFLOW = "analytical-platform:workflows:Workflow"
-IDENTITY = "analytical-platform:workflows:WorkflowIdentity"
-SECRETS = "analytical-platform:workflows:WorkflowSecrets"
 ROLE_NAME = "airflow-development-demo-job"
 POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/{ROLE_NAME}"
 KMS_ARN = f"arn:aws:iam::{ACCOUNT}:policy/airflow-service/kms"
@@ -42,7 +40,9 @@ SECRET_NAME = "/airflow/development/demo/job/db-passwd"
 SECRET_ARN = f"arn:aws:secretsmanager:eu-west-2:{ACCOUNT}:secret:{SECRET_NAME}-Ab12Cd"
 VERSION_ID = "0d5c3f8e-6b1a-4c55-9d0e-1f2a3b4c5d6e"
 BUCKET = "mojap-development-mwaa"
-DAG_KEY = "dags/demo/job.py"
+DAG_KEY = "dags/development/demo/job/dag.py"
+KEY = "demo/job"  # the Workflow component and its own resources
+SECRET_KEY = "demo/job/db-passwd"  # the resources of its secret
 
 
 def urn(chain: str, name: str) -> str:
@@ -63,45 +63,41 @@ def registration(type_: str, logical: str, parent: str, *, custom: bool = True, 
 
 
 def program() -> list[dict]:
-    """One workflow ``demo/job`` with a role, a secret, a service account and a DAG."""
-    workflow = registration(WORKFLOW, "demo-job", STACK_URN, custom=False)
-    identity = registration(IDENTITY, "demo-job", workflow["urn"], custom=False)
-    secrets = registration(SECRETS, "demo-job", workflow["urn"], custom=False)
+    """One workflow ``demo/job`` with one secret, as the program registers it.
+
+    One Workflow component whose direct children are the role, its policy and the
+    role's policy attachments, the service account and the DAG object (all named
+    ``demo/job``), and the secret, its placeholder version and its ExternalSecret
+    (named ``demo/job/db-passwd``).
+    """
+    workflow = registration(WORKFLOW, KEY, STACK_URN, custom=False)
+    parent = workflow["urn"]
     mock_arn = f"arn:aws:secretsmanager:eu-west-2:{ACCOUNT}:secret:{SECRET_NAME}-AbCdEf"
     return [
         workflow,
-        identity,
-        secrets,
-        registration(ROLE, "demo-job-role", identity["urn"], name=ROLE_NAME),
-        registration(POLICY, "demo-job-policy", identity["urn"], name=ROLE_NAME, policy="{}"),
-        registration(ATTACHMENT, "demo-job-policy-attachment", identity["urn"], role=ROLE_NAME, policyArn=POLICY_ARN),
-        registration(ATTACHMENT, "demo-job-kms-attachment", identity["urn"], role=ROLE_NAME, policyArn=KMS_ARN),
-        registration(SECRET, "demo-job-db-passwd", secrets["urn"], name=SECRET_NAME),
-        registration(SECRET_VERSION, "demo-job-db-passwd-placeholder", secrets["urn"], secretId=mock_arn),
+        registration(ROLE, KEY, parent, name=ROLE_NAME),
+        registration(POLICY, KEY, parent, name=ROLE_NAME, policy="{}"),
+        registration(ATTACHMENT, KEY, parent, roleName=ROLE_NAME, policyArns=[POLICY_ARN, KMS_ARN]),
+        registration(SECRET, SECRET_KEY, parent, name=SECRET_NAME),
+        registration(SECRET_VERSION, SECRET_KEY, parent, secretId=mock_arn),
         registration(
             EXTERNAL_SECRET,
-            "demo-job-db-passwd-external-secret",
-            secrets["urn"],
+            SECRET_KEY,
+            parent,
             apiVersion="external-secrets.io/v1",
             kind="ExternalSecret",
             metadata={"name": "demo-job-db-passwd", "namespace": "mwaa"},
         ),
-        registration(
-            SERVICE_ACCOUNT,
-            "demo-job-service-account",
-            workflow["urn"],
-            metadata={"name": "demo-job", "namespace": "mwaa"},
-        ),
-        registration(OBJECT, "demo-job-dag", workflow["urn"], bucket=BUCKET, key=DAG_KEY, content="dag"),
+        registration(SERVICE_ACCOUNT, KEY, parent, metadata={"name": "demo-job", "namespace": "mwaa"}),
+        registration(OBJECT, KEY, parent, bucket=BUCKET, key=DAG_KEY, content="dag"),
     ]
 
 
 def everything_found(**changes) -> Live:
+    # What a look-up checks: the role, its policy and the DAG object (the attachments go with the role).
     checks = {
         (ROLE, ROLE_NAME),
         (POLICY, POLICY_ARN),
-        (ATTACHMENT, f"{ROLE_NAME}/{POLICY_ARN}"),
-        (ATTACHMENT, f"{ROLE_NAME}/{KMS_ARN}"),
         (OBJECT, f"{BUCKET}/{DAG_KEY}"),
     }
     values = {
@@ -112,22 +108,22 @@ def everything_found(**changes) -> Live:
     return Live(**(values | changes))
 
 
-def ids(plan) -> dict[str, str]:
-    return {r["logicalName"]: r["id"] for r in plan.resources if not r.get("component")}
+def ids(plan) -> dict[tuple[str, str], str]:
+    """Import ID by (type, logical name): a workflow's resources share their logical name."""
+    return {(r["type"], r["logicalName"]): r["id"] for r in plan.resources if not r.get("component")}
 
 
 def test_every_custom_resource_gets_the_import_id_its_provider_expects():
     plan = build_import_plan(program(), account=ACCOUNT, live=everything_found())
     assert ids(plan) == {
-        "demo-job-role": ROLE_NAME,
-        "demo-job-policy": POLICY_ARN,
-        "demo-job-policy-attachment": f"{ROLE_NAME}/{POLICY_ARN}",
-        "demo-job-kms-attachment": f"{ROLE_NAME}/{KMS_ARN}",
-        "demo-job-db-passwd": SECRET_ARN,
-        "demo-job-db-passwd-placeholder": f"{SECRET_ARN}|{VERSION_ID}",
-        "demo-job-db-passwd-external-secret": "mwaa/demo-job-db-passwd",
-        "demo-job-service-account": "mwaa/demo-job",
-        "demo-job-dag": f"{BUCKET}/{DAG_KEY}",
+        (ROLE, KEY): ROLE_NAME,
+        (POLICY, KEY): POLICY_ARN,
+        (ATTACHMENT, KEY): ROLE_NAME,  # the whole set of the role's managed policies, by the role's name
+        (SECRET, SECRET_KEY): SECRET_ARN,
+        (SECRET_VERSION, SECRET_KEY): f"{SECRET_ARN}|{VERSION_ID}",
+        (EXTERNAL_SECRET, SECRET_KEY): "mwaa/demo-job-db-passwd",
+        (SERVICE_ACCOUNT, KEY): "mwaa/demo-job",
+        (OBJECT, KEY): f"{BUCKET}/{DAG_KEY}",
     }
     assert (plan.errors, plan.missing, plan.created, plan.warnings) == ([], [], [], [])
 
@@ -135,10 +131,11 @@ def test_every_custom_resource_gets_the_import_id_its_provider_expects():
 def test_without_a_lookup_secret_ids_are_placeholders_and_reported():
     plan = build_import_plan(program(), account=ACCOUNT)
     found = ids(plan)
-    assert is_placeholder(found["demo-job-db-passwd"]) and SECRET_NAME in found["demo-job-db-passwd"]
-    assert is_placeholder(found["demo-job-db-passwd-placeholder"])
+    assert is_placeholder(found[SECRET, SECRET_KEY]) and SECRET_NAME in found[SECRET, SECRET_KEY]
+    assert is_placeholder(found[SECRET_VERSION, SECRET_KEY])
     # Everything derivable is still there, unchecked.
-    assert found["demo-job-role"] == ROLE_NAME and found["demo-job-dag"] == f"{BUCKET}/{DAG_KEY}"
+    assert found[ROLE, KEY] == ROLE_NAME and found[OBJECT, KEY] == f"{BUCKET}/{DAG_KEY}"
+    assert found[ATTACHMENT, KEY] == ROLE_NAME
     assert len(plan.missing) == 2 and all(SECRET_NAME in line for line in plan.missing)
     assert all("--lookup" in line for line in plan.missing)
     assert plan.errors == []
@@ -153,12 +150,16 @@ def test_components_are_listed_without_id_and_every_parent_resolves():
     known = set(handles) | set(document["nameTable"])
     for entry in document["resources"]:
         assert entry["parent"] in known
-        if entry["type"] in (WORKFLOW, IDENTITY, SECRETS):
+        if entry["type"] == WORKFLOW:
             assert entry["component"] is True and "id" not in entry
         else:
             assert "component" not in entry and entry["id"]
-    components = {(r["type"], r["logicalName"]) for r in document["resources"] if r.get("component")}
-    assert components == {(WORKFLOW, "demo-job"), (IDENTITY, "demo-job"), (SECRETS, "demo-job")}
+    components = [r for r in document["resources"] if r.get("component")]
+    assert [(r["type"], r["logicalName"]) for r in components] == [(WORKFLOW, KEY)]
+    # Every resource is a direct child of the workflow's component, whose handle tells it from them.
+    (component,) = components
+    assert component["parent"] == f"{PROJECT}-development"
+    assert {r["parent"] for r in document["resources"] if not r.get("component")} == {component["name"]}
     # A parent is always listed before its children.
     position = {r["name"]: i for i, r in enumerate(document["resources"])}
     for entry in document["resources"]:
@@ -169,11 +170,17 @@ def test_components_are_listed_without_id_and_every_parent_resolves():
 def test_urns_follow_the_parent_chain_as_the_engine_builds_them():
     plan = build_import_plan(program(), account=ACCOUNT, live=everything_found())
     urns = set(resolve_urns(plan.document, "development", PROJECT).values())
-    assert f"{PREFIX}{WORKFLOW}::demo-job" in urns
-    assert f"{PREFIX}{WORKFLOW}${IDENTITY}::demo-job" in urns
-    assert f"{PREFIX}{WORKFLOW}${IDENTITY}${ROLE}::demo-job-role" in urns
-    assert f"{PREFIX}{WORKFLOW}${SECRETS}${SECRET_VERSION}::demo-job-db-passwd-placeholder" in urns
-    assert f"{PREFIX}{WORKFLOW}${OBJECT}::demo-job-dag" in urns
+    assert urns == {
+        f"{PREFIX}{WORKFLOW}::demo/job",
+        f"{PREFIX}{WORKFLOW}${ROLE}::demo/job",
+        f"{PREFIX}{WORKFLOW}${POLICY}::demo/job",
+        f"{PREFIX}{WORKFLOW}${ATTACHMENT}::demo/job",
+        f"{PREFIX}{WORKFLOW}${SERVICE_ACCOUNT}::demo/job",
+        f"{PREFIX}{WORKFLOW}${OBJECT}::demo/job",
+        f"{PREFIX}{WORKFLOW}${SECRET}::demo/job/db-passwd",
+        f"{PREFIX}{WORKFLOW}${SECRET_VERSION}::demo/job/db-passwd",
+        f"{PREFIX}{WORKFLOW}${EXTERNAL_SECRET}::demo/job/db-passwd",
+    }
     assert len(urns) == len(program())
 
 
@@ -191,8 +198,8 @@ def test_entries_carry_the_provider_version_the_program_uses():
 def test_a_secret_that_is_not_there_is_missing_with_a_placeholder():
     plan = build_import_plan(program(), account=ACCOUNT, live=everything_found(secrets={}))
     found = ids(plan)
-    assert is_placeholder(found["demo-job-db-passwd"])
-    assert is_placeholder(found["demo-job-db-passwd-placeholder"])
+    assert is_placeholder(found[SECRET, SECRET_KEY])
+    assert is_placeholder(found[SECRET_VERSION, SECRET_KEY])
     assert len(plan.missing) == 2
     assert f"secret {SECRET_NAME} not found in account {ACCOUNT}" in plan.missing[0]
 
@@ -200,8 +207,8 @@ def test_a_secret_that_is_not_there_is_missing_with_a_placeholder():
 def test_a_secret_without_a_value_gets_its_version_created_not_imported():
     live = everything_found(secrets={SECRET_NAME: LiveSecret(arn=SECRET_ARN, current_version=None)})
     plan = build_import_plan(program(), account=ACCOUNT, live=live)
-    assert "demo-job-db-passwd-placeholder" not in ids(plan)
-    assert ids(plan)["demo-job-db-passwd"] == SECRET_ARN
+    assert (SECRET_VERSION, SECRET_KEY) not in ids(plan)
+    assert ids(plan)[SECRET, SECRET_KEY] == SECRET_ARN
     assert plan.missing == []
     assert len(plan.created) == 1 and "no value yet" in plan.created[0]
 
@@ -215,26 +222,27 @@ def test_a_secret_scheduled_for_deletion_must_be_restored_first():
     assert "restore-secret" in plan.missing[0] and SECRET_ARN in plan.missing[0]
 
 
-def test_an_absent_role_or_policy_is_missing_but_an_absent_attachment_or_object_is_created():
-    live = everything_found(found=frozenset({(ATTACHMENT, f"{ROLE_NAME}/{POLICY_ARN}")}))
+def test_an_absent_role_or_policy_is_missing_but_an_absent_object_is_created():
+    live = everything_found(found=frozenset())
     plan = build_import_plan(program(), account=ACCOUNT, live=live)
     assert sorted(line.split("': ", 1)[0] + "'" for line in plan.missing) == [
-        f"{POLICY} 'demo-job-policy'",
-        f"{ROLE} 'demo-job-role'",
+        f"{POLICY} 'demo/job'",
+        f"{ROLE} 'demo/job'",
     ]
     found = ids(plan)
-    assert found["demo-job-role"] == ROLE_NAME  # still named, so the file shows what was expected
-    assert "demo-job-kms-attachment" not in found and "demo-job-dag" not in found
-    assert "demo-job-policy-attachment" in found
-    assert len(plan.created) == 2
+    assert found[ROLE, KEY] == ROLE_NAME  # still named, so the file shows what was expected
+    # The attachments exist exactly when the role does: not checked, reported or dropped on their own.
+    assert found[ATTACHMENT, KEY] == ROLE_NAME
+    assert (OBJECT, KEY) not in found
+    assert plan.created == [f"{OBJECT} 'demo/job': {BUCKET}/{DAG_KEY} does not exist yet; `pulumi up` will create it"]
 
 
 def test_what_could_not_be_checked_is_kept_with_a_warning():
     key = (OBJECT, f"{BUCKET}/{DAG_KEY}")
     live = everything_found(found=everything_found().found - {key}, unchecked={key: "AccessDenied"})
     plan = build_import_plan(program(), account=ACCOUNT, live=live)
-    assert ids(plan)["demo-job-dag"] == f"{BUCKET}/{DAG_KEY}"
-    assert plan.warnings == [f"{OBJECT} 'demo-job-dag': could not check {BUCKET}/{DAG_KEY}: AccessDenied"]
+    assert ids(plan)[OBJECT, KEY] == f"{BUCKET}/{DAG_KEY}"
+    assert plan.warnings == [f"{OBJECT} 'demo/job': could not check {BUCKET}/{DAG_KEY}: AccessDenied"]
 
 
 def test_a_type_without_an_import_rule_is_an_error():
@@ -245,7 +253,8 @@ def test_a_type_without_an_import_rule_is_an_error():
 
 def test_a_version_of_an_undeclared_secret_is_an_error():
     registrations = program()
-    registrations[8]["inputs"]["secretId"] = "/airflow/development/other/secret"
+    version = next(r for r in registrations if r["type"] == SECRET_VERSION)
+    version["inputs"]["secretId"] = "/airflow/development/other/secret"
     plan = build_import_plan(registrations, account=ACCOUNT, live=everything_found())
     assert len(plan.errors) == 1 and "is not a secret the stack declares" in plan.errors[0]
 
@@ -260,11 +269,10 @@ def test_the_document_does_not_depend_on_registration_order():
 def test_lookup_targets_list_secrets_and_existence_checks_sorted():
     targets = lookup_targets(program(), ACCOUNT)
     assert targets.secrets == (SECRET_NAME,)
+    # No attachment check: the attachments are imported by the role's name and exist when the role does.
     assert targets.checks == (
         (POLICY, POLICY_ARN),
         (ROLE, ROLE_NAME),
-        (ATTACHMENT, f"{ROLE_NAME}/{POLICY_ARN}"),
-        (ATTACHMENT, f"{ROLE_NAME}/{KMS_ARN}"),
         (OBJECT, f"{BUCKET}/{DAG_KEY}"),
     )
 
@@ -304,5 +312,5 @@ def test_resolve_urns_rejects_what_pulumi_import_would(change, problem):
 
 
 def test_the_pure_part_does_not_import_pulumi():
-    code = "import sys, workflows.importplan; sys.exit('pulumi' in ' '.join(sys.modules))"
+    code = "import sys, workflows.review.importplan; sys.exit('pulumi' in ' '.join(sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO, check=False).returncode == 0

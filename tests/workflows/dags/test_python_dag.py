@@ -1,0 +1,118 @@
+"""A ``python_dag`` workflow's own ``dag.py`` with its placeholders filled in (workflows/dags/python_dag.py)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.workflows.dags.factory import PYTHON_DAG, imports, python_workflow, render
+from workflows.config import StackConfig
+from workflows.dags.python_dag import PLACEHOLDERS, placeholder_values, render_python_dag
+from workflows.errors import ManifestError
+from workflows.model import Workflow
+from workflows.plan.naming import derive
+
+
+def fill(workflow: Workflow, config: StackConfig) -> str:
+    return render_python_dag(workflow, derive(workflow, config))
+
+
+def test_placeholder_values() -> None:
+    workflow = python_workflow(tag="v2.1", owner="o'brien@justice.gov.uk", repository="Org_Name/Repo_X")
+    assert PLACEHOLDERS == ("REPOSITORY_NAME", "REPOSITORY_TAG", "PROJECT", "WORKFLOW", "ENVIRONMENT", "OWNER")
+    assert placeholder_values(workflow) == {
+        "REPOSITORY_NAME": "org-name/repo-x",
+        "REPOSITORY_TAG": "v2.1",
+        "PROJECT": "demo",
+        "WORKFLOW": "job",
+        "ENVIRONMENT": "development",
+        "OWNER": "o'brien@justice.gov.uk",
+    }
+
+
+def test_placeholders_keep_the_project_folder_name(config: StackConfig) -> None:
+    """PLACEHOLDER_PROJECT is the project folder, not its alias: the DAG id the author builds from it is kept."""
+    source = 'IDS = "PLACEHOLDER_PROJECT.PLACEHOLDER_WORKFLOW"\n'
+    workflow = python_workflow(source, project="electronic-monitoring-data-store")
+    assert fill(workflow, config).startswith('IDS = "electronic-monitoring-data-store.job"\n')
+
+
+def module_strings(source: str) -> dict[str, Any]:
+    values = {}
+    for node in ast.parse(source).body:
+        named = isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+        if named and not isinstance(node.value, ast.JoinedStr):
+            values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values
+
+
+def test_python_dag_placeholders_are_filled_in_strings_and_comments(config: StackConfig) -> None:
+    tag = "v1\"'\\\n{x}"
+    workflow = python_workflow(tag=tag, owner="o'brien@justice.gov.uk", repository="Org_Name/Repo_X")
+    rendered = fill(workflow, config)
+    values = module_strings(rendered)
+    assert values["NAME"] == "org-name/repo-x"
+    assert values["TAG"] == values["TRIPLE"] == tag
+    assert values["OWNER"] == "o'brien@justice.gov.uk"
+    assert values["B"] == b"o'brien@justice.gov.uk"
+    assert values["ENV"] == "development"
+    assert values["IDS"] == "demo.job"
+    assert values["PLACEHOLDER_PROJECT"] == "an identifier is left alone"
+    assert values["LONGER"] == "PLACEHOLDER_PROJECTS"
+    assert ast.get_docstring(ast.parse(rendered)) == "demo docstring."
+    f_string = next(
+        n.value for n in ast.parse(rendered).body if isinstance(n, ast.Assign) and ast.unparse(n).startswith("F =")
+    )
+    assert isinstance(f_string, ast.JoinedStr)
+    assert f_string.values[-1].value == ":" + tag  # braces doubled inside the f-string
+    assert "from airflow.models import DAG  # o'brien@justice.gov.uk\n" in rendered
+    # Line numbers are kept (tracebacks point at the author's lines); the note goes at the end.
+    original = PYTHON_DAG.splitlines()
+    lines = rendered.splitlines()
+    assert [a for a in original if "PLACEHOLDER_" not in a] == [
+        b for a, b in zip(original, lines, strict=False) if "PLACEHOLDER_" not in a
+    ]
+    assert lines[len(original)].startswith("# Deployed from environments/development/demo/job/dag.py")
+    assert lines[-1] == "import airflow.providers.cncf.kubernetes.operators.pod"  # see test_pre_import_hints
+    assert fill(workflow, config) == rendered
+
+
+def test_python_dag_refuses_a_value_that_would_become_code(config: StackConfig) -> None:
+    source = "X = f\"{'PLACEHOLDER_REPOSITORY_TAG'}\"\n"
+    with pytest.raises(ManifestError, match="would change the code"):
+        fill(python_workflow(source, tag="' + str(__import__('os').getpid()) + '"), config)
+    with pytest.raises(ManifestError, match="not valid Python once its placeholders are filled in"):
+        fill(python_workflow(source, tag="it's"), config)
+
+
+def test_python_dag_raw_string_that_cannot_hold_the_value(config: StackConfig) -> None:
+    with pytest.raises(ManifestError, match="raw string") as caught:
+        fill(python_workflow('\n\nX = r"PLACEHOLDER_REPOSITORY_TAG"\n', tag='a"b'), config)
+    assert caught.value.first.line == 3
+    assert fill(python_workflow('X = r"PLACEHOLDER_REPOSITORY_TAG"\n', tag="v1"), config).startswith('X = r"v1"\n')
+
+
+def test_python_dag_problems_name_the_dag_file(config: StackConfig) -> None:
+    with pytest.raises(ManifestError, match=r"dag\.py is missing") as missing:
+        fill(python_workflow(None), config)
+    assert missing.value.first.path == Path("/repo/environments/development/demo/job/dag.py")
+    with pytest.raises(ManifestError, match="not valid Python") as broken:
+        fill(python_workflow("x = 1\ndef broken(:\n"), config)
+    assert broken.value.first.line == 2
+
+
+# --------------------------------------------------------------------------- runtime files
+
+
+def test_the_generated_dag_of_a_python_dag_workflow_is_its_own_file(config: StackConfig) -> None:
+    workflow = python_workflow()
+    assert render(workflow, config) == fill(workflow, config)
+
+
+def test_pre_import_hint(config: StackConfig) -> None:
+    """Its own file names the Kubernetes provider too, so the DAG processor imports it once for all files
+    (see tests/workflows/dags/test_generate.py::test_pre_import_hints)."""
+    assert "airflow.providers.cncf.kubernetes.operators.pod" in imports(fill(python_workflow(), config))

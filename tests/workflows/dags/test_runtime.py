@@ -1,0 +1,144 @@
+"""The platform runtime shipped next to the DAGs and the installation settings it reads
+(workflows/dags/runtime.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.workflows.dags.factory import make
+from workflows.config import StackConfig
+from workflows.dags.environment import platform_task_env
+from workflows.dags.runtime import (
+    PLATFORM_FILE,
+    PRE_IMPORTS,
+    RUNTIME_DIR,
+    RUNTIME_PACKAGE,
+    compute_profiles,
+    content_type,
+    platform_settings,
+    runtime_files,
+)
+from workflows.model import ENVIRONMENTS
+from workflows.plan import kubernetes
+from workflows.plan.naming import derive
+
+
+def test_runtime_files(config: StackConfig) -> None:
+    files = runtime_files(config)
+    assert list(files) == sorted(files)
+    assert {
+        ".airflowignore",
+        "analytical_platform/__init__.py",
+        "analytical_platform/compute_profiles.py",
+        "analytical_platform/notifications.py",
+        "analytical_platform/platform.json",
+        "analytical_platform/pod_spec.py",
+        "analytical_platform/settings.py",
+        "analytical_platform/standard_operator.py",
+        ".kube/config",
+    } <= set(files)
+    assert not any("__pycache__" in path or path.endswith(".pyc") for path in files)
+    mwaa = REPO / "mwaa" / "analytical_platform"
+    assert files["analytical_platform/compute_profiles.py"] == (mwaa / "compute_profiles.py").read_text()
+    assert json.loads(files["analytical_platform/platform.json"]) == platform_settings(config)
+    assert files[".kube/config"] == kubernetes.kubeconfig(config)
+    assert runtime_files(config) == files
+
+
+def test_runtime_locations() -> None:
+    assert RUNTIME_DIR == REPO / "mwaa"
+    assert RUNTIME_PACKAGE == "analytical_platform"
+    assert PLATFORM_FILE == "analytical_platform/platform.json"
+
+
+def test_runtime_files_never_share_a_folder_with_dags(config: StackConfig) -> None:
+    """DAGs live under ``<env>/`` (dags/<env>/<project>/<workflow>/dag.py): none can overwrite a runtime file."""
+    assert derive(make(), config).dag_key.removeprefix(config.dags_prefix) == "development/demo/job/dag.py"
+    assert not [path for path in runtime_files(config) if path.split("/")[0] in ENVIRONMENTS]
+
+
+def test_airflowignore_skips_the_runtime_package_only(config: StackConfig) -> None:
+    lines = runtime_files(config)[".airflowignore"].splitlines()
+    patterns = [re.compile(re.sub(r"\s*#.*", "", line)) for line in lines if re.sub(r"\s*#.*", "", line)]
+
+    def ignored(path: str) -> bool:
+        return any(p.search(path) for p in patterns)
+
+    assert ignored("analytical_platform") and ignored("analytical_platform/standard_operator.py")
+    assert not ignored("analytical-platform/example.py")
+    assert not ignored("demo/analytical_platform-like.py")
+    assert not ignored("development/analytical-platform/example/dag.py")
+
+
+def test_platform_json_reflects_the_stack_config(config: StackConfig) -> None:
+    settings_ = platform_settings(config)
+    assert settings_["environment"] == "development"
+    assert settings_["namespace"] == "mwaa"
+    assert settings_["image_registry"] == "509399598587.dkr.ecr.eu-west-2.amazonaws.com"
+    assert settings_["label_prefix"] == "airflow.compute.analytical-platform.service.justice.gov.uk"
+    assert settings_["kubernetes"] == {
+        "config_file": config.kubernetes.config_file,
+        "cluster_context": config.kubernetes.cluster_context,
+        "conn_id": None,
+    }
+    assert settings_["task_env"]["AIRFLOW_ENVIRONMENT"] == "DEVELOPMENT"
+    assert settings_["task_env"]["AIRFLOW_RUN_ID"] == "{{ run_id }}"
+    assert settings_["hmcts_sdp_networking"] == {
+        "annotations": {"networking.analytical-platform.service.justice.gov.uk/route": "hmcts-sdp"},
+        "host_aliases": [{"ip": "10.168.4.13", "hostnames": ["mi-ingestion.hmcts-sdp.internal"]}],
+    }
+    assert settings_["project_aliases"] == {"electronic-monitoring-data-store": "emds"}
+    assert settings_["slack_conn_id"] == "slack_api_default"
+
+
+def _runtime_settings_module():
+    spec = importlib.util.spec_from_file_location(
+        "_ap_settings_under_test", REPO / "mwaa" / "analytical_platform" / "settings.py"
+    )
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+@pytest.mark.parametrize("project", ["demo", "electronic-monitoring-data-store"])
+def test_runtime_names_agree_with_the_stack(config: StackConfig, project: str) -> None:
+    """The operator derives service account and labels from platform.json as workflows/plan/naming.py does."""
+    platform = _runtime_settings_module().from_mapping(json.loads(json.dumps(platform_settings(config))))
+    workflow = make(project=project)
+    names = derive(workflow, config)
+    assert platform.service_account(project, "job") == names.service_account
+    assert platform.labels("development", project, "job") == names.labels
+    assert dict(platform.task_env) == platform_task_env(config)
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("dags/development/demo/job/dag.py", "text/x-python"),
+        ("analytical_platform/platform.json", "application/json"),
+        (".airflowignore", "text/plain"),
+        (".kube/config", "text/plain"),
+    ],
+)
+def test_content_type(key: str, expected: str) -> None:
+    assert content_type(key) == expected
+
+
+def test_pre_imports_name_the_kubernetes_provider() -> None:
+    assert PRE_IMPORTS[-1] == "import airflow.providers.cncf.kubernetes.operators.pod"
+    assert all(line.startswith("#") for line in PRE_IMPORTS[:-1])
+
+
+def test_compute_profiles_is_the_runtime_file() -> None:
+    """One list of profiles: the validator reads the very file shipped to MWAA."""
+    assert Path(compute_profiles.__file__).resolve() == REPO / "mwaa" / "analytical_platform" / "compute_profiles.py"
+    assert "general-spot-1vcpu-4gb" in compute_profiles.names()
+    assert "gpu-on-demand-128vcpu-512gb" in compute_profiles.names()
