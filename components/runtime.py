@@ -24,8 +24,8 @@ class PlatformRuntime(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(tokens.PLATFORM_RUNTIME, name, None, opts)
-        objects = [
-            aws.s3.BucketObjectv2(
+        objects = {
+            key: aws.s3.BucketObjectv2(
                 key,
                 bucket=bucket,
                 key=key,
@@ -35,5 +35,5 @@ class PlatformRuntime(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for key, content in sorted(files.items())
-        ]
-        self.register_outputs({"keys": [o.key for o in objects]})
+        }
+        self.register_outputs({"keys": [o.key for o in objects.values()]})

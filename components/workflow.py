@@ -80,9 +80,13 @@ class Workflow(pulumi.ComponentResource):
                 name, name=identity.policy, policy=identity.permissions, tags=dict(plan.tags), opts=child
             )
             # One resource for the whole set of the role's managed policies: it also detaches any
-            # policy attached by hand, so the role grants exactly what the manifest says.
+            # policy attached by hand, so the role grants exactly what the manifest says. Names and
+            # ARNs come from the plan; depends_on: attach only once the role and its policy exist.
             attachments = aws.iam.RolePolicyAttachmentsExclusive(
-                name, role_name=role.name, policy_arns=[policy.arn, *identity.shared_policy_arns], opts=child
+                name,
+                role_name=identity.role,
+                policy_arns=[identity.policy_arn, *identity.shared_policy_arns],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[role, policy]),
             )
             prerequisites += [role, attachments]
 
@@ -127,7 +131,7 @@ class Workflow(pulumi.ComponentResource):
             )
 
         prerequisites.append(k8s.core.v1.ServiceAccount(name, metadata=plan.service_account["metadata"], opts=child))
-        dag = aws.s3.BucketObjectv2(
+        aws.s3.BucketObjectv2(
             name,
             bucket=platform.mwaa_bucket,
             key=plan.names.dag_key,
@@ -138,4 +142,4 @@ class Workflow(pulumi.ComponentResource):
             # permissions, service account or secrets do not exist yet.
             opts=pulumi.ResourceOptions(parent=self, depends_on=prerequisites),
         )
-        self.register_outputs({"role_arn": plan.role_arn, "dag_id": plan.names.dag_id, "dag_key": dag.key})
+        self.register_outputs({"role_arn": plan.role_arn, "dag_id": plan.names.dag_id, "dag_key": plan.names.dag_key})

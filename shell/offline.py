@@ -17,7 +17,9 @@ from typing import Any
 
 import pulumi
 import yaml
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.proto import resource_pb2
 
 from shell.program import deploy
 from workflows import tokens
@@ -88,37 +90,55 @@ class _Mocks(pulumi.runtime.Mocks):
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
-    """The mock monitor, also keeping each registration's parent and resource options."""
+    """The mock monitor, also keeping each registration's parent and resource options.
+
+    It answers a registration itself, as the SDK's ``MockMonitor`` does, but converts the
+    request's properties once, straight from their protobuf form (the SDK's way, through its
+    asynchronous serializers, doubled the cost of every registration).
+    """
 
     def __init__(self, mocks: _Mocks) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
-        if request.type != tokens.STACK:
-            options: dict[str, Any] = {}
-            if request.protect:
-                options["protect"] = True
-            if request.retainOnDelete:
-                options["retainOnDelete"] = True
-            if list(request.ignoreChanges):
-                options["ignoreChanges"] = sorted(request.ignoreChanges)
-            if list(request.dependencies):
-                options["dependsOn"] = sorted(request.dependencies)
-            inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
-            self.registrations.append(
-                Registration(
-                    type=request.type,
-                    name=request.name,
-                    urn=response.urn,
-                    parent=request.parent or None,
-                    custom=bool(request.custom),
-                    inputs=_plain(inputs),
-                    options=options,
-                )
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == tokens.STACK:
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        inputs = _plain(json_format.MessageToDict(request.object))
+        args = pulumi.runtime.MockResourceArgs(
+            typ=request.type,
+            name=request.name,
+            inputs=inputs,
+            provider=request.provider,
+            resource_id=request.importId,
+            custom=request.custom or False,
+        )
+        id_, state = self.mocks.new_resource(args)
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        options: dict[str, Any] = {}
+        if request.protect:
+            options["protect"] = True
+        if request.retainOnDelete:
+            options["retainOnDelete"] = True
+        if list(request.ignoreChanges):
+            options["ignoreChanges"] = sorted(request.ignoreChanges)
+        if list(request.dependencies):
+            options["dependsOn"] = sorted(request.dependencies)
+        self.registrations.append(
+            Registration(
+                type=request.type,
+                name=request.name,
+                urn=urn,
+                parent=request.parent or None,
+                custom=bool(request.custom),
+                inputs=inputs,
+                options=options,
             )
-        return response
+        )
+        state_proto = struct_pb2.Struct()
+        state_proto.update(state)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=state_proto)
 
 
 def _plain(value: Any) -> Any:

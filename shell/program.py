@@ -6,6 +6,7 @@ the mock runtime, so both run exactly the same code.
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,16 @@ def _decode(raw: str) -> Any:
         return raw
 
 
+# The program allocates hundreds of thousands of long-lived objects (plans, outputs, futures, one set
+# per registration); with Python's default thresholds the cyclic collector rescans them thousands of
+# times, about 40% of a large stack's run time. Collecting young objects 30 times less often (and old
+# ones less often still) keeps memory within a few MiB of the default.
+GC_THRESHOLDS = (20_000, 20, 50)
+
+
 def deploy(environments: Path = DEFAULT_ENVIRONMENTS) -> list[WorkflowPlan]:
     """Declare the stack; return the plans it declared (the offline runner writes review files from them)."""
+    gc.set_threshold(*GC_THRESHOLDS)
     try:
         config = stack_config(pulumi.get_stack())
         # Every manifest must be valid before a single resource is registered: skipping a
@@ -60,8 +69,8 @@ def deploy(environments: Path = DEFAULT_ENVIRONMENTS) -> list[WorkflowPlan]:
         plans = load_all(discover(environments, config.environment), config)
     except (ConfigError, ManifestError) as error:
         raise pulumi.RunError(f"the stack was not changed:\n{error}") from None
-    runtime = {f"{config.dags_prefix}{path}": content for path, content in runtime_files(config).items()}
-    PlatformRuntime("platform-runtime", config.mwaa_bucket, runtime, config.tags)
+    files = {f"{config.dags_prefix}{path}": content for path, content in runtime_files(config).items()}
+    PlatformRuntime("platform-runtime", config.mwaa_bucket, files, config.tags)
     platform = PlatformArgs.from_config(config)
     for plan in plans:
         Workflow(plan, platform)

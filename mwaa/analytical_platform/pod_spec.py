@@ -103,4 +103,4 @@ def container_security_context(run_as_user: int | None = None) -> k8s.V1Security
 
 
 def host_aliases(aliases) -> list[k8s.V1HostAlias] | None:
-    return [models.V1HostAlias(ip=a.ip, hostnames=list(a.hostnames)) for a in aliases] or None
+    return [models.V1HostAlias(ip=a["ip"], hostnames=list(a["hostnames"])) for a in aliases] or None

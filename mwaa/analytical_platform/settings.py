@@ -1,8 +1,10 @@
 """The installation's settings, read from ``platform.json`` next to this file.
 
-The stack writes ``platform.json`` from its stack config (``workflows.dagrender``)
-and uploads it with this package, so the operator and the DAGs always agree
-with what the stack provisioned (namespace, service-account names, secrets).
+The stack writes ``platform.json`` from its stack config and its workflows
+(``workflows/dags/runtime.py``) and uploads it with this package, so the operator
+and the DAGs always agree with what the stack provisioned (namespace, project
+aliases); service-account names and labels come from ``identity.py``, which the
+stack reads too.
 The file is read once per process, on first use, never at import time.
 Standard library only.
 """
@@ -16,13 +18,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from analytical_platform import identity
+
 PLATFORM_FILE = Path(__file__).resolve().with_name("platform.json")
-
-
-@dataclass(frozen=True)
-class HostAlias:
-    ip: str
-    hostnames: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -30,7 +28,6 @@ class Platform:
     environment: str
     namespace: str
     image_registry: str
-    label_prefix: str
     # How MWAA reaches the cluster: a kubeconfig (config_file + cluster_context) or an Airflow connection.
     config_file: str | None
     cluster_context: str | None
@@ -39,7 +36,8 @@ class Platform:
     task_env: MappingProxyType
     project_aliases: MappingProxyType
     sdp_annotations: MappingProxyType
-    sdp_host_aliases: tuple[HostAlias, ...]
+    # ({"ip": …, "hostnames": […]}, …), as the pod's hostAliases take them.
+    sdp_host_aliases: tuple[MappingProxyType, ...]
     slack_conn_id: str
 
     def alias(self, project: str) -> str:
@@ -47,14 +45,10 @@ class Platform:
         return self.project_aliases.get(project, project)
 
     def service_account(self, project: str, workflow: str) -> str:
-        return f"{self.alias(project)}-{workflow}"
+        return identity.service_account(self.alias(project), workflow)
 
-    def labels(self, environment: str, project: str, workflow: str) -> dict[str, str]:
-        return {
-            f"{self.label_prefix}/environment": environment,
-            f"{self.label_prefix}/project": self.alias(project),
-            f"{self.label_prefix}/workflow": workflow,
-        }
+    def labels(self, project: str, workflow: str) -> dict[str, str]:
+        return identity.labels(self.environment, self.alias(project), workflow)
 
 
 def from_mapping(data: dict[str, Any]) -> Platform:
@@ -64,16 +58,13 @@ def from_mapping(data: dict[str, Any]) -> Platform:
         environment=data["environment"],
         namespace=data["namespace"],
         image_registry=data["image_registry"],
-        label_prefix=data["label_prefix"],
         config_file=kubernetes.get("config_file"),
         cluster_context=kubernetes.get("cluster_context"),
         conn_id=kubernetes.get("conn_id"),
         task_env=MappingProxyType(dict(data.get("task_env") or {})),
         project_aliases=MappingProxyType(dict(data.get("project_aliases") or {})),
         sdp_annotations=MappingProxyType(dict(sdp.get("annotations") or {})),
-        sdp_host_aliases=tuple(
-            HostAlias(ip=h["ip"], hostnames=tuple(h["hostnames"])) for h in sdp.get("host_aliases") or ()
-        ),
+        sdp_host_aliases=tuple(MappingProxyType(dict(h)) for h in sdp.get("host_aliases") or ()),
         slack_conn_id=data["slack_conn_id"],
     )
 

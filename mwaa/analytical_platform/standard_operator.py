@@ -7,8 +7,8 @@ workflows' own ``dag.py`` alike, so the platform's rules live in one place:
   Karpenter node pool), size (requests = limits, a GPU on the gpu fleet) and the
   ``karpenter.sh/do-not-disrupt`` annotation;
 * the restricted security context, on the pod and on every container;
-* namespace, service account (``<project alias>-<workflow>``), workflow labels
-  and the way MWAA reaches the cluster come from ``platform.json``;
+* namespace, service account (``<project alias>-<workflow>``, ``identity.py``), workflow
+  labels and the way MWAA reaches the cluster come from ``platform.json``;
 * the environment is the platform's (``platform.json``: AWS regions,
   ``AIRFLOW_ENVIRONMENT``, run identifiers), then the caller's ``env_vars``;
   variables filled from Kubernetes secrets (``secrets=``) cannot be overridden.
@@ -94,7 +94,7 @@ class AnalyticalPlatformStandardOperator(KubernetesPodOperator):
             )
         settings = platform()
         compute = pod_spec.profile(compute_profile)
-        environment = environment or settings.environment
+        del environment  # accepted as the DAGs pass it; the environment label comes from platform.json
 
         secrets = list(kwargs.pop("secrets", None) or [])
         from_secrets = {s.deploy_target for s in secrets if s.deploy_type == "env"}
@@ -112,7 +112,7 @@ class AnalyticalPlatformStandardOperator(KubernetesPodOperator):
         if hmcts_sdp_networking:
             annotations.update(settings.sdp_annotations)
             host_aliases = pod_spec.host_aliases(settings.sdp_host_aliases)
-        labels = {**(kwargs.pop("labels", None) or {}), **settings.labels(environment, project, workflow)}
+        labels = {**(kwargs.pop("labels", None) or {}), **settings.labels(project, workflow)}
 
         if settings.conn_id:
             kwargs.setdefault("kubernetes_conn_id", settings.conn_id)

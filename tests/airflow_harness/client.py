@@ -31,8 +31,7 @@ class HarnessError(Exception):
 def dags_folder_files(workflows: Iterable[Workflow], config: StackConfig) -> dict[str, str]:
     """What the stack puts under the dags prefix for these workflows, by path relative to it."""
     files = dict(runtime_files(config))
-    for workflow in workflows:
-        declared = plan(workflow, config)
+    for declared in (plan(workflow, config) for workflow in workflows):
         files[declared.names.dag_key.removeprefix(config.dags_prefix)] = declared.dag_source
     return files
 

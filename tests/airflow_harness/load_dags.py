@@ -10,6 +10,15 @@ DAG runs ``dag.validate()`` and a serialization round trip (MWAA stores serializ
 DAGs), and for each task renders its templates with a real run context and builds
 the pod the task would create. Nothing talks to a cluster: the Kubernetes hook is
 replaced by a stub. The JSON holds what the tests compare with the manifests.
+
+Timing modes (parse times and errors only), used by ``bench/dag_parse.py``:
+
+* ``--fork-per-file N``: each file in its own fork of a process that has done the
+  imports first (the files' ``airflow.*`` modules, plus any ``--preimport-module``),
+  as the DAG processor forks a parser per file: a *warm* parse;
+* ``--cold FILE`` (repeatable): each named file in a fresh interpreter that has
+  imported nothing of Airflow yet, timed from ``import airflow`` to the end of its
+  DagBag: a *cold* parse, import cost included.
 """
 
 from __future__ import annotations
@@ -18,10 +27,12 @@ import argparse
 import itertools
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,12 +75,65 @@ def main(argv: list[str] | None = None) -> int:
         help="parse N of the files (the largest half, the rest spread evenly; 0 for all), each in its own "
         "forked process after the pre-import, as the DAG processor does (parse times and errors only)",
     )
+    parser.add_argument(
+        "--preimport-module",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="with --fork-per-file: also import MODULE in the parent before forking (repeatable), as a "
+        "process that has already imported it would (the DAG processor's own modules, the runtime package)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="with --fork-per-file: parse only FILE (relative to the dags folder; repeatable)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --fork-per-file: parse each file N times, a new fork each time, and report the median "
+        "(every time in `runs`)",
+    )
+    parser.add_argument(
+        "--providers-configuration",
+        action="store_true",
+        help="with --fork-per-file: load the providers' configuration in the parent before forking, as the "
+        "`airflow scheduler` and `airflow dag-processor` commands do when they start",
+    )
+    parser.add_argument(
+        "--cold",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="parse FILE (relative to the dags folder; repeatable) in a fresh interpreter that has not imported "
+        "Airflow, timed from `import airflow` to the end of its DagBag (parse times and errors only)",
+    )
+    parser.add_argument("--parse-one", metavar="FILE", help=argparse.SUPPRESS)  # one --cold parse, in its process
+    parser.add_argument("--airflow-home", type=Path, help=argparse.SUPPRESS)  # share a --cold parent's home
     args = parser.parse_args(argv)
     dags = args.dags.resolve()
+    if args.parse_one is not None:
+        _configure(dags, args.airflow_home.resolve())
+        result = parse_one(dags, args.parse_one)
+        args.out.write_text(json.dumps(result, indent=1, sort_keys=True, default=str))
+        return 0
     with tempfile.TemporaryDirectory(prefix="airflow-home-") as home:
         _configure(dags, Path(home))
-        if args.fork_per_file is not None:
-            result = fork_per_file(dags, args.fork_per_file)
+        if args.cold:
+            result = cold_per_file(dags, args.cold, Path(home))
+        elif args.fork_per_file is not None:
+            result = fork_per_file(
+                dags,
+                args.fork_per_file,
+                args.preimport_module,
+                args.providers_configuration,
+                only=args.only,
+                repeat=args.repeat,
+            )
         else:
             result = describe(dags, render=not args.no_render, details=not args.stats_only, preimport=args.preimport)
     args.out.write_text(json.dumps(result, indent=1, sort_keys=True, default=str))
@@ -143,52 +207,166 @@ def _sample(paths: list[str], count: int) -> list[str]:
     return sorted(largest + rest[::step][: count - len(largest)])
 
 
-def fork_per_file(dags: Path, sample: int) -> dict[str, Any]:
+def fork_per_file(
+    dags: Path,
+    sample: int,
+    modules: Sequence[str] = (),
+    providers_configuration: bool = False,
+    *,
+    only: Sequence[str] = (),
+    repeat: int = 1,
+) -> dict[str, Any]:
     """Parse times as MWAA sees them: the parent imports Airflow and the files' airflow.* modules
     once, then each file is parsed in a fresh fork, so no file pays for another's objects (but
-    each pays Airflow's own first-DAG-in-a-process costs, as on MWAA)."""
+    each pays Airflow's own first-DAG-in-a-process costs, as on MWAA). ``modules`` are imported
+    in the parent too, after those (their times in ``preimport_modules``); ``providers_configuration``
+    loads the providers' configuration there as well. Each file's report also gives the time the
+    garbage collector took during its parse (``gc_seconds``, ``gc_full``: full collections).
+    ``only`` restricts the parse to those files (relative paths); with ``repeat`` above 1 each file
+    is parsed that many times, one fork each, and its report is the median run's (all in ``runs``)."""
+    import importlib
+
     import airflow
     from airflow.utils.file import list_py_file_paths
 
     sys.path.append(str(dags))
     started = time.perf_counter()
     _preimport(dags)
+    extra: dict[str, float] = {}
+    for module in modules:
+        begun = time.perf_counter()
+        importlib.import_module(module)
+        extra[module] = time.perf_counter() - begun
+    providers_seconds = None
+    if providers_configuration:
+        from airflow.providers_manager import ProvidersManager
+
+        begun = time.perf_counter()
+        ProvidersManager().initialize_providers_configuration()
+        providers_seconds = time.perf_counter() - begun
     preimport_seconds = time.perf_counter() - started
     files, errors, started = [], {}, time.perf_counter()
-    for path in _sample(sorted(list_py_file_paths(str(dags), include_examples=False)), sample):
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: parse one file, report, exit without cleanup
-            os.close(read)
-            from airflow.models.dagbag import DagBag
-
-            begun = time.perf_counter()
-            bag = DagBag(path, include_examples=False, safe_mode=True)
-            report = {
-                "file": Path(path).relative_to(dags).as_posix(),
-                "seconds": time.perf_counter() - begun,
-                "dags": len(bag.dags),
-                "tasks": sum(len(d.tasks) for d in bag.dags.values()),
-                "errors": bag.import_errors,
-            }
-            with os.fdopen(write, "w") as pipe:
-                json.dump(report, pipe)
-            os._exit(0)
-        os.close(write)
-        with os.fdopen(read) as pipe:
-            report = json.loads(pipe.read() or "{}")
-        os.waitpid(pid, 0)
+    paths = sorted(list_py_file_paths(str(dags), include_examples=False))
+    if only:
+        wanted = set(only)
+        paths = [p for p in paths if Path(p).relative_to(dags).as_posix() in wanted]
+    for path in _sample(paths, sample):
+        runs = [_fork_one(dags, path) for _ in range(max(1, repeat))]
+        report = sorted(runs, key=lambda r: r.get("seconds", 0))[(len(runs) - 1) // 2]
+        if repeat > 1:
+            report["runs"] = [r.get("seconds") for r in runs]
         errors.update(report.pop("errors", {}))
         files.append(report)
     return {
         "airflow_version": airflow.__version__,
         "preimport_seconds": preimport_seconds,
+        "preimport_modules": extra,
+        "providers_configuration_seconds": providers_seconds,
         "dagbag_seconds": time.perf_counter() - started,
         "files": files,
         "import_errors": errors,
         "dag_count": sum(f["dags"] for f in files),
         "task_count": sum(f["tasks"] for f in files),
     }
+
+
+def _fork_one(dags: Path, path: str) -> dict[str, Any]:
+    """Parse ``path`` in a fork of this process; its report (parse time, DAGs, tasks, errors)."""
+    import gc
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: parse one file, report, exit without cleanup
+        os.close(read)
+        from airflow.models.dagbag import DagBag
+
+        collections: list[tuple[str, int, float]] = []
+        recorder = _collection_recorder(collections)
+        gc.callbacks.append(recorder)
+        begun = time.perf_counter()
+        bag = DagBag(path, include_examples=False, safe_mode=True)
+        seconds = time.perf_counter() - begun
+        gc.callbacks.remove(recorder)
+        report = {
+            "file": Path(path).relative_to(dags).as_posix(),
+            "seconds": seconds,
+            "gc_seconds": sum(t if phase == "stop" else -t for phase, _, t in collections),
+            "gc_full": sum(1 for phase, generation, _ in collections if phase == "stop" and generation == 2),
+            "dags": len(bag.dags),
+            "tasks": sum(len(d.tasks) for d in bag.dags.values()),
+            "errors": bag.import_errors,
+        }
+        with os.fdopen(write, "w") as pipe:
+            json.dump(report, pipe)
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        report = json.loads(pipe.read() or "{}")
+    os.waitpid(pid, 0)
+    return report
+
+
+def cold_per_file(dags: Path, relative_paths: list[str], home: Path) -> dict[str, Any]:
+    """Parse each file in a fresh interpreter (this script with ``--parse-one``), one after another.
+
+    The children share this Airflow home; one unmeasured parse first writes its ``airflow.cfg``
+    and warms the file cache, as on a running MWAA worker."""
+    files, errors, started = [], {}, time.perf_counter()
+    for index, relative in enumerate([relative_paths[0], *relative_paths]):
+        out = home / f"cold-{index}.json"
+        completed = subprocess.run(
+            [sys.executable, __file__, str(dags), str(out), "--parse-one", relative, "--airflow-home", str(home)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if completed.returncode != 0:
+            output = f"{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+            raise RuntimeError(f"cold parse of {relative} failed:\n{output}")
+        if index == 0:
+            continue
+        report = json.loads(out.read_text())
+        errors.update(report.pop("errors", {}))
+        files.append(report)
+    return {
+        "dagbag_seconds": time.perf_counter() - started,
+        "files": files,
+        "import_errors": errors,
+        "dag_count": sum(f["dags"] for f in files),
+        "task_count": sum(f["tasks"] for f in files),
+    }
+
+
+def parse_one(dags: Path, relative: str) -> dict[str, Any]:
+    """In a fresh interpreter: import Airflow, then parse one file, as a parser process would that had
+    imported nothing beforehand."""
+    sys.path.append(str(dags))
+    path = str(dags / relative)
+    started = time.perf_counter()
+    import airflow  # noqa: F401  (timed: the import is part of a cold parse)
+    from airflow.models.dagbag import DagBag
+
+    imported = time.perf_counter()
+    bag = DagBag(path, include_examples=False, safe_mode=True)
+    done = time.perf_counter()
+    return {
+        "file": relative,
+        "seconds": done - started,
+        "import_seconds": imported - started,
+        "dags": len(bag.dags),
+        "tasks": sum(len(d.tasks) for d in bag.dags.values()),
+        "errors": bag.import_errors,
+    }
+
+
+def _collection_recorder(collections: list[tuple[str, int, float]]):
+    """A ``gc.callbacks`` entry appending (phase, generation, time) for each collection's start and stop."""
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        collections.append((phase, info["generation"], time.perf_counter()))
+
+    return record
 
 
 def _preimport(dags: Path) -> None:

@@ -14,17 +14,13 @@ and the operator at run time.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from workflows.compute_profiles import compute_profiles  # noqa: F401  (re-exported: the one import point)
 from workflows.config import StackConfig
 from workflows.dags.environment import platform_task_env
 from workflows.plan import kubernetes
-from workflows.plan.naming import LABEL_PREFIX
+from workflows.runtime_modules import RUNTIME_DIR, RUNTIME_PACKAGE, compute_profiles  # noqa: F401  (re-exported)
 
-RUNTIME_DIR = Path(__file__).resolve().parent.parent.parent / "mwaa"
-RUNTIME_PACKAGE = "analytical_platform"
 PLATFORM_FILE = f"{RUNTIME_PACKAGE}/platform.json"
 # Named in every DAG file so that Airflow's DAG processor imports it once for all files
 # ([scheduler] parsing_pre_import_modules) rather than once per file.
@@ -41,7 +37,6 @@ def platform_settings(config: StackConfig) -> dict[str, Any]:
         "environment": config.environment,
         "namespace": config.namespace,
         "image_registry": config.image_registry,
-        "label_prefix": LABEL_PREFIX,
         "kubernetes": {
             "config_file": config.kubernetes.config_file,
             "cluster_context": config.kubernetes.cluster_context,

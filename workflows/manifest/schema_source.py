@@ -36,9 +36,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from workflows.compute_profiles import compute_profiles
 from workflows.manifest.schema import SCHEMA_PATH
 from workflows.model import Dag, Iam, Notifications, Task
+from workflows.runtime_modules import compute_profiles
 
 COMPUTE_PROFILE_DEF = "compute_profile"
 # Manifest sections whose keys' defaults come from the model, with the classes that

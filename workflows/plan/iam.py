@@ -303,6 +303,11 @@ def role_arn(names: Names, config: StackConfig) -> str:
     return f"arn:aws:iam::{config.account_id}:role/{names.role}"
 
 
+def policy_arn(names: Names, config: StackConfig) -> str:
+    """ARN of the workflow's own managed policy (created at the account's root path)."""
+    return f"arn:aws:iam::{config.account_id}:policy/{names.policy}"
+
+
 def shared_policy_arn(config: StackConfig, name: str) -> str:
     """``arn:aws:iam::<account>:policy/<shared policy path>/<name>``."""
     path = "/".join(part for part in (*config.shared_policy_path.split("/"), name) if part)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from workflows.config import StackConfig
 from workflows.model import Workflow
+from workflows.runtime_modules import identity
 
-LABEL_PREFIX = "airflow.compute.analytical-platform.service.justice.gov.uk"
+LABEL_PREFIX = identity.LABEL_PREFIX
 # The DAG file of every workflow, in a folder of its own (see ``dag_key``).
 DAG_FILE = "dag.py"
 WORKFLOW_TAG_KEYS = ("business-unit", "owner", "airflow-project", "airflow-workflow")
@@ -63,18 +64,14 @@ def derive(workflow: Workflow, config: StackConfig) -> Names:
         project=project,
         role=base,
         policy=base,
-        service_account=f"{project}-{workflow.name}",
+        service_account=identity.service_account(project, workflow.name),
         dag_id=f"{workflow.project}.{workflow.name}",
         # ``dags/<env>/<project>/<workflow>/dag.py``: under the fixed environment folder, as the
         # running service lays its files out, so no name a tenant chooses is ever a top-level
         # (importable) name in the DAG folder, and the file name is fixed too.
         dag_key=f"{config.dags_prefix}{env}/{project}/{workflow.name}/{DAG_FILE}",
         secret_prefix=f"/airflow/{env}/{project}/{workflow.name}/",
-        labels={
-            f"{LABEL_PREFIX}/environment": env,
-            f"{LABEL_PREFIX}/project": project,
-            f"{LABEL_PREFIX}/workflow": workflow.name,
-        },
+        labels=identity.labels(env, project, workflow.name),
         image=f"{config.image_registry}/{repository_name(workflow.dag.repository)}:{workflow.dag.tag}",
         folder=f"environments/{env}/{workflow.project}/{workflow.name}",
     )

@@ -28,6 +28,7 @@ class Identity:
 
     role: str
     policy: str
+    policy_arn: str
     trust_policy: str  # JSON, as the provider receives it
     permissions: str  # JSON
     permissions_size: int  # characters AWS counts against the managed-policy limit
@@ -81,6 +82,7 @@ def plan(workflow: Workflow, config: StackConfig) -> WorkflowPlan:
         identity = Identity(
             role=names.role,
             policy=names.policy,
+            policy_arn=iam.policy_arn(names, config),
             trust_policy=iam.policy_json(iam.trust_document(names, config)),
             permissions=iam.policy_json(permissions),
             permissions_size=iam.policy_size(permissions),

@@ -82,7 +82,6 @@ def test_platform_json_reflects_the_stack_config(config: StackConfig) -> None:
     assert settings_["environment"] == "development"
     assert settings_["namespace"] == "mwaa"
     assert settings_["image_registry"] == "509399598587.dkr.ecr.eu-west-2.amazonaws.com"
-    assert settings_["label_prefix"] == "airflow.compute.analytical-platform.service.justice.gov.uk"
     assert settings_["kubernetes"] == {
         "config_file": config.kubernetes.config_file,
         "cluster_context": config.kubernetes.cluster_context,
@@ -99,6 +98,8 @@ def test_platform_json_reflects_the_stack_config(config: StackConfig) -> None:
 
 
 def _runtime_settings_module():
+    if str(RUNTIME_DIR) not in sys.path:
+        sys.path.append(str(RUNTIME_DIR))  # settings.py imports its sibling identity.py as Airflow would
     spec = importlib.util.spec_from_file_location(
         "_ap_settings_under_test", REPO / "mwaa" / "analytical_platform" / "settings.py"
     )
@@ -110,12 +111,13 @@ def _runtime_settings_module():
 
 @pytest.mark.parametrize("project", ["demo", "electronic-monitoring-data-store"])
 def test_runtime_names_agree_with_the_stack(config: StackConfig, project: str) -> None:
-    """The operator derives service account and labels from platform.json as workflows/plan/naming.py does."""
+    """The operator derives service account and labels as the stack named them (identity.py, with the
+    project aliases of platform.json), whether a DAG names the project by its folder or by its alias."""
     platform = _runtime_settings_module().from_mapping(json.loads(json.dumps(platform_settings(config))))
-    workflow = make(project=project)
-    names = derive(workflow, config)
-    assert platform.service_account(project, "job") == names.service_account
-    assert platform.labels("development", project, "job") == names.labels
+    names = derive(make(project=project), config)
+    for spelling in {project, names.project}:
+        assert platform.service_account(spelling, "job") == names.service_account
+        assert platform.labels(spelling, "job") == dict(names.labels)
     assert dict(platform.task_env) == platform_task_env(config)
 
 
