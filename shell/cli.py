@@ -19,14 +19,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workflows.config import StackConfig, stack_file
-from workflows.errors import ConfigError, ManifestError, Problem
+from workflows.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, ManifestError, Problem
 from workflows.manifest.discovery import discover, expand, location
 from workflows.model import ENVIRONMENTS
 from workflows.plan.limits import name_clashes
 from workflows.plan.workflow_plan import WorkflowPlan
 from workflows.validate import load_workflow
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -90,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except ManifestError as error:
         report(error.problems, "text")
-        return EXIT_INVALID
+        return EXIT_FAILED
     return EXIT_USAGE
 
 
@@ -125,7 +124,7 @@ def validate(paths: list[Path], output: str, config_dir: Path) -> int:
     for folder, plans in valid.items():
         problems.extend(_clashes_with_siblings(folder, plans, configs[folder.name]))
     report(problems, output, checked=len(manifests))
-    return EXIT_INVALID if problems else EXIT_OK
+    return EXIT_FAILED if problems else EXIT_OK
 
 
 def _clashes_with_siblings(folder: Path, plans: list[WorkflowPlan], config: StackConfig) -> list[Problem]:

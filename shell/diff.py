@@ -29,10 +29,10 @@ import yaml
 
 from shell.offline import ProgramFailed, run_program
 from workflows.config import stack_file
+from workflows.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from workflows.manifest.discovery import MANIFEST_NAME
 from workflows.review.diff import StackDiff, compare
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # Who proposes the change, in order: the --author argument, DIFF_AUTHOR (CI sets it to the
 # pull request's author), then GITHUB_ACTOR (who triggered the run).
 AUTHOR_VARIABLES = ("DIFF_AUTHOR", "GITHUB_ACTOR")

@@ -23,6 +23,7 @@ import pulumi
 
 from shell.offline import PROJECT, ProgramFailed, run_program
 from workflows.config import StackConfig, stack_file
+from workflows.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from workflows.review.importplan import (
     OBJECT,
     POLICY,
@@ -36,7 +37,6 @@ from workflows.review.importplan import (
     resolve_urns,
 )
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PROVIDER_PACKAGES = {"aws": "pulumi_aws", "kubernetes": "pulumi_kubernetes"}
 _NOT_FOUND = {"NoSuchEntity", "NoSuchKey", "NotFound", "404", "ResourceNotFoundException"}
 

@@ -20,6 +20,11 @@ class Problem:
         return f"{self.path}:{self.line}:{self.column}: {self.message}"
 
 
+# Exit status of every command (DESIGN.md's command-line contract): all good; invalid input or a
+# failed run; a usage error (bad arguments, unreadable stack config, no access to git or AWS).
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
 def escape_unprintable(text: str) -> str:
     """``text`` on one line: anything unprintable (line breaks included) written as its escape."""
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
