@@ -21,6 +21,7 @@ class PlatformRuntime(pulumi.ComponentResource):
         bucket: str,
         files: Mapping[str, str],
         tags: Mapping[str, str],
+        provider: pulumi.ProviderResource,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(tokens.PLATFORM_RUNTIME, name, None, opts)
@@ -32,7 +33,8 @@ class PlatformRuntime(pulumi.ComponentResource):
                 content=content,
                 content_type=content_type(key),
                 tags=dict(tags),
-                opts=pulumi.ResourceOptions(parent=self),
+                # The MWAA bucket is in the compute account: its provider, named on each object.
+                opts=pulumi.ResourceOptions(parent=self, provider=provider),
             )
             for key, content in sorted(files.items())
         }

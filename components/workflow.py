@@ -2,7 +2,15 @@
 
 A workflow with a generated role and no secrets registers 6 resources (this
 component, role, policy, the role's policy attachments, service account, DAG
-object); each secret adds 3 (secret, placeholder version, ExternalSecret).
+object); each secret adds 2 (the secret and its ExternalSecret). The stack manages
+a secret, never its value: no ``SecretVersion``, so no value is ever read into the
+program or its state, and the deploy role needs no ``GetSecretValue``; a maintainer
+sets the value (a task whose secret has none yet fails at once, saying where).
+
+Every resource names its provider (``components/providers.py``): the data account's
+for the role, policy, attachments and secrets, the compute account's for the DAG
+object, the cluster's for the service account and ExternalSecrets. Nothing is left
+to a default provider.
 
 Logical names are the plan's: ``<project>/<workflow>`` for the component and each
 of its resources (their types tell them apart), ``<project>/<workflow>/<secret>``
@@ -23,11 +31,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.providers import Providers
 from workflows import tokens
 from workflows.config import StackConfig
 from workflows.plan.workflow_plan import WorkflowPlan
-
-PLACEHOLDER_VALUE = "placeholder: set the value in Secrets Manager"
 
 
 @dataclass(frozen=True)
@@ -57,13 +64,25 @@ class Workflow(pulumi.ComponentResource):
     """Role, policy and attachments (unless ``iam.external_role``), secrets with their
     ExternalSecrets, the service account and the DAG object of one workflow."""
 
-    def __init__(self, plan: WorkflowPlan, platform: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        plan: WorkflowPlan,
+        platform: PlatformArgs,
+        providers: Providers,
+        runtime: pulumi.Resource | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
         workflow = plan.workflow
         # The identity of the workflow as component inputs, so previews and renders show it.
         props = {"environment": workflow.environment, "project": workflow.project, "workflow": workflow.name}
         super().__init__(tokens.WORKFLOW, plan.logical_name, props, opts)
         name = plan.logical_name
-        child = pulumi.ResourceOptions(parent=self)
+        # Each child names its provider here rather than inheriting one from the component, so that a
+        # child without one falls back to the (disabled) default provider and fails, never silently
+        # lands in another account. IAM and Secrets Manager: the data account.
+        data = pulumi.ResourceOptions(parent=self, provider=providers.data)
+        # Service accounts and ExternalSecrets: the environment's cluster (compute account).
+        cluster = pulumi.ResourceOptions(parent=self, provider=providers.cluster)
         prerequisites: list[pulumi.Resource] = []
 
         identity = plan.identity
@@ -74,10 +93,10 @@ class Workflow(pulumi.ComponentResource):
                 assume_role_policy=identity.trust_policy,
                 max_session_duration=identity.max_session_seconds,
                 tags=dict(plan.tags),
-                opts=child,
+                opts=data,
             )
             policy = aws.iam.Policy(
-                name, name=identity.policy, policy=identity.permissions, tags=dict(plan.tags), opts=child
+                name, name=identity.policy, policy=identity.permissions, tags=dict(plan.tags), opts=data
             )
             # One resource for the whole set of the role's managed policies: it also detaches any
             # policy attached by hand, so the role grants exactly what the manifest says. Names and
@@ -86,16 +105,20 @@ class Workflow(pulumi.ComponentResource):
                 name,
                 role_name=identity.role,
                 policy_arns=[identity.policy_arn, *identity.shared_policy_arns],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[role, policy]),
+                opts=pulumi.ResourceOptions.merge(data, pulumi.ResourceOptions(depends_on=[role, policy])),
             )
             prerequisites += [role, attachments]
 
         for secret in plan.secrets:
-            stored = aws.secretsmanager.Secret(
+            # The secret only (name, KMS key, replica, resource policy, tags, recovery window): its
+            # value belongs to its maintainers and never passes through the program or its state.
+            aws.secretsmanager.Secret(
                 secret.logical_name,
                 name=secret.name,
                 description=secret.description,
                 kms_key_id=platform.secrets_kms_key_id,
+                # The replica is created by Secrets Manager from this setting: no provider in the
+                # replica region is needed.
                 replicas=[
                     aws.secretsmanager.SecretReplicaArgs(
                         region=platform.replica_region, kms_key_id=platform.replica_kms_key_id
@@ -108,15 +131,9 @@ class Workflow(pulumi.ComponentResource):
                 tags=dict(plan.tags),
                 # retain_on_delete: production can keep secrets in AWS even when Pulumi stops
                 # managing them (platform:retainSecretsOnDelete), so no value is ever lost.
-                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=platform.retain_secrets_on_delete),
-            )
-            aws.secretsmanager.SecretVersion(
-                secret.logical_name,
-                secret_id=stored.id,
-                secret_string=PLACEHOLDER_VALUE,
-                # ignore_changes: maintainers set the real value after creation; the placeholder is
-                # written once, on create, and no later deploy may overwrite (or reset) their value.
-                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["secretString", "versionStages"]),
+                opts=pulumi.ResourceOptions.merge(
+                    data, pulumi.ResourceOptions(retain_on_delete=platform.retain_secrets_on_delete)
+                ),
             )
             manifest = secret.external_secret
             prerequisites.append(
@@ -126,11 +143,11 @@ class Workflow(pulumi.ComponentResource):
                     kind=manifest["kind"],
                     metadata=manifest["metadata"],
                     spec=manifest["spec"],
-                    opts=child,
+                    opts=cluster,
                 )
             )
 
-        prerequisites.append(k8s.core.v1.ServiceAccount(name, metadata=plan.service_account["metadata"], opts=child))
+        prerequisites.append(k8s.core.v1.ServiceAccount(name, metadata=plan.service_account["metadata"], opts=cluster))
         aws.s3.BucketObjectv2(
             name,
             bucket=platform.mwaa_bucket,
@@ -138,8 +155,13 @@ class Workflow(pulumi.ComponentResource):
             content=plan.dag_source,
             content_type=plan.dag_content_type,
             tags=dict(plan.tags),
-            # depends_on: the DAG is uploaded last, so Airflow never schedules a pod whose role,
-            # permissions, service account or secrets do not exist yet.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=prerequisites),
+            # The MWAA bucket: the compute account. depends_on: the DAG is uploaded last, so Airflow
+            # never schedules a pod whose role, permissions, service account or secrets do not exist yet,
+            # nor parses a DAG file before the runtime package it imports (the platform runtime) is there.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=providers.compute,
+                depends_on=[*prerequisites, *([runtime] if runtime is not None else [])],
+            ),
         )
         self.register_outputs({"role_arn": plan.role_arn, "dag_id": plan.names.dag_id, "dag_key": plan.names.dag_key})

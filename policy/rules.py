@@ -55,7 +55,7 @@ ROLE_NAME_LIMIT = 64
 OIDC_AUDIENCE = "sts.amazonaws.com"
 WEB_IDENTITY_ACTION = "sts:AssumeRoleWithWebIdentity"
 TAGGABLE = (ROLE_TYPE, POLICY_TYPE, SECRET_TYPE, DAG_OBJECT_TYPE, LEGACY_DAG_OBJECT_TYPE)
-REQUIRED_TAGS = ("business-unit", "application", "environment-name", "is-production", "owner", "source-code")
+REQUIRED_TAGS = ("business-unit", "application", "environment", "is-production", "owner", "source-code")
 # S3 actions that have no resource-level permissions, so "*" is their only possible resource.
 S3_ACCOUNT_ACTIONS = frozenset({"s3:listallmybuckets"})
 # Where each type keeps its IAM documents: (property, key inside each list item or None).
@@ -254,9 +254,9 @@ def required_tags(resource_type: str, props: Mapping[str, Any], environment: str
     missing = [key for key in REQUIRED_TAGS if not isinstance(tags.get(key), str) or not tags.get(key)]
     if missing:
         problems.append(f"{_short(resource_type)} {_label(props)} is missing tag(s) {', '.join(missing)}")
-    if "environment-name" not in missing and tags.get("environment-name") != environment:
+    if "environment" not in missing and tags.get("environment") != environment:
         problems.append(
-            f"{_short(resource_type)} {_label(props)} has tag environment-name={tags.get('environment-name')!r} "
+            f"{_short(resource_type)} {_label(props)} has tag environment={tags.get('environment')!r} "
             f"in stack {environment!r}"
         )
     expected = "true" if environment == "production" else "false"

@@ -4,9 +4,11 @@
     render --stack ENV [--environments DIR] --out OUT
     diff --stack ENV --base REF
     import-plan --stack ENV --out FILE [--lookup]
+    secrets-status --stack ENV [--environments DIR]
 
 Exit status: 0 all good, 1 invalid manifests (or failed render), 2 usage errors.
-A bad manifest never produces a traceback: every problem is a ``path:line:col: message``.
+A bad manifest never produces a traceback: every problem is a ``path:line:col: message``,
+a warning ``path:line:col: warning: message`` (warnings alone leave the exit status 0).
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from pathlib import Path
 
 from workflows.config import StackConfig, stack_file
 from workflows.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, ManifestError, Problem
-from workflows.manifest.discovery import discover, expand, location
+from workflows.manifest.discovery import expand, location, misplaced, scan
 from workflows.model import ENVIRONMENTS
 from workflows.plan.limits import name_clashes
 from workflows.plan.workflow_plan import WorkflowPlan
-from workflows.validate import load_workflow
+from workflows.validate import check_workflow, load_workflow
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,7 +59,17 @@ def parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("import-plan", help="write a `pulumi import --file` plan adopting live resources")
     _stack_arguments(plan)
     plan.add_argument("--out", type=Path, required=True)
-    plan.add_argument("--lookup", action="store_true", help="look up secret ARNs with boto3 (read-only)")
+    plan.add_argument(
+        "--lookup",
+        action="store_true",
+        help="look up secret ARNs, check roles and policies, and print what the first `pulumi up` changes "
+        "(boto3, read-only, never a secret value)",
+    )
+
+    status = commands.add_parser(
+        "secrets-status", help="list the secrets still waiting for a maintainer's value (never reads a value)"
+    )
+    _stack_arguments(status)
     return root
 
 
@@ -84,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from shell.importplan import import_plan_command  # noqa: PLC0415
 
             return import_plan_command(args.stack, args.environments, args.out, args.config_dir, lookup=args.lookup)
+        if args.command == "secrets-status":
+            from shell.secrets_status import secrets_status_command  # noqa: PLC0415 - loads boto3 only when needed
+
+            return secrets_status_command(args.stack, args.environments, args.config_dir)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -103,6 +119,10 @@ def validate(paths: list[Path], output: str, config_dir: Path) -> int:
     configs: dict[str, StackConfig] = {}
     valid: dict[Path, list[WorkflowPlan]] = {}  # by environment folder
     for path in manifests:
+        never_read = misplaced(path)
+        if never_read is not None:  # a workflow.yaml, Workflow.yml, or a workflow.yml at the wrong depth
+            problems.append(Problem(path, 1, 1, never_read))
+            continue
         environment = location(path)[0]
         if environment not in ENVIRONMENTS:
             problems.append(
@@ -117,14 +137,14 @@ def validate(paths: list[Path], output: str, config_dir: Path) -> int:
             continue
         if environment not in configs:
             configs[environment] = StackConfig.from_stack_file(stack_file(config_dir, environment))
-        try:
-            valid.setdefault(path.parents[2], []).append(load_workflow(path, configs[environment]))
-        except ManifestError as error:
-            problems.extend(error.problems)
+        result, found = check_workflow(path, configs[environment])
+        problems.extend(found)
+        if result is not None:
+            valid.setdefault(path.parents[2], []).append(result)
     for folder, plans in valid.items():
         problems.extend(_clashes_with_siblings(folder, plans, configs[folder.name]))
     report(problems, output, checked=len(manifests))
-    return EXIT_FAILED if problems else EXIT_OK
+    return EXIT_FAILED if any(p.is_error for p in problems) else EXIT_OK
 
 
 def _clashes_with_siblings(folder: Path, plans: list[WorkflowPlan], config: StackConfig) -> list[Problem]:
@@ -133,7 +153,7 @@ def _clashes_with_siblings(folder: Path, plans: list[WorkflowPlan], config: Stac
     request changes must still catch a clash with one it does not."""
     checked = {p.workflow.path for p in plans}
     siblings: list[WorkflowPlan] = []
-    for path in discover(folder.parent, folder.name):
+    for path in scan(folder.parent, folder.name)[0]:
         if path not in checked:
             with contextlib.suppress(ManifestError):  # invalid siblings are not what is being checked
                 siblings.append(load_workflow(path, config))
@@ -141,15 +161,23 @@ def _clashes_with_siblings(folder: Path, plans: list[WorkflowPlan], config: Stac
 
 
 def report(problems: Sequence[Problem], output: str, checked: int | None = None) -> None:
+    """Every problem in the chosen format, errors and warnings alike; with ``checked``, a summary on stderr."""
     problems = sorted(problems)
+    errors = [p for p in problems if p.is_error]
     if output == "json":
         print(
             json.dumps(
                 {
                     "checked": checked,
-                    "valid": not problems,
+                    "valid": not errors,
                     "problems": [
-                        {"path": str(p.path), "line": p.line, "column": p.column, "message": p.message}
+                        {
+                            "path": str(p.path),
+                            "line": p.line,
+                            "column": p.column,
+                            "severity": p.severity,
+                            "message": p.message,
+                        }
                         for p in problems
                     ],
                 },
@@ -160,14 +188,15 @@ def report(problems: Sequence[Problem], output: str, checked: int | None = None)
     for problem in problems:
         if output == "github":
             print(
-                f"::error file={_escape(str(problem.path), True)},line={problem.line},col={problem.column}"
-                f"::{_escape(problem.message)}"
+                f"::{problem.severity} file={_escape(str(problem.path), True)},line={problem.line},"
+                f"col={problem.column}::{_escape(problem.message)}"
             )
         else:
             print(problem)
     if checked is not None:
-        invalid = len({p.path for p in problems})
-        summary = f"{checked} manifest(s) checked, {invalid} invalid, {len(problems)} problem(s)"
+        invalid = len({p.path for p in errors})
+        warnings = len(problems) - len(errors)
+        summary = f"{checked} manifest(s) checked, {invalid} invalid, {len(errors)} error(s), {warnings} warning(s)"
         print(summary, file=sys.stderr)
 
 

@@ -1,13 +1,15 @@
 """``python -m workflows import-plan``: the file that adopts the running service's resources.
 
-Runs the real program under the mock runtime (:func:`components.offline.run_program`),
+Runs the real program under the mock runtime (:func:`shell.offline.render_stack`),
 so the plan names exactly the resources ``pulumi up`` would declare, with the
-same types, logical names and parents. With ``--lookup`` it also asks the live
-account, read-only, for what cannot be derived (secret ARNs and their AWSCURRENT
-version ids) and checks that roles, policies, attachments and DAG objects exist.
-It never reads a secret value: only ``ListSecrets`` and ``ListSecretVersionIds``.
+same types, logical names, parents and providers. With ``--lookup`` it also asks
+the data account, read-only, for what cannot be derived (secret ARNs), checks that
+every role and policy exists, and prints every difference the first ``pulumi up``
+would make to what it found (:mod:`workflows.review.live_diff`). It never reads a
+secret value, nor lists its versions: ``ListSecrets``, ``DescribeSecret`` and
+``GetResourcePolicy`` only.
 
-The pure part (what to import, under which ID) is :mod:`workflows.importplan`.
+The pure part (what to import, under which ID) is :mod:`workflows.review.importplan`.
 """
 
 from __future__ import annotations
@@ -15,30 +17,51 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
-from shell.offline import PROJECT, ProgramFailed, run_program
+from shell.aws_account import AwsAccessError, data_account, data_account_session, data_region, list_secrets
+from shell.offline import PROJECT, ProgramFailed, render_stack
 from workflows.config import StackConfig, stack_file
 from workflows.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from workflows.review.importplan import (
-    OBJECT,
     POLICY,
     ROLE,
+    SECRET,
     ImportPlan,
-    Live,
-    LiveSecret,
     Targets,
     build_import_plan,
     lookup_targets,
     resolve_urns,
+    running_service_keys,
+)
+from workflows.review.live_diff import (
+    Live,
+    LivePolicy,
+    LiveRole,
+    LiveSecret,
+    format_differences,
+    key_references,
+    live_differences,
 )
 
 PROVIDER_PACKAGES = {"aws": "pulumi_aws", "kubernetes": "pulumi_kubernetes"}
 _NOT_FOUND = {"NoSuchEntity", "NoSuchKey", "NotFound", "404", "ResourceNotFoundException"}
+# The read-only API operations a look-up makes (docs/migration.md lists them as permissions).
+LOOKUP_OPERATIONS = (
+    "sts:GetCallerIdentity",
+    "iam:GetRole",
+    "iam:ListAttachedRolePolicies",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "secretsmanager:ListSecrets",
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetResourcePolicy",
+    "kms:DescribeKey",
+)
 
 
 class LiveLookupError(Exception):
@@ -57,7 +80,8 @@ def provider_versions() -> dict[str, str]:
 
 
 def import_plan_command(stack: str, environments: Path, out: Path, config_dir: Path, *, lookup: bool) -> int:
-    """Write ``out`` (a ``pulumi import --file`` document); report gaps on stderr.
+    """Write ``out`` (a ``pulumi import --file`` document); report gaps on stderr, and with
+    ``--lookup`` the differences the first ``pulumi up`` makes on stdout.
 
     Exit status: 0 written and complete (or, without ``--lookup``, written with
     placeholders); 1 invalid manifests, a failed look-up, a resource that cannot
@@ -69,18 +93,28 @@ def import_plan_command(stack: str, environments: Path, out: Path, config_dir: P
         print(f"error: no folder {environments / stack} (expected {expected})", file=sys.stderr)
         return EXIT_USAGE
     try:
-        registrations = [r.as_json() for r in run_program(stack, environments, config_dir)]
+        rendered = render_stack(stack, environments, config_dir)
     except (ProgramFailed, pulumi.RunError) as error:
         print(error, file=sys.stderr)
         return EXIT_FAILED
+    registrations = [r.as_json() for r in rendered.registrations]
+    plans = rendered.plans
+    account = data_account(config)
     live = None
     if lookup:
         try:
-            live = look_up(lookup_targets(registrations, config.account_id), config)
+            live = look_up(lookup_targets(registrations, account), registrations, config)
         except LiveLookupError as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_FAILED
-    plan = build_import_plan(registrations, account=config.account_id, versions=provider_versions(), live=live)
+    python_dags = [plan.names.dag_key for plan in plans if plan.workflow.dag.python_dag]
+    plan = build_import_plan(
+        registrations,
+        account=account,
+        versions=provider_versions(),
+        live=live,
+        replaced_keys=running_service_keys(config.dags_prefix, python_dags),
+    )
     try:
         resolve_urns(plan.document, stack, PROJECT)
     except ValueError as error:
@@ -92,6 +126,20 @@ def import_plan_command(stack: str, environments: Path, out: Path, config_dir: P
         print(f"error: cannot write {out}: {error}", file=sys.stderr)
         return EXIT_FAILED
     _report(plan, stack, out, config, lookup=lookup)
+    if live is not None:
+        # Offline, the program cannot read the cluster facts: it renders the trust policies with an
+        # example OIDC issuer, which the comparison then reads as the one the live trust names.
+        issuer = config.oidc_provider
+        example = issuer if any(p.value.removeprefix("https://") == issuer for p in rendered.examples) else None
+        diffs = live_differences(registrations, live, region=data_region(config), example_issuer=example)
+        print("differences the first `pulumi up` makes to what exists (live → declared):")
+        for line in format_differences(diffs):
+            print(line)
+        if example is not None:
+            print(
+                "(trust policies compared as naming the live OIDC issuer: offline, the cluster facts are "
+                "examples; `pulumi up` uses the cluster's own, from platform:cluster)"
+            )
     if plan.errors or (lookup and plan.missing):
         return EXIT_FAILED
     return EXIT_OK
@@ -101,11 +149,11 @@ def _report(plan: ImportPlan, stack: str, out: Path, config: StackConfig, *, loo
     components = sum(1 for r in plan.resources if r.get("component"))
     custom = len(plan.resources) - components
     print(f"wrote {out}: {custom} resource(s) to import, {components} component(s) as their parents")
-    where = f"account {config.account_id}, {config.region}"
+    where = f"account {data_account(config)}, {data_region(config)}"
     if lookup:
-        print(f"looked up secret ARNs and versions, and checked IAM and S3, in {where} (read-only)")
+        print(f"looked up secret ARNs, and checked roles and policies, in {where} (read-only)")
     else:
-        print(f"not looked up: secret ARNs and versions are placeholders (run with --lookup against {where})")
+        print(f"not looked up: secret ARNs are placeholders (run with --lookup against {where})")
     print("Kubernetes objects are not checked: they must exist in namespace(s) named by their IDs")
     for title, lines in (
         ("error", plan.errors),
@@ -124,95 +172,150 @@ def _report(plan: ImportPlan, stack: str, out: Path, config: StackConfig, *, loo
             file=sys.stderr,
         )
     else:
+        if plan.providers:
+            targets = " ".join(f"--target '{urn}'" for urn in plan.providers)
+            print(f"first: pulumi up --stack {stack} {targets}  (creates the explicit providers in state only)")
         print(f"next: pulumi import --stack {stack} --file {out} --generate-code=false  (see docs/migration.md)")
 
 
-def look_up(targets: Targets, config: StackConfig) -> Live:
-    """Ask the live account (read-only) what :class:`Targets` lists. Needs AWS credentials."""
-    import boto3  # noqa: PLC0415 - only when looking up
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+# --------------------------------------------------------------------------- look-ups
 
-    session = boto3.session.Session(region_name=config.region)
+
+def look_up(targets: Targets, registrations: Sequence[dict[str, Any]], config: StackConfig) -> Live:
+    """Ask the data account (read-only) about what :class:`Targets` lists. Needs AWS credentials."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - only when looking up
+
     try:
-        account = session.client("sts").get_caller_identity()["Account"]
+        session, account = data_account_session(config)
+    except AwsAccessError as error:
+        raise LiveLookupError(f"{error} (looking up live resources)") from None
+    region = data_region(config)
+    unchecked: dict[tuple[str, str], str] = {}
+    try:
+        iam = session.client("iam")
+        roles = _roles(iam, targets.roles, unchecked, ClientError)
+        policies = _policies(iam, targets.policies, unchecked, ClientError)
+        secrets = _secrets(session.client("secretsmanager"), targets.secrets, unchecked, ClientError)
+        references = key_references(registrations, secrets, region, account)
+        kms_keys = _kms_keys(session, references, ClientError)
     except (BotoCoreError, ClientError) as error:
-        raise LiveLookupError(f"cannot reach AWS to look up live resources: {error}") from None
-    if account != config.account_id:
-        raise LiveLookupError(
-            f"the AWS credentials are for account {account}, but stack {config.environment} lives in "
-            f"{config.account_id} (platform:accountId): use credentials for that account"
+        raise LiveLookupError(f"look-up failed in account {account} ({region}): {error}") from None
+    return Live(
+        account=account, roles=roles, policies=policies, secrets=secrets, unchecked=unchecked, kms_keys=kms_keys
+    )
+
+
+def _code(error: Exception) -> str:
+    return str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def _roles(
+    iam: Any, names: Iterable[str], unchecked: dict[tuple[str, str], str], client_error: type[Exception]
+) -> dict[str, LiveRole]:
+    """Each role's settings (``GetRole``) and attached managed policies (``ListAttachedRolePolicies``)."""
+    found: dict[str, LiveRole] = {}
+    for name in names:
+        try:
+            role = iam.get_role(RoleName=name)["Role"]
+            attached = [
+                policy["PolicyArn"]
+                for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
+                for policy in page["AttachedPolicies"]
+            ]
+        except client_error as error:
+            if _code(error) not in _NOT_FOUND:
+                unchecked[(ROLE, name)] = str(error)
+            continue
+        found[name] = LiveRole(
+            name=name,
+            path=role.get("Path", "/"),
+            trust=_decoded(role.get("AssumeRolePolicyDocument")),
+            max_session_seconds=int(role.get("MaxSessionDuration", 3600)),
+            description=role.get("Description") or None,
+            permissions_boundary=(role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
+            tags=_tags(role.get("Tags")),
+            attached=tuple(sorted(attached)),
         )
-    try:
-        secrets = _secrets(session.client("secretsmanager"), targets.secrets)
-        found, unchecked = _check(session, targets.checks, ClientError)
-    except (BotoCoreError, ClientError) as error:
-        raise LiveLookupError(f"look-up failed in account {account} ({config.region}): {error}") from None
-    return Live(account=account, secrets=secrets, found=frozenset(found), unchecked=unchecked)
-
-
-def _secrets(client: Any, names: Iterable[str]) -> dict[str, LiveSecret]:
-    """Each named secret's ARN and AWSCURRENT version id, from ListSecrets and ListSecretVersionIds.
-
-    Names are matched exactly: the API's name filter is a case-insensitive prefix match,
-    and DescribeSecret can mistake a name ending in ``-`` plus six characters for a partial ARN.
-    """
-    wanted = set(names)
-    if not wanted:
-        return {}
-    listed: dict[str, dict[str, Any]] = {}
-    paginator = client.get_paginator("list_secrets")
-    for prefix in sorted({_folder(name) for name in wanted}):
-        pages = paginator.paginate(Filters=[{"Key": "name", "Values": [prefix]}], IncludePlannedDeletion=True)
-        for page in pages:
-            for secret in page.get("SecretList", []):
-                if secret["Name"] in wanted:
-                    listed[secret["Name"]] = secret
-    found: dict[str, LiveSecret] = {}
-    for name, secret in sorted(listed.items()):
-        current = None
-        request: dict[str, Any] = {"SecretId": secret["ARN"]}
-        while True:  # no boto3 paginator for this operation
-            page = client.list_secret_version_ids(**request)
-            for version in page.get("Versions", []):
-                if "AWSCURRENT" in version.get("VersionStages", []):
-                    current = version["VersionId"]
-            if not page.get("NextToken"):
-                break
-            request["NextToken"] = page["NextToken"]
-        deleted = secret.get("DeletedDate")
-        found[name] = LiveSecret(arn=secret["ARN"], current_version=current, deleted=str(deleted) if deleted else None)
     return found
 
 
-def _folder(name: str) -> str:
-    """The part of a secret name up to its last ``/`` (one ListSecrets prefix per workflow)."""
-    head, slash, _ = name.rpartition("/")
-    return head + slash if slash else name
-
-
-def _check(
-    session: Any, checks: Iterable[tuple[str, str]], client_error: type[Exception]
-) -> tuple[set[tuple[str, str]], dict[tuple[str, str], str]]:
-    """Which ``(type, import id)`` exist; those that could not be checked, with why."""
-    iam, s3 = session.client("iam"), session.client("s3")
-    found: set[tuple[str, str]] = set()
-    unchecked: dict[tuple[str, str], str] = {}
-    for type_, resource_id in checks:
+def _policies(
+    iam: Any, arns: Iterable[str], unchecked: dict[tuple[str, str], str], client_error: type[Exception]
+) -> dict[str, LivePolicy]:
+    """Each policy's settings (``GetPolicy``) and its default version's document (``GetPolicyVersion``)."""
+    found: dict[str, LivePolicy] = {}
+    for arn in arns:
         try:
-            if type_ == ROLE:
-                iam.get_role(RoleName=resource_id)
-            elif type_ == POLICY:
-                iam.get_policy(PolicyArn=resource_id)
-            elif type_ == OBJECT:
-                bucket, _, key = resource_id.partition("/")
-                s3.head_object(Bucket=bucket, Key=key)
-            else:
-                continue
+            policy = iam.get_policy(PolicyArn=arn)["Policy"]
+            version = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]
         except client_error as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))  # type: ignore[attr-defined]
-            if code in _NOT_FOUND:
-                continue
-            unchecked[(type_, resource_id)] = str(error)
+            if _code(error) not in _NOT_FOUND:
+                unchecked[(POLICY, arn)] = str(error)
             continue
-        found.add((type_, resource_id))
-    return found, unchecked
+        found[arn] = LivePolicy(
+            arn=arn,
+            document=_decoded(version.get("Document")),
+            path=policy.get("Path", "/"),
+            description=policy.get("Description") or None,
+            tags=_tags(policy.get("Tags")),
+        )
+    return found
+
+
+def _secrets(
+    client: Any, names: Iterable[str], unchecked: dict[tuple[str, str], str], client_error: type[Exception]
+) -> dict[str, LiveSecret]:
+    """Each named secret's ARN (``ListSecrets``), settings (``DescribeSecret``) and resource policy
+    (``GetResourcePolicy``). Never its value or its versions.
+
+    Names are matched exactly: the API's name filter is a case-insensitive prefix match,
+    and DescribeSecret by name can mistake a name ending in ``-`` plus six characters for
+    a partial ARN, so each secret is described by the ARN the listing gave.
+    """
+    listed = list_secrets(client, names)
+    found: dict[str, LiveSecret] = {}
+    for name, entry in sorted(listed.items()):
+        try:
+            secret = client.describe_secret(SecretId=entry["ARN"])
+            policy = client.get_resource_policy(SecretId=entry["ARN"]).get("ResourcePolicy")
+        except client_error as error:
+            unchecked[(SECRET, name)] = str(error)
+            continue
+        deleted = secret.get("DeletedDate") or entry.get("DeletedDate")
+        found[name] = LiveSecret(
+            arn=entry["ARN"],
+            deleted=str(deleted) if deleted else None,
+            kms_key_id=secret.get("KmsKeyId") or None,
+            description=secret.get("Description") or None,
+            tags=_tags(secret.get("Tags")),
+            policy=_decoded(policy),
+            replicas={r["Region"]: r.get("KmsKeyId") or None for r in secret.get("ReplicationStatus") or ()},
+        )
+    return found
+
+
+def _kms_keys(
+    session: Any, references: Iterable[tuple[str, str]], client_error: type[Exception]
+) -> dict[tuple[str, str], str]:
+    """The key ARN each ``(region, key or alias ARN)`` names (``DescribeKey``); unresolved ones are left out:
+    the comparison then falls back to the references themselves."""
+    clients: dict[str, Any] = {}
+    resolved: dict[tuple[str, str], str] = {}
+    for region, reference in references:
+        client = clients.setdefault(region, session.client("kms", region_name=region))
+        try:
+            resolved[(region, reference)] = client.describe_key(KeyId=reference)["KeyMetadata"]["Arn"]
+        except client_error:
+            continue
+    return resolved
+
+
+def _tags(tags: Any) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in tags or ()}
+
+
+def _decoded(document: Any) -> dict[str, Any] | None:
+    """A policy document as boto3 returns it: IAM's already decoded, Secrets Manager's as JSON text."""
+    if not document:
+        return None
+    return json.loads(document) if isinstance(document, str) else dict(document)

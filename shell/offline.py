@@ -2,8 +2,11 @@
 
 ``python -m workflows render`` uses this to write what a stack would declare:
 every resource registration exactly as a provider would receive it (type token,
-logical name, inputs), plus files for reviewers. The same program runs under
-``pulumi up``; only the resource monitor is replaced.
+logical name, inputs, and the provider it goes through: which account it lands
+in), providers included, plus files for reviewers. The same program runs under
+``pulumi up``; only the resource monitor is replaced, and the program is told it
+runs offline (``deploy(offline=True)``): the cluster facts it reads at plan time
+are answered with example values, which it reports instead of refusing.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from pulumi.runtime.proto import resource_pb2
 
 from shell.program import deploy
 from workflows import tokens
-from workflows.config import StackConfig, stack_file
+from workflows.config import StackConfig, example_cluster_facts, stack_file
+from workflows.installation import Placeholder
 from workflows.plan.workflow_plan import WorkflowPlan
 
 PROJECT = "analytical-platform-airflow"
@@ -50,6 +54,9 @@ class Registration:
     custom: bool
     inputs: dict[str, Any]
     options: dict[str, Any] = field(default_factory=dict)
+    # The logical name of the provider it is registered through (None: the default provider,
+    # which the stack never uses; components have none).
+    provider: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -58,9 +65,30 @@ class Registration:
             "urn": self.urn,
             "parent": self.parent,
             "custom": self.custom,
+            "provider": self.provider,
             "options": self.options,
             "inputs": self.inputs,
         }
+
+
+@dataclass(frozen=True)
+class Invoke:
+    """A provider function the program called (a read at plan time), and through which provider."""
+
+    token: str
+    args: dict[str, Any]
+    provider: str | None
+
+
+@dataclass
+class Rendered:
+    """One offline run of the program."""
+
+    registrations: list[Registration]
+    plans: list[WorkflowPlan]
+    invokes: list[Invoke]
+    # Placeholder values the program used (a deploy would have refused them), by key.
+    examples: list[Placeholder]
 
 
 class _Mocks(pulumi.runtime.Mocks):
@@ -68,12 +96,15 @@ class _Mocks(pulumi.runtime.Mocks):
 
     def __init__(self, config: StackConfig) -> None:
         self.config = config
+        self.calls: list[pulumi.runtime.MockCallArgs] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         inputs = dict(args.inputs)
         account, region = self.config.account_id, self.config.region
         name = inputs.get("name") or args.name
         state = dict(inputs)
+        if args.typ.startswith(tokens.PROVIDER_PREFIX):
+            return f"{args.name}-provider-id", state
         if args.typ == tokens.ROLE:
             state["arn"] = f"arn:aws:iam::{account}:role/{name}"
         elif args.typ == tokens.POLICY:
@@ -85,8 +116,20 @@ class _Mocks(pulumi.runtime.Mocks):
             return inputs.get("key", args.name), state
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        self.calls.append(args)
+        source = self.config.cluster.facts_secret
+        facts_secret = source is not None and args.args.get("secretId") == source.secret_id
+        if args.token == tokens.GET_SECRET_VERSION and facts_secret:
+            # The cluster facts secret, with example values under the configured keys.
+            facts = example_cluster_facts(self.config.region)
+            values = {
+                source.endpoint_key: facts["endpoint"],
+                source.certificate_authority_key: facts["certificate_authority"],
+                source.oidc_issuer_key: facts["oidc_issuer"],
+            }
+            return {"secretId": source.secret_id, "secretString": json.dumps(values, sort_keys=True)}, []
+        return {}, []
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -100,6 +143,11 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: _Mocks) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.names: dict[str, str] = {}  # URN -> logical name
+
+    def provider_name(self, reference: str) -> str | None:
+        """The logical name of the provider a reference (``<urn>::<id>``) points to."""
+        return self.names.get(reference.rsplit("::", 1)[0]) if reference else None
 
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
@@ -125,6 +173,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             options["ignoreChanges"] = sorted(request.ignoreChanges)
         if list(request.dependencies):
             options["dependsOn"] = sorted(request.dependencies)
+        self.names[urn] = request.name
         self.registrations.append(
             Registration(
                 type=request.type,
@@ -134,6 +183,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 custom=bool(request.custom),
                 inputs=inputs,
                 options=options,
+                provider=self.provider_name(request.provider),
             )
         )
         state_proto = struct_pb2.Struct()
@@ -169,29 +219,35 @@ def run_program(stack: str, environments: Path, config_dir: Path) -> list[Regist
 
     Raises :class:`ProgramFailed` (with the validation messages) when any manifest is invalid.
     """
-    return render_stack(stack, environments, config_dir)[0]
+    return render_stack(stack, environments, config_dir).registrations
 
 
-def render_stack(stack: str, environments: Path, config_dir: Path) -> tuple[list[Registration], list[WorkflowPlan]]:
-    """Run the program for ``stack``: every registration in a stable order, and the plans it declared."""
+def render_stack(stack: str, environments: Path, config_dir: Path, *, preview: bool | None = None) -> Rendered:
+    """Run the program for ``stack`` offline, as ``pulumi up`` would (with the accounts' preview roles,
+    as the pull request preview does, when ``preview``; None: as ``PLATFORM_ROLES`` says): every
+    registration in a stable order, the plans, invokes and example values."""
     path = stack_file(config_dir, stack)
     config = StackConfig.from_stack_file(path)
     pulumi.runtime.set_all_config(pulumi_config(path))
     mocks = _Mocks(config)
     monitor = _RecordingMonitor(mocks)
-    plans: list[WorkflowPlan] = []
+    declared: list[Any] = []
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-        loop.run_until_complete(pulumi.runtime.stack.run_pulumi_func(lambda: plans.extend(deploy(environments))))
+        program = lambda: declared.append(deploy(environments, offline=True, preview_roles=preview))  # noqa: E731
+        loop.run_until_complete(pulumi.runtime.stack.run_pulumi_func(program))
     except pulumi.RunError as error:
         raise ProgramFailed(str(error), sorted(monitor.registrations, key=lambda r: r.urn)) from None
     finally:
         pulumi.runtime.settings.reset_options()
+        pulumi.runtime.set_all_config({})
         loop.close()
         asyncio.set_event_loop(None)
-    return sorted(monitor.registrations, key=lambda r: r.urn), plans
+    (result,) = declared
+    invokes = [Invoke(c.token, _plain(dict(c.args)), monitor.provider_name(c.provider)) for c in mocks.calls]
+    return Rendered(sorted(monitor.registrations, key=lambda r: r.urn), result.plans, invokes, result.examples)
 
 
 def write_render(
@@ -242,10 +298,11 @@ def render_command(stack: str, environments: Path, out: Path, config_dir: Path) 
         )
         return 2
     try:
-        registrations, plans = render_stack(stack, environments, config_dir)
+        rendered = render_stack(stack, environments, config_dir)
     except ProgramFailed as error:
         print(error)
         return 1
+    registrations, plans = rendered.registrations, rendered.plans
     counts = write_render(registrations, plans, config, out)
     workflows = len(plans)
     print(f"stack {stack}: {workflows} workflow(s), {len(registrations)} resource(s) including components")
@@ -255,4 +312,8 @@ def render_command(stack: str, environments: Path, out: Path, config_dir: Path) 
     print(f"wrote {out / 'resources.json'}")
     print(f"wrote {out / 'dags'}/ (mirror of s3://{config.mwaa_bucket}/{config.dags_prefix})")
     print(f"wrote {out / 'workflows'}/<project>/<workflow>/ (iam-policy.json, trust-policy.json, kubernetes.yaml)")
+    if rendered.examples:
+        print("used example values (offline only: `pulumi up` refuses them until the installation's own are set):")
+        for example in rendered.examples:
+            print(f"  {example}")
     return 0

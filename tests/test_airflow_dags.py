@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import http.server
 import json
 import re
 import sys
+import threading
 import urllib.parse
 from datetime import date, datetime
 from pathlib import Path
@@ -27,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.airflow_harness.client import HarnessError, dags_folder_files, run_harness, write_folder
+from tests.airflow_harness.client import HarnessError, dags_folder_files, run_harness, run_task, write_folder
 from workflows.config import StackConfig, stack_file
 from workflows.dags.environment import task_environment, task_secrets
 from workflows.dags.runtime import compute_profiles
@@ -41,7 +43,7 @@ from workflows.model import (
     Workflow,
     frozen_map,
 )
-from workflows.plan.naming import Names, derive, param_env_var, repository_name, secret_env_var
+from workflows.plan.naming import Names, derive, param_env_var, secret_env_var
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "environments"
@@ -437,12 +439,18 @@ def test_tasks_match_the_manifest(airflow: dict[str, Any], workflow: Workflow) -
         assert got["owner"] == workflow.owner
         assert got["email"] == list(notes.emails)
         assert got["email_on_failure"] is bool(notes.emails)
-        assert got["email_on_retry"] is False
+        assert got["email_on_retry"] is bool(notes.emails)  # as today: Airflow's default
         assert got["inlets"] == [_dataset(uri) for uri in task.inlets]
         assert got["outlets"] == [_dataset(uri) for uri in task.outlets]
         assert got["config_file"] == config.kubernetes.config_file
         assert got["cluster_context"] == config.kubernetes.cluster_context
         assert got["in_cluster"] is False
+        # The running service's operator settings.
+        assert got["get_logs"] is True
+        assert got["startup_timeout_seconds"] == 600
+        assert got["log_pod_spec_on_failure"] is True
+        assert got["image_pull_policy"] == "Always"
+        assert got["on_finish_action"] == "delete_pod"
         assert got["render_error"] is None
 
 
@@ -586,9 +594,12 @@ def test_a_secret_always_wins_over_env_vars(airflow: dict[str, Any]) -> None:
     assert {e["name"]: e.get("value") for e in task["pod_env"]}["AWS_DEFAULT_REGION"] == "eu-west-2"
 
 
-def test_project_alias_names_the_service_account_and_labels(airflow: dict[str, Any]) -> None:
-    task = _dag(airflow, _case("electronic-monitoring-data-store/aliased"))["tasks"]["main"]
+def test_project_alias_names_the_dag_the_service_account_and_labels(airflow: dict[str, Any]) -> None:
+    dag = _dag(airflow, _case("electronic-monitoring-data-store/aliased"))
+    assert dag["dag_id"] == "emds.aliased"
+    task = dag["tasks"]["main"]
     assert task["service_account_name"] == "emds-aliased"
+    assert task["labels"]["airflow.compute.analytical-platform.service.justice.gov.uk/project"] == "emds"
     assert task["secrets"] == {"SECRET_TOKEN": {"type": "env", "secret": "emds-aliased-token", "key": "data"}}
 
 
@@ -602,7 +613,8 @@ def test_python_dags_load_with_placeholders_filled_in(airflow: dict[str, Any], w
     if workflow.python_dag_source != PYTHON_DAG:
         return  # an example's own dag.py: loading without errors is what we can check
     extract = dag["tasks"]["extract"]
-    repository = repository_name(workflow.dag.repository)
+    # PLACEHOLDER_REPOSITORY_NAME is the repository exactly as the manifest writes it (as today).
+    repository = workflow.dag.repository
     assert extract["image"] == f"509399598587.dkr.ecr.eu-west-2.amazonaws.com/{repository}:{workflow.dag.tag}"
     # The operator's defaults come from platform.json, so hand-written DAGs get the same identity.
     assert extract["service_account_name"] == names.service_account
@@ -613,17 +625,27 @@ def test_python_dags_load_with_placeholders_filled_in(airflow: dict[str, Any], w
     assert pod["spec"]["hostAliases"]  # hmcts_sdp_networking=True
     values = {e["name"]: e.get("value") for e in extract["pod_env"]}
     assert values["AIRFLOW_ENVIRONMENT"] == "DEVELOPMENT"
+    # PLACEHOLDER_PROJECT is the alias, so names built from it are the stack's.
+    assert dag["dag_id"] == names.dag_id
     assert [e for e in extract["pod_env"] if e["name"] == "SECRET_EXAMPLE"] == [
-        {"name": "SECRET_EXAMPLE", "secret": f"{workflow.project}-{workflow.name}-example", "key": "data"}
+        {"name": "SECRET_EXAMPLE", "secret": names.kubernetes_secret("example"), "key": "data"}
     ]
     assert values["BATCH"] == "3"
     assert values["RUN"].startswith("scheduled__")
     assert extract["retries"] == 2
     assert extract["retry_delay_seconds"] == 60
-    # The XCom sidecar Airflow adds gets the restricted security context too.
+    # The XCom sidecar Airflow adds: the platform's image (stack config), with the restricted security context
+    # (the image runs as its own non-root user).
     sidecar = pod["spec"]["containers"][1]
-    assert sidecar["securityContext"]["runAsNonRoot"] is True
-    assert sidecar["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert sidecar["name"] == "airflow-xcom-sidecar"
+    assert sidecar["image"] == config.xcom_sidecar_image
+    assert sidecar["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "privileged": False,
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
     assert dag["tasks"]["report"]["upstream"] == ["extract"]
 
 
@@ -636,3 +658,166 @@ def test_harness_reports_per_file_parse_time(airflow: dict[str, Any]) -> None:
         ),
         file=sys.stderr,
     )
+
+
+# --------------------------------------------------------------------------- the operator against a Kubernetes API
+
+
+class FakeKubernetes(http.server.ThreadingHTTPServer):
+    """A Kubernetes API that knows some secrets in namespace ``mwaa`` and refuses to create pods.
+
+    ``GET /api/v1/namespaces/mwaa/secrets/<name>`` answers 200 (metadata only) for a name in
+    ``secrets``, else 404, or ``secret_status`` for every name when set; listing pods finds none;
+    creating a pod is refused with 422, so a task that gets that far ends at once. Every request
+    is kept in ``requests`` as (method, path, Accept header)."""
+
+    def __init__(self, secrets: set[str], secret_status: int | None = None) -> None:
+        super().__init__(("127.0.0.1", 0), _FakeKubernetesHandler)
+        self.secrets, self.secret_status = secrets, secret_status
+        self.requests: list[tuple[str, str, str]] = []
+        self.created: list[dict[str, Any]] = []  # bodies of pod creations
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _FakeKubernetesHandler(http.server.BaseHTTPRequestHandler):
+    server: FakeKubernetes
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    def _answer(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _status(self, code: int, reason: str) -> None:
+        self._answer(code, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason, "code": code})
+
+    def do_GET(self) -> None:
+        self.server.requests.append(("GET", self.path, self.headers.get("Accept", "")))
+        path = urllib.parse.urlsplit(self.path).path
+        prefix = "/api/v1/namespaces/mwaa/secrets/"
+        if path.startswith(prefix):
+            name = path.removeprefix(prefix)
+            if self.server.secret_status is not None:
+                self._status(self.server.secret_status, "Forbidden")
+            elif name in self.server.secrets:
+                meta = {"name": name, "namespace": "mwaa"}
+                self._answer(200, {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta})
+            else:
+                self._status(404, "NotFound")
+        elif path == "/api/v1/namespaces/mwaa/pods":
+            self._answer(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": []})
+        else:
+            self._status(404, "NotFound")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.server.created.append(json.loads(self.rfile.read(length) or b"{}"))
+        self.server.requests.append(("POST", self.path, self.headers.get("Accept", "")))
+        self._status(422, "Invalid")
+
+
+SECRETS_CASE = "electronic-monitoring-data-store-pp/with-secrets"
+
+
+@functools.cache
+def _secrets_workflow() -> Workflow:
+    return _workflow(
+        "electronic-monitoring-data-store-pp", "with-secrets", [Task("main")], secrets=("api-key", "db-password")
+    )
+
+
+def _execute_against(
+    tmp_path: Path, secrets: set[str], secret_status: int | None = None
+) -> tuple[dict[str, Any], FakeKubernetes]:
+    """Execute the main task of a generated DAG with two secrets against a fake Kubernetes API."""
+    server = FakeKubernetes(secrets, secret_status)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [{"name": "fake", "cluster": {"server": server.url}}],
+                    "users": [{"name": "fake", "user": {"token": "not-a-real-token"}}],
+                    "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
+                    "current-context": "fake",
+                }
+            )
+        )
+        config = dataclasses.replace(
+            _config(),
+            kubernetes=dataclasses.replace(_config().kubernetes, config_file=str(kubeconfig), cluster_context=None),
+        )
+        dags = write_folder(tmp_path / "dags", dags_folder_files([_secrets_workflow()], config))
+        result = run_task(dags, tmp_path / "result.json", derive(_secrets_workflow(), config).dag_id, "main")
+    except HarnessError as error:
+        pytest.fail(str(error), pytrace=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+    return result, server
+
+
+def test_a_task_whose_secret_has_no_value_fails_at_once_saying_where_to_set_it(tmp_path: Path) -> None:
+    result, server = _execute_against(tmp_path, secrets={"emds-pp-with-secrets-api-key"})
+    requests, error = server.requests, result["exception"]
+    assert error is not None and error["fail_at_once"] is True, result  # AirflowFailException: no retry
+    assert result["seconds"] < 30  # not the 600 s start-up timeout
+    message = error["message"]
+    assert "Secrets Manager secret /airflow/development/emds-pp/with-secrets/db-password has no value yet" in message
+    assert "Kubernetes secret 'emds-pp-with-secrets-db-password' does not exist in namespace 'mwaa'" in message
+    assert (
+        "https://eu-west-2.console.aws.amazon.com/secretsmanager/secret"
+        "?name=%2Fairflow%2Fdevelopment%2Femds-pp%2Fwith-secrets%2Fdb-password&region=eu-west-2"
+    ) in message
+    assert "https://eu-west-2.console.aws.amazon.com/secretsmanager/listsecrets?region=eu-west-2" in message
+    assert "api-key" not in message  # that one exists
+    # Both secrets were looked up (metadata only: a value never reaches the worker); no pod was created.
+    secret_gets = sorted((path, accept) for method, path, accept in requests if "/secrets/" in path)
+    assert secret_gets == [
+        (f"/api/v1/namespaces/mwaa/secrets/emds-pp-with-secrets-{name}", operator_metadata_only())
+        for name in ("api-key", "db-password")
+    ]
+    assert not [r for r in requests if r[0] == "POST"]
+
+
+def test_a_task_whose_secrets_exist_goes_on_to_create_its_pod(tmp_path: Path) -> None:
+    present = {"emds-pp-with-secrets-api-key", "emds-pp-with-secrets-db-password"}
+    result, server = _execute_against(tmp_path, secrets=present)
+    error = result["exception"]
+    # It got as far as creating the pod (which the fake API refuses), the pod reading both secrets.
+    assert ("POST", "/api/v1/namespaces/mwaa/pods", "application/json") in server.requests
+    assert error["type"] == "ApiException" and error["status"] == 422 and error["fail_at_once"] is False, result
+    [pod] = server.created
+    refs = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]["name"]
+        for e in pod["spec"]["containers"][0]["env"]
+        if "valueFrom" in e
+    }
+    assert refs == {
+        "SECRET_API_KEY": "emds-pp-with-secrets-api-key",
+        "SECRET_DB_PASSWORD": "emds-pp-with-secrets-db-password",
+    }
+
+
+def test_a_secret_check_that_cannot_be_made_does_not_fail_the_task(tmp_path: Path) -> None:
+    """No permission to look secrets up (403): the check is skipped with a warning, the pod is created."""
+    result, server = _execute_against(tmp_path, secrets=set(), secret_status=403)
+    assert ("POST", "/api/v1/namespaces/mwaa/pods", "application/json") in server.requests
+    assert result["exception"]["fail_at_once"] is False, result
+
+
+def operator_metadata_only() -> str:
+    """The Accept header the operator's secret check sends, written out: PartialObjectMetadata first."""
+    return "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -96,19 +97,139 @@ def test_no_stored_cloud_credentials():
         assert "PULUMI_CONFIG_PASSPHRASE" not in text
 
 
-def test_main_deploys_every_stack_in_order():
+# --------------------------------------------------------------------------- main: deploy what changed
+
+
+class _Context(dict):
+    """Attribute access for expression contexts (``needs.changes.outputs.stacks``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        value = self[name]
+        return _Context(value) if isinstance(value, dict) else value
+
+
+STATUS_FUNCTION = re.compile(r"\b(success|failure|always|cancelled)\(")
+
+
+def evaluate(expression: str, needs: dict[str, Any]) -> Any:
+    """A GitHub Actions expression, as far as these workflows use it: ``&&``, ``||``, ``!``, ``==``,
+    ``!=``, string literals, ``contains``, ``fromJSON``, ``needs.<job>.result|outputs.<name>``."""
+    text = expression.strip()
+    if text.startswith("${{") and text.endswith("}}"):
+        text = text[3:-2]
+    assert re.fullmatch(r"[\w\s.'\[\]()=!&|,-]*", text), f"unsupported expression {expression!r}"
+    python = text.replace("&&", " and ").replace("||", " or ")
+    python = re.sub(r"!(?!=)", " not ", python)
+    functions = {"contains": lambda where, what: what in where, "fromJSON": json.loads}
+    return eval(python, {"__builtins__": {}}, {**functions, "needs": _Context(needs)})
+
+
+def push(paths: list[str], changed_stacks, failing: tuple[str, ...] = ()) -> dict[str, set[str]]:
+    """Run main.yml's job graph for a push of ``paths`` as GitHub would: each stack it deploys, with the
+    stacks deployed before it that it waited for (deploys of ``failing`` stacks, and ``failing`` jobs, fail)."""
+    jobs = workflow("main.yml")["jobs"]
+    outputs = {
+        "changes": {
+            "stacks": json.dumps(changed_stacks.affected_stacks(paths)),
+            "program": json.dumps(changed_stacks.program_changed(paths)),
+        }
+    }
+    results: dict[str, str] = {}
+    deployed: dict[str, set[str]] = {}
+    by_job: dict[str, set[str]] = {}  # the stacks each job (and what it needs) deployed
+    pending = dict(jobs)
+    while pending:
+        name, job = next((n, j) for n, j in pending.items() if all(d in results for d in needs_of(j)))
+        del pending[name]
+        needs = {d: {"result": results[d], "outputs": outputs.get(d, {})} for d in needs_of(job)}
+        condition = str(job.get("if", ""))
+        # Without a status function, GitHub runs a job only if every job it needs succeeded.
+        runs = STATUS_FUNCTION.search(condition) is not None or all(r == "success" for r in results_of(needs))
+        if runs and condition:
+            runs = bool(evaluate(condition, needs))
+        before = set().union(*(by_job[d] for d in needs_of(job))) if needs_of(job) else set()
+        if not runs:
+            results[name], by_job[name] = "skipped", before
+            continue
+        stacks: list[str] = []
+        if job.get("uses") == "./.github/workflows/deploy.yml":
+            matrix = job.get("strategy", {}).get("matrix", {}).get("stack")
+            stacks = evaluate(matrix, needs) if matrix else [job["with"]["stack"]]
+            if matrix:
+                assert job["with"]["stack"] == "${{ matrix.stack }}"
+        for stack in stacks:
+            assert stack not in deployed, f"{stack} deployed twice"
+            deployed[stack] = set(before)
+        results[name] = "failure" if set(stacks) & set(failing) or name in failing else "success"
+        by_job[name] = before | set(stacks)
+    return deployed
+
+
+def needs_of(job: dict[str, Any]) -> list[str]:
+    needs = job.get("needs", [])
+    return [needs] if isinstance(needs, str) else list(needs)
+
+
+def results_of(needs: dict[str, Any]) -> list[str]:
+    return [n["result"] for n in needs.values()]
+
+
+def test_main_runs_on_push_and_tests_first():
     main = workflow("main.yml")
     assert main["on"] == {"push": {"branches": ["main"]}}
     jobs = main["jobs"]
-    previous = "tests"
     assert "make test" in " ".join(str(s.get("run", "")) for s in steps(jobs["tests"]))
-    for stack in ENVIRONMENTS:  # development, then test, then production
-        job = jobs[stack]
-        assert job["uses"] == "./.github/workflows/deploy.yml"
-        assert job["with"] == {"stack": stack}
-        assert job["needs"] == previous
-        assert job["permissions"] == {"contents": "read", "id-token": "write"}
-        previous = stack
+    changes = " ".join(str(s.get("run", "")) for s in steps(jobs["changes"]))
+    assert 'git diff --name-only -z "$BEFORE" HEAD | python3 .github/scripts/changed_stacks.py' in changes
+    assert "--diff-filter" not in changes  # a deleted manifest deploys its stack
+    for name, job in jobs.items():
+        if job.get("uses") == "./.github/workflows/deploy.yml":
+            assert {"changes", "tests"} & set(needs_of(job)) or needs_of(job) in (["development"], ["test"]), name
+            assert job["permissions"] == {"contents": "read", "id-token": "write"}
+
+
+def test_a_production_only_change_deploys_production_without_waiting(changed_stacks):
+    assert push(["environments/production/p/w/workflow.yml"], changed_stacks) == {"production": set()}
+    assert push(["Pulumi.production.yaml", "environments/production/p/w/dag.py"], changed_stacks) == {
+        "production": set()
+    }
+
+
+def test_manifest_changes_deploy_each_stack_independently(changed_stacks):
+    paths = ["environments/development/p/w/workflow.yml", "environments/production/p/w/workflow.yml"]
+    assert push(paths, changed_stacks) == {"development": set(), "production": set()}
+    # A failure in one stack does not hold another back.
+    assert push(paths, changed_stacks, failing=("development",)) == {"development": set(), "production": set()}
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        ["components/workflow.py"],
+        ["mwaa/analytical_platform/standard_operator.py"],
+        ["shell/program.py", "environments/production/p/w/workflow.yml"],
+        ["requirements.txt"],
+        [".github/workflows/deploy.yml"],
+    ],
+)
+def test_a_program_or_runtime_change_goes_development_test_production(changed_stacks, paths):
+    assert push(paths, changed_stacks) == {
+        "development": set(),
+        "test": {"development"},
+        "production": {"development", "test"},
+    }
+    # Each stage only after the previous one succeeded.
+    assert push(paths, changed_stacks, failing=("development",)) == {"development": set()}
+    assert push(paths, changed_stacks, failing=("test",)) == {"development": set(), "test": {"development"}}
+
+
+def test_nothing_to_deploy(changed_stacks):
+    assert push(["docs/operations.md", "tests/test_x.py"], changed_stacks) == {}
+
+
+def test_failed_tests_deploy_nothing(changed_stacks):
+    for paths in (["components/workflow.py"], ["environments/production/p/w/workflow.yml"]):
+        assert push(paths, changed_stacks, failing=("tests",)) == {}
 
 
 def test_deploy_is_one_environment_and_one_lock_per_stack():
@@ -147,6 +268,10 @@ def test_pull_requests_validate_test_diff_and_preview(changed_stacks):
     assert pulumi["edit-pr-comment"] is True
     assert pulumi["policyPacks"] == "policy"
     assert pulumi["cloud-url"].startswith("s3://")
+    # Pull request code previews with the accounts' read-only roles; deploys with the deploy roles.
+    assert step_using(preview, "pulumi/actions")["env"] == {"PLATFORM_ROLES": "preview"}
+    (deploy_job,) = workflow("deploy.yml")["jobs"].values()
+    assert "PLATFORM_ROLES" not in str(deploy_job)
     # Every stack the matrix can hold is one the change detection knows, and the other way round.
     assert tuple(changed_stacks.STACKS) == ENVIRONMENTS
 
@@ -170,6 +295,8 @@ def test_pull_requests_validate_test_diff_and_preview(changed_stacks):
 )
 def test_affected_stacks(changed_stacks, paths, stacks):
     assert changed_stacks.affected_stacks(paths) == stacks
+    # Every stack is affected exactly when the program (or what it runs with) changed.
+    assert changed_stacks.program_changed(paths) == (stacks == list(ENVIRONMENTS))
 
 
 def test_manifests_to_validate(changed_stacks, tmp_path: Path):
@@ -200,7 +327,7 @@ def test_change_detection_script_output(tmp_path: Path):
         check=True,
         cwd=tmp_path,
     )
-    assert done.stdout.splitlines() == ['stacks=["development"]', "manifests=0"]
+    assert done.stdout.splitlines() == ['stacks=["development"]', "program=false", "manifests=0"]
 
 
 # zizmor is pinned in requirements.txt, so `make test` always runs this; elsewhere it may be absent.

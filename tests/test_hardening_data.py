@@ -1,7 +1,7 @@
 """Nothing is lost: what protects live data in the stack, checked on what the engine receives.
 
-* The placeholder value of a secret is written once: later deploys ignore its
-  value and its version stages (so a maintainer's value stays current).
+* A secret's value is never the stack's: no ``SecretVersion`` is registered, so no
+  deploy writes, resets or reads a maintainer's value.
 * A deleted secret is recoverable: a recovery window, never a force delete or
   a forced overwrite of a replica; production keeps secrets when Pulumi stops
   managing them.
@@ -22,7 +22,6 @@ import pytest
 import yaml
 
 import components.workflow
-from components.workflow import PLACEHOLDER_VALUE
 from shell.offline import ProgramFailed, Registration, run_program
 from tests.components.test_least_privilege import SOURCES, rendered
 from tests.conftest import EXAMPLES, MINIMAL, REPO
@@ -50,21 +49,14 @@ EXTERNAL = MINIMAL + "iam:\n  external_role: arn:aws:iam::123456789012:role/else
 
 
 @pytest.mark.parametrize(("source", "stack"), SOURCES)
-def test_placeholder_values_are_written_once(source: str, stack: str) -> None:
+def test_no_secret_value_passes_through_the_stack(source: str, stack: str) -> None:
     registrations = rendered(source, stack)
-    secrets = {r.name: r for r in registrations if r.type == SECRET}
-    versions = {r.name: r for r in registrations if r.type == VERSION}
-    if not secrets:
+    if not any(r.type == SECRET for r in registrations):
         pytest.skip("no secrets in this stack")
-    # Exactly one placeholder per secret (same logical name, its own type), and nothing else writes a value.
-    assert set(versions) == set(secrets)
-    for name, version in versions.items():
-        assert version.inputs["secretString"] == PLACEHOLDER_VALUE
-        assert "secretBinary" not in version.inputs
-        assert version.inputs["secretId"].split(":secret:")[1].startswith(secrets[name].inputs["name"])
-        # secretString: a deploy never writes the placeholder over the maintainer's value; versionStages: a
-        # deploy never moves AWSCURRENT back to the placeholder version after the maintainer put a new one.
-        assert {"secretString", "versionStages"} <= set(version.options.get("ignoreChanges", ())), name
+    # No version resource (the provider would read the value into state), and no value on the secret itself.
+    assert not [r.name for r in registrations if r.type == VERSION]
+    for secret in (r for r in registrations if r.type == SECRET):
+        assert not {"secretString", "secretBinary"} & set(secret.inputs), secret.name
 
 
 @pytest.mark.parametrize(("source", "stack"), SOURCES)
@@ -190,7 +182,8 @@ def test_a_project_alias_clash_registers_nothing(stack_with_good_workflows: Path
 # live resources: add pulumi.Alias for the old name/parent/type (components/workflow.py), then update this.
 # Every resource is a direct child of its Workflow component; the component and its role, policy, policy
 # attachments, service account and DAG object are all named <project>/<workflow> (their types tell them
-# apart), a secret's three resources <project>/<workflow>/<secret id>.
+# apart), a secret's two resources <project>/<workflow>/<secret id>. The providers are top-level: every
+# resource's state names its provider's URN, so renaming a provider is a rename too.
 WORKFLOW_TYPE = "analytical-platform:workflows:Workflow"
 ROOT = f"{WORKFLOW_TYPE}::demo/job"
 STABLE_NAMES = {
@@ -200,9 +193,14 @@ STABLE_NAMES = {
     ("aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive", "demo/job", ROOT),
     ("kubernetes:core/v1:ServiceAccount", "demo/job", ROOT),
     *((SECRET, f"demo/job/{s}", ROOT) for s in ("api-key", "token")),
-    *((VERSION, f"demo/job/{s}", ROOT) for s in ("api-key", "token")),
     *(("kubernetes:external-secrets.io/v1:ExternalSecret", f"demo/job/{s}", ROOT) for s in ("api-key", "token")),
     ("aws:s3/bucketObjectv2:BucketObjectv2", "demo/job", ROOT),
+}
+STABLE_PROVIDERS = {
+    ("pulumi:providers:aws", "data-account", None),
+    ("pulumi:providers:aws", "compute-account", None),
+    ("pulumi:providers:aws", "common-account", None),
+    ("pulumi:providers:kubernetes", "compute-cluster", None),
 }
 STABLE_EXTERNAL = {
     (WORKFLOW_TYPE, "demo/elsewhere", None),
@@ -241,7 +239,7 @@ def test_logical_names_types_and_parents_are_stable(tmp_path: Path) -> None:
     registrations = run_program("development", environments, REPO)
     found = identities(registrations)
     runtime = {i for i in found if i[0] == RUNTIME_TYPE or i[2] == RUNTIME_ROOT}
-    assert found - runtime == STABLE_NAMES | STABLE_EXTERNAL
+    assert found - runtime == STABLE_NAMES | STABLE_EXTERNAL | STABLE_PROVIDERS
     # The runtime's file list may grow; the component and the names of the files DAGs import may not change.
     assert runtime >= STABLE_RUNTIME
     runtime_objects = [r for r in registrations if r.parent is not None and r.parent.endswith(RUNTIME_ROOT)]

@@ -1,16 +1,21 @@
-"""The identities of live resources are what DESIGN.md states, so a migration adopts rather than recreates.
+"""The identities and grants of live resources are what the running service has, so a migration adopts
+rather than recreates, and no workflow loses access.
 
 Every name below is computed here, independently, from a manifest's path
 (``<env>/<project>/<workflow>/workflow.yml``), the manifest itself and the stack
 file's ``platform:projectAliases``; then compared with ``workflows.plan.naming`` and with
 what the program registers (the inputs a provider would receive). Changing any of
 these renames — and so replaces — a live resource for every workflow: a secret
-replaced loses its value, a DAG id changed loses its run history.
+replaced loses its value, a DAG id changed loses its run history. Each workflow's
+grants are computed here the same way, from the running service's action lists
+(``reference/live-installation.md``) and the corrections ``docs/migration.md`` lists.
+The manifests: the repository's examples, our own, and ``../shared/corpus`` when present.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +25,8 @@ import pytest
 import yaml
 
 from shell.offline import Registration, run_program
-from tests.conftest import EXAMPLES, MINIMAL, REPO
+from tests.conftest import CORPUS, EXAMPLES, MINIMAL, REPO
+from tests.shell.test_cli import corpus_with_dag_py
 from workflows.config import StackConfig, stack_file
 from workflows.model import ENVIRONMENTS
 from workflows.plan.naming import derive
@@ -30,11 +36,34 @@ from workflows.validate import load_workflow
 # an aliased project, tasks, secrets, an external role, and another environment.
 OWN = {
     ("development", "electronic-monitoring-data-store", "load-servicenow"): "secrets: [api-key, db-passwd]\n",
+    ("development", "electronic-monitoring-data-store-pp", "load-y"): "secrets: [token]\n",
     ("development", "demo", "pipeline"): (
         "  tasks:\n    extract-all: {}\n    load:\n      dependencies: [extract-all]\n"
     ),
     ("development", "demo", "cross-account"): "iam:\n  external_role: arn:aws:iam::123456789012:role/elsewhere\n",
     ("test", "demo", "job"): "secrets: [token]\n",
+    # Every iam key, and S3 paths that name no object (granted exactly as written, as today).
+    ("development", "demo", "grants"): (
+        "iam:\n"
+        "  s3_read_only: [bucket-a, bucket-b/, bucket-b/in/*]\n"
+        "  s3_read_write: [bucket-c/work/*, bucket-c/tmp/]\n"
+        "  s3_write_only: [bucket-d/out/*]\n"
+        "  s3_deny: [bucket-e/private/*]\n"
+        "  kms: [arn:aws:kms:eu-west-2:593291632749:key/0b8f6a1e-1111-4c2d-9e3f-123456789abc]\n"
+        "  athena: write\n"
+        "  glue: true\n"
+        "  bedrock: true\n"
+        "  textract: true\n"
+        "  lake_formation: true\n"
+        "  cloudwatch_logs_read_only:\n"
+        "    - arn:aws:logs:eu-west-2:593291632749:log-group:some-group\n"
+        "    - arn:aws:logs:eu-west-2:593291632749:log-group:other-group:*\n"
+        "  update_secrets: true\n"
+        "secrets: [api-key, token]\n"
+    ),
+    ("development", "electronic-monitoring-data-store-pp", "updates"): (
+        "iam:\n  update_secrets: true\n  s3_deny: [bucket-f/*]\nsecrets: [token]\n"
+    ),
 }
 
 
@@ -70,7 +99,9 @@ def expected(path: Path) -> Expected:
         secrets={
             f"/airflow/{env}/{alias}/{workflow}/{s}": f"{alias}-{workflow}-{s}" for s in manifest.get("secrets") or []
         },
-        dag_id=f"{project}.{workflow}",  # the project folder, not its alias: the DAG ids Airflow shows today
+        # The alias too, as the running service names its DAGs (emds.<workflow>, emds-pp.<workflow>): the DAG ids
+        # Airflow shows today, so run history is kept.
+        dag_id=f"{alias}.{workflow}",
         # Under the environment's folder, one folder per workflow, the file always dag.py.
         dag_key=f"{config.get('platform:dagsPrefix', 'dags/')}{env}/{alias}/{workflow}/dag.py",
         task_ids=tuple(str(t) for t in dag["tasks"]) if dag.get("tasks") else ("main",),
@@ -96,6 +127,9 @@ def datasets(tmp_path_factory) -> list[tuple[str, Path]]:
     own = own_environments(tmp_path_factory.mktemp("identities") / "environments")
     found = [(stack, EXAMPLES) for stack in ENVIRONMENTS if any((EXAMPLES / stack).glob("*/*/workflow.yml"))]
     found += [(stack, own) for stack in ENVIRONMENTS if (own / stack).is_dir()]
+    if CORPUS.is_dir():  # the live manifests (python_dag ones with a dag.py of our own)
+        corpus = corpus_with_dag_py(tmp_path_factory.mktemp("corpus"))
+        found += [(stack, corpus) for stack in ENVIRONMENTS if (corpus / stack).is_dir()]
     return found
 
 
@@ -114,6 +148,7 @@ def test_every_naming_rule_is_exercised(datasets):
     assert {w.path.parts[-4] for w in wanted} >= {"development", "test"}
     assert any(w.role is None for w in wanted)  # external role
     assert any(w.service_account.startswith("emds-") for w in wanted)  # project alias
+    assert any(w.dag_id.startswith("emds-pp.") for w in wanted)  # the second alias
     assert any(len(w.task_ids) > 1 for w in wanted) and any(w.task_ids == ("main",) for w in wanted)
     assert any(w.secrets for w in wanted)
 
@@ -185,3 +220,122 @@ def test_each_dag_is_uploaded_under_its_key_with_its_dag_id_and_task_ids(dataset
             ]
             assert [v for k, v in literals if k == "dag_id"] == [want.dag_id], want.path
             assert sorted(v for k, v in literals if k == "task_id") == sorted(want.task_ids), want.path
+
+
+# --------------------------------------------------------------------------- grants
+
+# The running service's action lists (reference/live-installation.md), written out; with the corrections
+# docs/migration.md lists ("Corrections to grants").
+S3_READ_ONLY = ("s3:GetObject", "s3:GetObjectAcl", "s3:GetObjectVersion")
+S3_WRITE_ONLY = ("s3:PutObject", "s3:PutObjectAcl", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:RestoreObject")
+S3_READ_WRITE = (*S3_READ_ONLY, "s3:GetObjectTagging", "s3:PutObjectTagging", *S3_WRITE_ONLY)
+# Correction: in place of s3:CreateMultipartUpload, which is no IAM action.
+S3_MULTIPART = ("s3:AbortMultipartUpload", "s3:ListMultipartUploadParts")
+LOGS = (
+    "logs:Describe*",
+    "logs:Get*",
+    "logs:List*",
+    "logs:StartQuery",
+    "logs:StopQuery",
+    "logs:TestMetricFilter",
+    "logs:FilterLogEvents",
+    "logs:StartLiveTail",
+    "logs:StopLiveTail",
+    "cloudwatch:GenerateQuery",
+    "cloudwatch:GenerateQueryResultsSummary",
+)
+# Correction: the Logs Insights query actions without a resource type, also on "*".
+LOGS_UNSCOPED = (
+    "logs:StopQuery",
+    "logs:DescribeQueries",
+    "logs:DescribeQueryDefinitions",
+    "logs:ListLogGroupsForQuery",
+    "cloudwatch:GenerateQuery",
+    "cloudwatch:GenerateQueryResultsSummary",
+)
+KMS = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*")
+
+Grant = tuple[str, str, str]  # (Effect, Action, Resource)
+
+
+def data_account(config: dict[str, Any]) -> str:
+    accounts = config.get("platform:accounts") or {}
+    return str((accounts.get("data") or {}).get("id") or config.get("platform:accountId"))
+
+
+def expected_grants(path: Path) -> set[Grant] | None:
+    """What the workflow's own policy grants: the running service's grants for its manifest, corrected."""
+    env, project, workflow = path.parts[-4:-1]
+    manifest = yaml.safe_load(path.read_text())
+    config = settings(env)
+    iam = manifest.get("iam") or {}
+    if iam.get("external_role"):
+        return None
+    alias = (config.get("platform:projectAliases") or {}).get(project, project)
+    account = data_account(config)
+    regions = (config["aws:region"], config["platform:replicaRegion"])
+    secrets = f"/airflow/{env}/{alias}/{workflow}/"
+    grants = {
+        ("Allow", "secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:{r}:{account}:secret:{secrets}*")
+        for r in regions
+    }
+    if iam.get("update_secrets"):
+        grants |= {
+            ("Allow", action, f"arn:aws:secretsmanager:{r}:{account}:secret:{secrets}{secret}*")
+            for secret in manifest.get("secrets") or []
+            for r in regions
+            for action in ("secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret")
+        }
+    paths = [p for key in ("s3_read_only", "s3_read_write", "s3_write_only", "s3_deny") for p in iam.get(key) or []]
+    if paths:
+        grants.add(("Allow", "s3:ListAllMyBuckets", "*"))  # correction: the action takes no resource
+        for p in paths:
+            bucket = p.split("/")[0]
+            grants |= {("Allow", a, f"arn:aws:s3:::{bucket}") for a in ("s3:ListBucket", "s3:GetBucketLocation")}
+    for key, actions in (
+        ("s3_read_only", S3_READ_ONLY),
+        ("s3_read_write", (*S3_READ_WRITE, *S3_MULTIPART)),
+        ("s3_write_only", (*S3_WRITE_ONLY, *S3_MULTIPART)),
+    ):
+        grants |= {("Allow", a, f"arn:aws:s3:::{p}") for p in iam.get(key) or [] for a in actions}
+    grants |= {
+        ("Deny", a, f"arn:aws:s3:::{p}") for p in iam.get("s3_deny") or [] for a in (*S3_READ_WRITE, *S3_MULTIPART)
+    }
+    grants |= {("Allow", a, key) for key in iam.get("kms") or [] for a in KMS}
+    if iam.get("glue"):
+        grants.add(("Allow", "iam:PassRole", f"arn:aws:iam::{account}:role/airflow-{env}-{alias}-{workflow}"))
+    if iam.get("lake_formation"):
+        grants.add(("Allow", "lakeformation:GetDataAccess", "*"))
+    for group in iam.get("cloudwatch_logs_read_only") or []:
+        resources = [group] if group.endswith("*") else [group, f"{group}:*"]
+        grants |= {("Allow", a, r) for r in resources for a in LOGS}
+        grants |= {("Allow", a, "*") for a in LOGS_UNSCOPED}
+    return grants
+
+
+def granted(document: dict[str, Any]) -> set[Grant]:
+    def as_list(value: Any) -> list[str]:
+        return value if isinstance(value, list) else [value]
+
+    return {
+        (s["Effect"], action, resource)
+        for s in document["Statement"]
+        for action in as_list(s["Action"])
+        for resource in as_list(s["Resource"])
+    }
+
+
+def test_every_workflow_keeps_its_grants_and_gets_nothing_broader(datasets, rendered):
+    checked = 0
+    for stack, root in datasets:
+        policies = {
+            r.inputs["name"]: json.loads(r.inputs["policy"])
+            for r in by_type(rendered[(stack, root)], "aws:iam/policy:Policy")
+        }
+        for path in sorted((root / stack).glob("*/*/workflow.yml")):
+            want, role = expected_grants(path), expected(path).role
+            if want is None:
+                continue
+            assert granted(policies[role]) == want, path
+            checked += 1
+    assert checked >= len(OWN) - 1

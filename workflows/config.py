@@ -13,10 +13,13 @@ Stack files use the camelCase keys only; Python code may construct them by field
 
 from __future__ import annotations
 
+import base64
+import binascii
 import fnmatch
+import re
 import typing
 from collections.abc import Mapping
-from dataclasses import field, is_dataclass
+from dataclasses import field, is_dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -39,6 +42,11 @@ from workflows.model import ENVIRONMENTS, Environment, frozen_map
 
 NAMESPACE = "platform"
 MWAA_DAGS_FOLDER = "/usr/local/airflow/dags/"  # where MWAA syncs the bucket's dags/ prefix
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
+# An IAM role name, optionally with a path (``path/name``): the ARN is derived from the account's id.
+ROLE_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]+(/[A-Za-z0-9+=,.@_-]+)*")
+# A Go duration as the External Secrets Operator reads it (``5m``, ``1h``, ``1h30m``).
+DURATION = re.compile(r"([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+")
 
 _CONFIG = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
@@ -85,38 +93,168 @@ class SdpNetworking:
 
 @dataclass(config=_CONFIG)
 class KubernetesConnection:
-    """How MWAA (outside the cluster) reaches EKS: a kubeconfig (``config_file`` +
-    ``cluster_context``) or an Airflow connection (``conn_id``).
+    """How MWAA (outside the cluster) reaches EKS: a kubeconfig (``config_file``, with its
+    default context unless ``cluster_context`` names one) or an Airflow connection (``conn_id``).
 
-    A ``config_file`` under MWAA's dags folder is written by the stack itself from
-    ``cluster_name``, ``endpoint`` and ``certificate_authority`` (token from
-    ``aws eks get-token``, no credential in the file), so it always exists.
+    ``dags/.kube/config`` in the MWAA bucket belongs to the cluster's own Terraform, which
+    writes it: by default the stack only points the operator at it. An installation without
+    such a file may opt in with ``manage_kubeconfig``: the stack then writes ``config_file``
+    (which must be under MWAA's dags folder) from the cluster facts (``platform:cluster``),
+    token from ``aws eks get-token`` with MWAA's execution role, no credential in the file.
     """
 
     config_file: Text | None = None
     cluster_context: Text | None = None
     conn_id: Text | None = None
-    cluster_name: Text | None = None
-    endpoint: Text | None = None
-    certificate_authority: Text | None = None
+    manage_kubeconfig: bool = False
 
     @property
     def bucket_path(self) -> str | None:
-        """The kubeconfig's path relative to the dags prefix, when the stack ships it."""
-        if self.conn_id is None and self.config_file and self.config_file.startswith(MWAA_DAGS_FOLDER):
+        """The kubeconfig's path relative to the dags prefix, when the stack ships it (opt-in only)."""
+        if self.manage_kubeconfig and self.config_file and self.config_file.startswith(MWAA_DAGS_FOLDER):
             return self.config_file.removeprefix(MWAA_DAGS_FOLDER)
         return None
 
     @model_validator(mode="after")
-    def _shipped_kubeconfig_is_complete(self) -> KubernetesConnection:
-        if self.bucket_path is not None and not (self.cluster_name and self.endpoint and self.certificate_authority):
+    def _managed_kubeconfig_is_in_the_bucket(self) -> KubernetesConnection:
+        if self.manage_kubeconfig and (self.conn_id is not None or self.bucket_path is None):
             raise PydanticCustomError(
-                "kubeconfig_in_bucket",
-                "configFile {config_file} is in the MWAA bucket, so the stack writes it: set clusterName, endpoint "
-                "and certificateAuthority too (or use connId for an Airflow connection)",
-                {"config_file": self.config_file},
+                "managed_kubeconfig",
+                "manageKubeconfig writes configFile into the MWAA bucket: configFile must be under "
+                "{folder} and connId unset (got configFile {config_file}, connId {conn_id})",
+                {"folder": MWAA_DAGS_FOLDER, "config_file": self.config_file, "conn_id": self.conn_id},
             )
         return self
+
+
+@dataclass(config=_CONFIG)
+class Account:
+    """An AWS account the stack reaches, and the roles its providers assume there.
+
+    Roles are named without their account (``analytical-platform-infrastructure-access``,
+    or ``path/name``): the account id has one home, ``id``. ``preview_role`` is assumed by
+    previews (``pulumi preview`` and the preview phase of ``pulumi up``), ``deploy_role`` by
+    updates; a preview falls back to the deploy role when no preview role is named. An account
+    with no role is reached with the credentials the program runs with, which must then belong
+    to it (every provider allows only its own account id).
+    """
+
+    id: Text
+    deploy_role: Text | None = None
+    preview_role: Text | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _twelve_digits(cls, value: str) -> str:
+        if not ACCOUNT_ID.fullmatch(value):
+            raise PydanticCustomError(
+                "account_id", "must be a 12-digit AWS account id, not '{value}'", {"value": value}
+            )
+        return value
+
+    @field_validator("deploy_role", "preview_role")
+    @classmethod
+    def _a_role_name(cls, value: str | None) -> str | None:
+        if value is not None and not ROLE_NAME.fullmatch(value):
+            raise PydanticCustomError(
+                "role_name",
+                "must be a role name such as analytical-platform-airflow-deploy (the account is `id`), not '{value}'",
+                {"value": value},
+            )
+        return value
+
+    def role_arn(self, *, preview: bool) -> str | None:
+        """The ARN of the role a provider assumes here (None: the credentials it runs with)."""
+        role = (self.preview_role or self.deploy_role) if preview else self.deploy_role
+        return f"arn:aws:iam::{self.id}:role/{role}" if role else None
+
+
+@dataclass(config=_CONFIG)
+class Accounts:
+    """The accounts of the installation (see docs/operations.md, "Deploy and preview roles")."""
+
+    # Every workflow's IAM role and policy, and its secrets (primary region and replica).
+    data: Account
+    # The environment's MWAA bucket (DAG files, the runtime) and EKS cluster.
+    compute: Account
+    # ECR images; the secret holding the cluster facts (platform:cluster.factsSecret).
+    common: Account
+
+    @model_validator(mode="after")
+    def _writes_need_a_role(self) -> Accounts:
+        missing = [name for name in ("data", "compute") if getattr(self, name).deploy_role is None]
+        if missing:
+            raise PydanticCustomError(
+                "deploy_role",
+                "the stack writes to the {names} account(s): name the role it assumes there (deployRole)",
+                {"names": " and ".join(missing)},
+            )
+        return self
+
+
+@dataclass(config=_CONFIG)
+class ClusterFactsSecret:
+    """A Secrets Manager secret in the common account holding the cluster facts as a JSON
+    object (the cluster's own Terraform writes it), read at plan time, as the running
+    service does; ``*_key`` name its keys."""
+
+    secret_id: Text
+    endpoint_key: Text
+    certificate_authority_key: Text
+    oidc_issuer_key: Text
+
+
+@dataclass(config=_CONFIG)
+class Cluster:
+    """The environment's EKS cluster: its name and facts (API endpoint, CA certificate as
+    base64 PEM, OIDC issuer), either read from ``facts_secret`` at plan time or given here.
+
+    The program resolves a ``facts_secret`` into the three values before it plans anything
+    (:meth:`StackConfig.with_cluster_facts`), so the IRSA trust, the Kubernetes provider and an
+    opt-in kubeconfig all use the same facts.
+    """
+
+    name: Text
+    facts_secret: ClusterFactsSecret | None = None
+    endpoint: Text | None = None
+    certificate_authority: Text | None = None
+    oidc_issuer: Text | None = None
+
+    @property
+    def resolved(self) -> bool:
+        return self.facts_secret is None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Cluster:
+        given = [v is not None for v in (self.endpoint, self.certificate_authority, self.oidc_issuer)]
+        if any(given) if self.facts_secret is not None else not all(given):
+            raise PydanticCustomError(
+                "cluster_facts",
+                "set either factsSecret (read at plan time) or all of endpoint, certificateAuthority and "
+                "oidcIssuer, not both",
+            )
+        return self
+
+
+def example_cluster_facts(region: str) -> dict[str, str]:
+    """Obviously fake cluster facts for offline runs (``render``, ``validate``): a deploy refuses them.
+
+    The OIDC id is the one AWS's own documentation uses.
+    """
+    certificate = "-----BEGIN CERTIFICATE-----\nexample: the cluster's CA certificate\n-----END CERTIFICATE-----\n"
+    return {
+        "endpoint": f"https://EXAMPLED539D4633E53DE1B71EXAMPLE.gr7.{region}.eks.amazonaws.com",
+        "certificate_authority": base64.b64encode(certificate.encode()).decode(),
+        "oidc_issuer": f"https://oidc.eks.{region}.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
+    }
+
+
+def decoded_certificate(value: str) -> str | None:
+    """A base64 PEM (``certificate-authority-data``) as text, or None if it is not base64 of text."""
+    try:
+        return base64.b64decode(value, validate=True).decode("ascii")
+    except (binascii.Error, ValueError):
+        return None
 
 
 @dataclass(config=_CONFIG)
@@ -130,9 +268,8 @@ class StackConfig:
     environment: Environment
     region: Text
     replica_region: Text
-    account_id: Text
-    data_account_id: Text
-    oidc_provider: Text
+    accounts: Accounts
+    cluster: Cluster
     mwaa_bucket: Text
     image_registry: Text
     secrets_kms_key_arn: Text
@@ -142,17 +279,33 @@ class StackConfig:
     # (policy/rules.py), so the stack file is their one home.
     namespace: Text
     dags_prefix: Text
+    # What a manifest may name, as the running service allows it (no default here: installation facts):
+    # the GitHub organisations of dag.repository and the domains of tags.owner and notifications.emails.
+    allowed_repository_organisations: tuple[Text, ...]
+    allowed_email_domains: tuple[Text, ...]
     secret_store: SecretStore = field(default_factory=SecretStore)
+    # How often an ExternalSecret re-reads its secret: a maintainer's new value reaches pods within this.
+    external_secret_refresh_interval: Text = "5m"  # noqa: S105 - a duration, not a password
     shared_policy_path: Text = "airflow-service"
     extra_policies: tuple[ExtraPolicies, ...] = ()
     task_env: TextMap = field(default_factory=frozen_map)
     project_aliases: TextMap = field(default_factory=frozen_map)
     hmcts_sdp_networking: SdpNetworking = field(default_factory=SdpNetworking)
+    # The image of the XCom sidecar KubernetesPodOperator adds to a pod (digest-pinned); None: Airflow's own.
+    xcom_sidecar_image: Text | None = None
     slack_conn_id: Text = "slack_api_default"
     secret_recovery_window_days: int = 30
     retain_secrets_on_delete: bool = False
     maintainer_userid_pattern: Text = "*:{maintainer}"
     tags: TextMap = field(default_factory=frozen_map)
+
+    @field_validator("allowed_repository_organisations", "allowed_email_domains")
+    @classmethod
+    def _something_allowed(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        # An empty list would refuse every manifest of the stack.
+        if not values or not all(v.strip() for v in values):
+            raise PydanticCustomError("nothing_allowed", "must list at least one value, none of them empty", {})
+        return values
 
     @field_validator("secret_recovery_window_days")
     @classmethod
@@ -165,6 +318,17 @@ class StackConfig:
                 {"days": days},
             )
         return days
+
+    @field_validator("external_secret_refresh_interval")
+    @classmethod
+    def _a_duration(cls, value: str) -> str:
+        if not DURATION.fullmatch(value) or not any(c in "123456789" for c in value):
+            raise PydanticCustomError(
+                "duration",
+                "must be a duration such as 5m or 1h (0 would never refresh), not '{value}'",
+                {"value": value},
+            )
+        return value
 
     @field_validator("tags")
     @classmethod
@@ -209,6 +373,37 @@ class StackConfig:
             elif key == "aws:region":
                 values["region"] = value
         return StackConfig.from_mapping(environment, values)
+
+    @property
+    def account_id(self) -> str:
+        """The data account: every workflow's role, policy and secrets (``platform:accounts.data.id``)."""
+        return self.accounts.data.id
+
+    @property
+    def data_account_id(self) -> str:
+        """The account whose principals (maintainers) may read and put secret values: the data account."""
+        return self.accounts.data.id
+
+    @property
+    def oidc_provider(self) -> str:
+        """The cluster's OIDC issuer without ``https://`` (the IRSA trust).
+
+        From the cluster facts; while they are still to be read from ``platform:cluster.factsSecret``
+        (offline: ``validate``, a DAG harness), the example issuer, which a deploy never sees: the
+        program resolves the facts first (:meth:`with_cluster_facts`) and refuses examples.
+        """
+        issuer = self.cluster.oidc_issuer or example_cluster_facts(self.region)["oidc_issuer"]
+        return issuer.removeprefix("https://")
+
+    def with_cluster_facts(self, endpoint: str, certificate_authority: str, oidc_issuer: str) -> StackConfig:
+        """This config with the cluster facts as values (what :class:`Cluster` holds once resolved)."""
+        cluster = Cluster(
+            name=self.cluster.name,
+            endpoint=endpoint,
+            certificate_authority=certificate_authority,
+            oidc_issuer=oidc_issuer,
+        )
+        return replace(self, cluster=cluster)
 
     def alias(self, project: str) -> str:
         """The project part used in derived names (the alias, or the project itself)."""
@@ -274,7 +469,17 @@ def _message(detail: ErrorDetails) -> str:
     if kind in ("unexpected_keyword_argument", "extra_forbidden"):
         model = _model_at(detail["loc"][:-1])
         return "unknown key" + (f"; known: {', '.join(_keys(model))}" if model else "")
-    if kind in ("recovery_window", "too_many_tags", "kubeconfig_in_bucket"):
+    if kind in (
+        "nothing_allowed",
+        "recovery_window",
+        "too_many_tags",
+        "managed_kubeconfig",
+        "account_id",
+        "role_name",
+        "deploy_role",
+        "cluster_facts",
+        "duration",
+    ):
         return detail["msg"]
     shown = repr(value) if value is None or isinstance(value, str | int | float) else f"a {type(value).__name__}"
     return f"{detail['msg']} (got {shown[:80]})"

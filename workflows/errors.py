@@ -5,19 +5,41 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+ERROR: Severity = "error"
+WARNING: Severity = "warning"
 
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One problem in one manifest. Lines and columns are 1-based."""
+    """One problem in one manifest. Lines and columns are 1-based.
+
+    An ``error`` stops the manifest (validate exits 1, the stack is not changed); a
+    ``warning`` is reported in the same shape (``PATH:LINE:COL: warning: …``) and
+    stops nothing: the manifest means something its author probably did not intend,
+    and the warning says what to write instead.
+    """
 
     path: Path
     line: int
     column: int
     message: str
+    severity: Severity = ERROR
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+        prefix = "" if self.is_error else f"{self.severity}: "
+        return f"{self.path}:{self.line}:{self.column}: {prefix}{self.message}"
+
+
+def errors(problems: Iterable[Problem]) -> list[Problem]:
+    """The problems that stop a manifest (not the warnings)."""
+    return [p for p in problems if p.is_error]
 
 
 # Exit status of every command (DESIGN.md's command-line contract): all good; invalid input or a

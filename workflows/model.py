@@ -121,6 +121,7 @@ class Iam:
     lake_formation: bool = False
     # CloudWatch Logs log-group ARNs the workflow may read.
     cloudwatch_logs_read_only: tuple[str, ...] = ()
+    # true/false, as live manifests write it: the workflow may put new values into each of its own ``secrets``.
     update_secrets: bool = False
 
 

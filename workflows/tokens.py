@@ -18,7 +18,14 @@ ROLE = "aws:iam/role:Role"
 POLICY = "aws:iam/policy:Policy"
 ROLE_POLICY_ATTACHMENTS = "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"
 SECRET = "aws:secretsmanager/secret:Secret"  # noqa: S105 - a type token, not a password
-SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"  # noqa: S105 - a type token
 BUCKET_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"  # noqa: S105 - a type token
+
+# The providers every resource names (components/providers.py): ``pulumi:providers:<package>``.
+PROVIDER_PREFIX = "pulumi:providers:"
+AWS_PROVIDER = "pulumi:providers:aws"
+KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
+
+# Provider functions the program calls (reads at plan time): the cluster facts' secret.
+GET_SECRET_VERSION = "aws:secretsmanager/getSecretVersion:getSecretVersion"  # noqa: S105 - a function token

@@ -9,18 +9,19 @@ The passes over one file, all of whose problems are reported together:
    (:mod:`workflows.plan.workflow_plan`), whose names and documents are checked
    against their real limits (:mod:`workflows.plan.limits`).
 
-Only a manifest with no problem becomes a plan. :func:`load_all` also checks that
-no two workflows of a stack share a name.
+Only a manifest with no error becomes a plan; warnings (a path that matches no
+object, say) are reported in the same shape and never stop a plan, a render or a
+deploy. :func:`load_all` also checks that no two workflows of a stack share a name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from workflows.config import StackConfig
-from workflows.errors import ManifestError, Problem, escape_unprintable
+from workflows.errors import ManifestError, Problem, errors, escape_unprintable
 from workflows.manifest.build import build
 from workflows.manifest.discovery import read_python_dag
 from workflows.manifest.load import NodePath, Positions, load
@@ -31,36 +32,54 @@ from workflows.plan.workflow_plan import WorkflowPlan, plan
 
 
 def load_workflow(path: Path, config: StackConfig, text: str | None = None) -> WorkflowPlan:
-    """Load, validate and plan one manifest. Raises :class:`ManifestError` with every problem."""
+    """Load, validate and plan one manifest. Raises :class:`ManifestError` with every error (warnings
+    do not stop it: :func:`check_workflow` returns them)."""
+    result, problems = check_workflow(path, config, text)
+    if result is None:
+        raise ManifestError(errors(problems) or problems)
+    return result
+
+
+def check_workflow(
+    path: Path, config: StackConfig, text: str | None = None
+) -> tuple[WorkflowPlan | None, list[Problem]]:
+    """One manifest's plan (None when it has an error) and every problem of it, errors and warnings."""
     try:
         data, positions = load(path, text)
+        wants_dag_py = (
+            isinstance(data, dict) and isinstance(data.get("dag"), dict) and data["dag"].get("python_dag") is True
+        )
+        python_dag_source = read_python_dag(path) if wants_dag_py else None
     except ManifestError as error:
-        raise ManifestError(map(_one_line, error.problems)) from None
-    wants_dag_py = (
-        isinstance(data, dict) and isinstance(data.get("dag"), dict) and data["dag"].get("python_dag") is True
-    )
-    problems, result = check(data, positions, config, read_python_dag(path) if wants_dag_py else None)
-    if problems or result is None:
-        raise ManifestError(map(_one_line, problems))
-    return result
+        return None, [_one_line(p) for p in error.problems]
+    problems, result = check(data, positions, config, python_dag_source)
+    problems = sorted({_one_line(p) for p in problems})
+    return (None if errors(problems) else result), problems
 
 
 def _one_line(problem: Problem) -> Problem:
     """The problem with anything unprintable in its message (a key's newline) escaped: one problem, one line."""
     if problem.message.isprintable():
         return problem
-    return Problem(problem.path, problem.line, problem.column, escape_unprintable(problem.message))
+    return Problem(problem.path, problem.line, problem.column, escape_unprintable(problem.message), problem.severity)
 
 
-def load_all(paths: Iterable[Path], config: StackConfig) -> list[WorkflowPlan]:
-    """Load and plan every manifest; raise one :class:`ManifestError` with the problems of all of them."""
+def load_all(
+    paths: Iterable[Path], config: StackConfig, warn: Callable[[Problem], None] | None = None
+) -> list[WorkflowPlan]:
+    """Load and plan every manifest; raise one :class:`ManifestError` with the errors of all of them.
+    Warnings never stop it: each is handed to ``warn`` when given (the program logs them)."""
     plans: list[WorkflowPlan] = []
     problems: list[Problem] = []
     for path in paths:
-        try:
-            plans.append(load_workflow(path, config))
-        except ManifestError as error:
-            problems.extend(error.problems)
+        result, found = check_workflow(path, config)
+        problems.extend(errors(found))
+        if warn is not None:
+            for problem in found:
+                if not problem.is_error:
+                    warn(problem)
+        if result is not None:
+            plans.append(result)
     problems.extend(name_clashes(plans))
     if problems:
         raise ManifestError(problems)
@@ -84,8 +103,9 @@ def check(
     problems.extend(found)
     if not isinstance(data, dict):
         return problems, None
-    problems.extend(document_problems(data, positions, has_dag_py=python_dag_source is not None))
+    problems.extend(document_problems(data, positions, config, has_dag_py=python_dag_source is not None))
     # Name limits and policy size need a whole, well-placed model: only then are they meaningful.
+    # (Warnings do not stand in the way: the plan is what the stack declares.)
     if schema_failed or not placed or (data["dag"].get("python_dag") is True and python_dag_source is None):
         return problems, None
     try:

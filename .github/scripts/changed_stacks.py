@@ -1,7 +1,8 @@
 """Which stacks a pull request affects, and which manifests to validate, from its changed paths.
 
-    git diff --name-only -z --diff-filter=d HEAD^1 HEAD | python3 .github/scripts/changed_stacks.py
+    git diff --name-only -z HEAD^1 HEAD | python3 .github/scripts/changed_stacks.py
         -> stacks=["development"]    (lines for $GITHUB_OUTPUT)
+           program=false
            manifests=2
     ... | python3 .github/scripts/changed_stacks.py --manifests
         -> the manifests to validate, NUL-separated (for xargs -0)
@@ -10,8 +11,14 @@ Paths are read NUL-separated from stdin (``git diff -z``), relative to the repos
 root, which is the current directory. Standard library only: it runs before any set-up.
 
 - ``environments/<stack>/...`` and ``Pulumi.<stack>.yaml`` affect that stack;
-- the program, the policy pack, the pipeline and the pinned dependencies affect every stack;
+- the program, the policy pack, the pipeline and the pinned dependencies affect every stack
+  (``program=true``): main deploys them development → test → production, each after the
+  previous one succeeded, while a change of manifests or stack config alone (``program=false``)
+  deploys each affected stack at once, in parallel (``.github/workflows/main.yml``);
 - anything else (docs, tests) affects none.
+
+Deleted paths count (a deleted manifest deletes that workflow's resources); the manifests
+to validate are only those that exist.
 
 A changed file inside a workflow folder (its ``dag.py``, say) means that folder's
 ``workflow.yml`` is validated again; a ``workflow.yml`` at a wrong depth is passed
@@ -34,6 +41,11 @@ EVERY_STACK = re.compile(
 )
 STACK_CONFIG = re.compile(r"^Pulumi\.([a-z]+)\.yaml$")
 MANIFEST = "workflow.yml"
+
+
+def program_changed(paths: Iterable[str]) -> bool:
+    """Whether any path is part of what every stack runs (the program, its pins, the pipeline)."""
+    return any(EVERY_STACK.match(path) for path in paths)
 
 
 def affected_stacks(paths: Iterable[str]) -> list[str]:
@@ -72,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write("".join(f"{p}\0" for p in manifests(paths, Path())))
         return 0
     print(f"stacks={json.dumps(affected_stacks(paths))}")
+    print(f"program={json.dumps(program_changed(paths))}")
     print(f"manifests={len(manifests(paths, Path()))}")
     return 0
 

@@ -1,8 +1,9 @@
-"""Who a workflow's pods run as: its Kubernetes service account and labels.
+"""Who a workflow's pods run as and what they mount: its service account, labels and secrets.
 
 The one home of these names: the stack provisions the service account (and its IAM
-role's trust) under the same name, reading this file (``workflows/runtime_modules.py``),
-and the operator labels pods and picks the service account with it at run time.
+role's trust), the Secrets Manager secrets and the ExternalSecrets under the same
+names, reading this file (``workflows/runtime_modules.py``), and the operator labels
+pods, picks the service account and explains a missing secret with it at run time.
 ``project`` is the project's alias where it has one (see ``platform.json``).
 Standard library only.
 """
@@ -10,6 +11,8 @@ Standard library only.
 from __future__ import annotations
 
 LABEL_PREFIX = "airflow.compute.analytical-platform.service.justice.gov.uk"
+# The one key of every Kubernetes secret an ExternalSecret writes (the secret's value).
+SECRET_KEY = "data"  # noqa: S105 - a key name, not a password
 
 
 def service_account(project: str, workflow: str) -> str:
@@ -24,3 +27,26 @@ def labels(environment: str, project: str, workflow: str) -> dict[str, str]:
         f"{LABEL_PREFIX}/project": project,
         f"{LABEL_PREFIX}/workflow": workflow,
     }
+
+
+def secrets_prefix(environment: str, project: str, workflow: str) -> str:
+    """``/airflow/<env>/<project>/<workflow>/``: where the workflow's Secrets Manager secrets live."""
+    return f"/airflow/{environment}/{project}/{workflow}/"
+
+
+def secret_path(environment: str, project: str, workflow: str, secret: str) -> str:
+    """The Secrets Manager name of one secret: ``/airflow/<env>/<project>/<workflow>/<secret>``."""
+    return secrets_prefix(environment, project, workflow) + secret
+
+
+def kubernetes_secret(project: str, workflow: str, secret: str) -> str:
+    """The ExternalSecret and the Kubernetes secret it writes: ``<project>-<workflow>-<secret>``."""
+    return f"{service_account(project, workflow)}-{secret}"
+
+
+def secret_of(project: str, workflow: str, kubernetes_name: str) -> str | None:
+    """The secret id of this workflow whose Kubernetes secret is ``kubernetes_name``, or None when the
+    name is not one of this workflow's (:func:`kubernetes_secret` reversed for the workflow's own prefix)."""
+    prefix = kubernetes_secret(project, workflow, "")
+    secret = kubernetes_name.removeprefix(prefix) if kubernetes_name.startswith(prefix) else ""
+    return secret or None

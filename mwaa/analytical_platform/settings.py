@@ -39,6 +39,12 @@ class Platform:
     # ({"ip": …, "hostnames": […]}, …), as the pod's hostAliases take them.
     sdp_host_aliases: tuple[MappingProxyType, ...]
     slack_conn_id: str
+    # The XCom sidecar's image (digest-pinned), or None for Airflow's own.
+    xcom_sidecar_image: str | None = None
+    # Where the workflows' Secrets Manager secrets live, and how often ExternalSecrets sync them:
+    # what a task whose secret has no value yet tells its maintainers.
+    secrets_region: str | None = None
+    secrets_refresh_interval: str | None = None
 
     def alias(self, project: str) -> str:
         """The project part of derived names (service account, labels)."""
@@ -49,6 +55,12 @@ class Platform:
 
     def labels(self, project: str, workflow: str) -> dict[str, str]:
         return identity.labels(self.environment, self.alias(project), workflow)
+
+    def secret_path(self, project: str, workflow: str, kubernetes_name: str) -> str | None:
+        """The Secrets Manager name behind one of the workflow's own Kubernetes secrets, or None for a
+        name that is not the workflow's (``identity.kubernetes_secret`` reversed)."""
+        secret = identity.secret_of(self.alias(project), workflow, kubernetes_name)
+        return None if secret is None else identity.secret_path(self.environment, self.alias(project), workflow, secret)
 
 
 def from_mapping(data: dict[str, Any]) -> Platform:
@@ -66,6 +78,9 @@ def from_mapping(data: dict[str, Any]) -> Platform:
         sdp_annotations=MappingProxyType(dict(sdp.get("annotations") or {})),
         sdp_host_aliases=tuple(MappingProxyType(dict(h)) for h in sdp.get("host_aliases") or ()),
         slack_conn_id=data["slack_conn_id"],
+        xcom_sidecar_image=data.get("xcom_sidecar_image"),
+        secrets_region=(data.get("secrets") or {}).get("region"),
+        secrets_refresh_interval=(data.get("secrets") or {}).get("refresh_interval"),
     )
 
 

@@ -21,6 +21,7 @@ from workflows.plan.workflow_plan import plan
 
 REPO = Path(__file__).resolve().parents[2]
 HARNESS = Path(__file__).resolve().with_name("load_dags.py")
+TASK_RUNNER = Path(__file__).resolve().with_name("preflight.py")
 AIRFLOW_PYTHON = Path(os.environ.get("AIRFLOW_PYTHON", REPO / ".venv-airflow" / "bin" / "python"))
 
 
@@ -47,13 +48,23 @@ def write_folder(root: Path, files: dict[str, str]) -> Path:
 
 def run_harness(dags: Path, out: Path, *options: str) -> dict[str, Any]:
     """Load ``dags`` in Airflow and return the harness's description of it."""
+    return _run(HARNESS, dags, out, *options)
+
+
+def run_task(dags: Path, out: Path, dag_id: str, task_id: str) -> dict[str, Any]:
+    """Execute one task of ``dags`` in Airflow (against the cluster its platform.json names) and return
+    how it ended (``preflight.py``)."""
+    return _run(TASK_RUNNER, dags, out, dag_id, task_id)
+
+
+def _run(script: Path, dags: Path, out: Path, *options: str) -> dict[str, Any]:
     if not AIRFLOW_PYTHON.is_file():
         raise HarnessError(
             f"no Airflow interpreter at {AIRFLOW_PYTHON} (set AIRFLOW_PYTHON): run `make test`, "
             "which creates .venv-airflow with the Airflow that MWAA runs"
         )
     completed = subprocess.run(
-        [str(AIRFLOW_PYTHON), str(HARNESS), str(dags), str(out), *options],
+        [str(AIRFLOW_PYTHON), str(script), str(dags), str(out), *options],
         capture_output=True,
         text=True,
         timeout=900,

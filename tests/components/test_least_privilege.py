@@ -42,21 +42,12 @@ STACKS = ("development", "test", "production")
 UNSCOPED_ACTIONS = frozenset(
     {
         "s3:ListAllMyBuckets",
-        "bedrock:ListFoundationModels",
-        "bedrock:ListInferenceProfiles",
-        "textract:AnalyzeDocument",
-        "textract:AnalyzeExpense",
-        "textract:AnalyzeID",
-        "textract:DetectDocumentText",
-        "textract:GetDocumentAnalysis",
-        "textract:GetDocumentTextDetection",
-        "textract:GetExpenseAnalysis",
-        "textract:StartDocumentAnalysis",
-        "textract:StartDocumentTextDetection",
-        "textract:StartExpenseAnalysis",
         "lakeformation:GetDataAccess",
+        "cloudwatch:GenerateQuery",
+        "cloudwatch:GenerateQueryResultsSummary",
         "logs:DescribeQueries",
-        "logs:GetQueryResults",
+        "logs:DescribeQueryDefinitions",
+        "logs:ListLogGroupsForQuery",
         "logs:StopQuery",
     }
 )
@@ -244,8 +235,9 @@ def test_a_workflow_reads_only_its_own_secrets(source: str, stack: str) -> None:
             if not any(a.startswith("secretsmanager:") for a in actions):
                 continue
             for resource in as_list(statement["Resource"]):
+                # Its secrets (GetSecretValue), or one of them (update_secrets: .../<workflow>/<secret>*).
                 match = re.fullmatch(
-                    rf"arn:aws:secretsmanager:[a-z0-9-]+:{config.account_id}:secret:/airflow/{stack}/([a-z0-9-]+)/([a-z0-9-]+)/\*",
+                    rf"arn:aws:secretsmanager:[a-z0-9-]+:{config.account_id}:secret:/airflow/{stack}/([a-z0-9-]+)/([a-z0-9-]+)/(?:[a-z0-9-]+)?\*",
                     resource,
                 )
                 assert match, f"{name}: {resource}"
@@ -308,7 +300,8 @@ def test_external_role_must_be_an_iam_role_arn(manifest, config, value: str) -> 
         "*/data",
         "bucket*/data",
         "Bucket/data",
-        "s3://bucket/data",
+        # Not here: "s3://bucket/data" works today (matching no object) and is kept with a warning
+        # (docs/migration.md, "Corrections to grants"; tests/workflows/manifest/test_rules.py).
         "/bucket/data",
         "bucket/data\n",
         "b/data",

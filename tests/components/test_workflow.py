@@ -1,4 +1,4 @@
-"""The Pulumi program under the mock runtime: resource types, names, inputs and options."""
+"""The Pulumi program under the mock runtime: resource types, names, inputs, options and providers."""
 
 from __future__ import annotations
 
@@ -13,18 +13,20 @@ from tests.conftest import EXAMPLES, MINIMAL, REPO
 from workflows import tokens
 
 ACCOUNT = "593291632749"
-OIDC = "oidc.eks.eu-west-2.amazonaws.com/id/1972AFFBD0701A0D1FD291E34F7D1287"
+# Offline, the cluster facts secret is answered with the example facts (a deploy refuses them).
+OIDC = "oidc.eks.eu-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
 # Type tokens, written out (workflows/tokens.py must agree with them).
 WORKFLOW = "analytical-platform:workflows:Workflow"
 ROLE = "aws:iam/role:Role"
 POLICY = "aws:iam/policy:Policy"
 ATTACHMENTS = "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"
 SECRET = "aws:secretsmanager/secret:Secret"
-VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 RUNTIME = "analytical-platform:platform:PlatformRuntime"
+AWS_PROVIDER = "pulumi:providers:aws"
+KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
 # The URN of a direct child of the demo/job Workflow component: parent type chain, own type, name.
 CHILD_URN = "urn:pulumi:development::analytical-platform-airflow::analytical-platform:workflows:Workflow${}::{}"
 
@@ -105,23 +107,30 @@ def test_pattern_based_extra_policies_are_attached_too(manifest):
     ]
 
 
-def test_secret_placeholder_is_never_overwritten_and_deletion_is_recoverable(full):
+def test_the_secret_is_managed_and_deletion_is_recoverable(full):
     secret = full[(SECRET, "demo/job/api-key")]
     assert secret.inputs["name"] == "/airflow/development/demo/job/api-key"
     assert secret.inputs["recoveryWindowInDays"] == 30
-    assert secret.inputs["kmsKeyId"].startswith("arn:aws:kms:eu-west-2:")
+    assert secret.inputs["kmsKeyId"] == "arn:aws:kms:eu-west-2:593291632749:alias/secretsmanager/airflow"
     assert secret.inputs["replicas"] == [
-        {
-            "kmsKeyId": "arn:aws:kms:eu-west-1:593291632749:alias/secretsmanager/airflow-development",
-            "region": "eu-west-1",
-        }
+        {"kmsKeyId": "arn:aws:kms:eu-west-1:593291632749:alias/secretsmanager/airflow", "region": "eu-west-1"}
     ]
     assert "retainOnDelete" not in secret.options  # development does not retain
     policy = json.loads(secret.inputs["policy"])
     assert all(s["Principal"] != "*" and s["Principal"] != {"AWS": "*"} for s in policy["Statement"])
-    version = full[(VERSION, "demo/job/api-key")]
-    assert "secretString" in version.options["ignoreChanges"]
-    assert version.inputs["secretId"].startswith(f"arn:aws:secretsmanager:eu-west-2:{ACCOUNT}:secret:/airflow/")
+    # The secret only, never a value: no secretString on it, and no version resource beside it.
+    assert not {"secretString", "secretBinary"} & set(secret.inputs)
+
+
+def test_no_secret_version_is_ever_registered(tmp_path):
+    """A SecretVersion would make the provider read (on import, on refresh) and hold a maintainer's value."""
+    environments = tmp_path / "environments"
+    shutil.copytree(EXAMPLES, environments)
+    for stack in ("development", "production"):
+        shutil.copytree(EXAMPLES / "development", environments / stack, dirs_exist_ok=True)
+        registrations = run(environments, stack)
+        assert any(r.type == SECRET for r in registrations)
+        assert not [r.name for r in registrations if "secretVersion" in r.type or "SecretVersion" in r.type]
 
 
 def test_production_retains_secrets_on_delete(manifest):
@@ -139,7 +148,12 @@ def test_external_secret_syncs_into_a_kubernetes_secret(full):
     assert external.inputs["spec"]["data"] == [
         {"secretKey": "data", "remoteRef": {"key": "/airflow/development/demo/job/api-key"}}
     ]
-    assert external.inputs["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "aws-secretsmanager"}
+    # The running service's store and refresh interval (stack config).
+    assert external.inputs["spec"]["secretStoreRef"] == {
+        "kind": "SecretStore",
+        "name": "analytical-platform-data-production",
+    }
+    assert external.inputs["spec"]["refreshInterval"] == "5m"
 
 
 def test_service_account_is_annotated_with_the_role(full):
@@ -160,7 +174,7 @@ def test_service_account_is_annotated_with_the_role(full):
 
 def test_dag_object_is_uploaded_after_its_prerequisites(full):
     dag = full[(OBJECT, "demo/job")]
-    assert dag.inputs["bucket"] == "mojap-development-mwaa"
+    assert dag.inputs["bucket"] == "mojap-compute-development-mwaa"
     assert dag.inputs["key"] == "dags/development/demo/job/dag.py"
     assert "demo.job" in dag.inputs["content"]
     # Role, attachments, service account and ExternalSecrets exist before Airflow can see the DAG.
@@ -183,7 +197,6 @@ def test_every_resource_is_a_direct_child_of_the_workflow_component(full):
         (SERVICE_ACCOUNT, "demo/job"),
         (OBJECT, "demo/job"),
         (SECRET, "demo/job/api-key"),
-        (VERSION, "demo/job/api-key"),
         (EXTERNAL_SECRET, "demo/job/api-key"),
     }
     assert all(full[child].urn == CHILD_URN.format(*child) for child in children)
@@ -237,7 +250,7 @@ def registrations_per_workflow(registrations: list[Registration]) -> dict[str, i
 
 def test_registrations_per_workflow_are_bounded(manifest):
     """A generated role and no secrets: at most 6 registrations, component included, however many
-    shared policies it has; each secret adds exactly 3 (secret, placeholder version, ExternalSecret)."""
+    shared policies it has; each secret adds exactly 2 (the secret and its ExternalSecret, no version)."""
     manifest(ALL_SHARED, workflow="no-secrets")
     manifest(ALL_SHARED + "secrets: [one]\n", workflow="one-secret")
     manifest(ALL_SHARED + "secrets: [one, two]\n", workflow="two-secrets")
@@ -245,8 +258,8 @@ def test_registrations_per_workflow_are_bounded(manifest):
     counts = registrations_per_workflow(run(path.parents[3]))
     assert set(counts) == {"demo/no-secrets", "demo/one-secret", "demo/two-secrets", "demo/external"}
     assert counts["demo/no-secrets"] <= 6
-    assert counts["demo/one-secret"] == counts["demo/no-secrets"] + 3
-    assert counts["demo/two-secrets"] == counts["demo/no-secrets"] + 6
+    assert counts["demo/one-secret"] == counts["demo/no-secrets"] + 2
+    assert counts["demo/two-secrets"] == counts["demo/no-secrets"] + 4
     # An external role: the component, its service account and its DAG object.
     assert counts["demo/external"] == 3
 
@@ -270,14 +283,18 @@ def test_every_registered_type_is_a_token_of_workflows_tokens(tmp_path):
         POLICY,
         ATTACHMENTS,
         SECRET,
-        VERSION,
         OBJECT,
         SERVICE_ACCOUNT,
         EXTERNAL_SECRET,
+        "pulumi:providers:",
+        AWS_PROVIDER,
+        KUBERNETES_PROVIDER,
+        "aws:secretsmanager/getSecretVersion:getSecretVersion",  # a function: the cluster facts' read
     }
     registered = {r.type for r in registrations}
     assert registered <= declared
-    assert registered == declared - {tokens.STACK}  # the examples use every kind of resource
+    # The examples use every kind of resource.
+    assert registered == declared - {tokens.STACK, tokens.PROVIDER_PREFIX, tokens.GET_SECRET_VERSION}
     # Each component type is its token: Workflow and PlatformRuntime.
     assert {r.type for r in registrations if not r.custom} == {tokens.WORKFLOW, tokens.PLATFORM_RUNTIME}
     assert (tokens.WORKFLOW, tokens.PLATFORM_RUNTIME) == (WORKFLOW, RUNTIME)

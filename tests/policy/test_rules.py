@@ -18,12 +18,13 @@ from tests.conftest import EXAMPLES, MINIMAL, REPO
 from workflows import tokens
 from workflows.model import ENVIRONMENTS
 
-OIDC = "oidc.eks.eu-west-2.amazonaws.com/id/1972AFFBD0701A0D1FD291E34F7D1287"
+# The stack files read the cluster facts at plan time; offline, the example issuer stands in.
+OIDC = "oidc.eks.eu-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
 PROVIDER = f"arn:aws:iam::593291632749:oidc-provider/{OIDC}"
 TAGS = {
     "business-unit": "Platforms",
     "application": "analytical-platform-airflow",
-    "environment-name": "development",
+    "environment": "development",
     "is-production": "false",
     "owner": "analytical-platform@digital.justice.gov.uk",
     "source-code": "github.com/ministryofjustice/analytical-platform-airflow",
@@ -235,7 +236,7 @@ def test_dag_object_key_fails(key):
 @pytest.mark.parametrize("resource_type", rules.TAGGABLE)
 def test_required_tags_pass(resource_type):
     assert rules.required_tags(resource_type, {"name": "x", "tags": TAGS}, "development") == []
-    production = TAGS | {"environment-name": "production", "is-production": "true"}
+    production = TAGS | {"environment": "production", "is-production": "true"}
     assert rules.required_tags(resource_type, {"name": "x", "tags": production}, "production") == []
 
 
@@ -244,9 +245,9 @@ def test_required_tags_pass(resource_type):
     [
         ({k: v for k, v in TAGS.items() if k != "owner"}, "development", "missing tag(s) owner"),
         (TAGS | {"source-code": ""}, "development", "missing tag(s) source-code"),
-        (None, "development", "missing tag(s) business-unit, application, environment-name"),
-        (TAGS, "test", "environment-name='development' in stack 'test'"),
-        (TAGS | {"environment-name": "production"}, "production", "is-production='false'; expected 'true'"),
+        (None, "development", "missing tag(s) business-unit, application, environment"),
+        (TAGS, "test", "environment='development' in stack 'test'"),
+        (TAGS | {"environment": "production"}, "production", "is-production='false'; expected 'true'"),
     ],
 )
 def test_required_tags_fail(tags, environment, expected):

@@ -96,9 +96,10 @@ def test_a_bad_file_never_produces_a_traceback(manifest):
 
 @needs_corpus
 def test_validate_the_real_corpus(capsys):
-    """Every real manifest is valid, except python_dag ones whose dag.py is not in the corpus."""
+    """Every real manifest is valid, except python_dag ones whose dag.py is not in the corpus (warnings aside:
+    tests/workflows/manifest/test_rules.py lists them)."""
     assert main(["validate", str(CORPUS)]) == 1
-    lines = capsys.readouterr().out.splitlines()
+    lines = [line for line in capsys.readouterr().out.splitlines() if ": warning: " not in line]
     expected = sorted(
         str(p.parent / "dag.py")
         for p in CORPUS.glob("*/*/*/workflow.yml")
@@ -108,6 +109,18 @@ def test_validate_the_real_corpus(capsys):
     assert len(lines) == len(expected)
     assert all("dag.python_dag is true but" in line for line in lines)
     assert sorted(line.split(" but ")[1].split(" does not exist")[0] for line in lines) == expected
+
+
+@needs_corpus
+def test_the_real_corpus_with_its_dag_py_validates_with_warnings_only(tmp_path, capsys):
+    """Warnings alone leave the exit status 0: every live manifest keeps working."""
+    environments = corpus_with_dag_py(tmp_path)
+    assert main(["validate", str(environments)]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert len(lines) == 3
+    assert all(": warning: " in line for line in lines)
+    assert captured.err == "120 manifest(s) checked, 0 invalid, 0 error(s), 3 warning(s)\n"
 
 
 @needs_corpus
@@ -175,3 +188,102 @@ def test_validate_catches_a_clash_with_a_manifest_it_was_not_given(manifest, cap
     out = capsys.readouterr().out
     assert out.startswith(f"{changed}:1:1: ")
     assert "would also belong to a/b-c" in out
+
+
+# --------------------------------------------------------------------------- warnings
+
+WARNED = MINIMAL + "iam:\n  s3_read_only: [my-bucket, my-bucket/data/*]\n"
+WARNING = "iam.s3_read_only[0]: 'my-bucket' matches no object: write 'my-bucket/*' for every object in the bucket"
+
+
+def test_a_warning_is_printed_like_an_error_and_leaves_the_exit_status_zero(manifest, capsys):
+    path = manifest(WARNED)
+    assert main(["validate", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == f"{path}:9:18: warning: {WARNING}\n"
+    assert captured.err == "1 manifest(s) checked, 0 invalid, 0 error(s), 1 warning(s)\n"
+
+
+def test_a_warning_in_github_format(manifest, capsys):
+    path = manifest(WARNED)
+    assert main(["validate", "--format", "github", str(path)]) == 0
+    escaped = str(path).replace(":", "%3A").replace(",", "%2C")
+    assert capsys.readouterr().out == f"::warning file={escaped},line=9,col=18::{WARNING}\n"
+
+
+def test_a_warning_in_json_format(manifest, capsys):
+    path = manifest(WARNED + "retires: 3\n")
+    assert main(["validate", "--format", "json", str(path)]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["valid"] is False
+    assert [(p["line"], p["severity"]) for p in report["problems"]] == [(9, "warning"), (10, "error")]
+    assert report["problems"][0] == {
+        "path": str(path),
+        "line": 9,
+        "column": 18,
+        "severity": "warning",
+        "message": WARNING,
+    }
+
+
+def test_errors_and_warnings_are_counted_apart(manifest, capsys):
+    manifest(WARNED, workflow="warned")
+    bad = manifest(MINIMAL + "retires: 3\nsecrets: [Bad_Id]\n", workflow="bad")
+    assert main(["validate", str(bad.parents[3])]) == 1
+    captured = capsys.readouterr()
+    assert [line.split(": ")[1] for line in captured.out.splitlines()] == [
+        "unknown key 'retires' in the manifest; allowed keys",
+        "'Bad_Id' is not a valid value for secrets[0]",
+        "warning",
+    ]
+    assert captured.err == "2 manifest(s) checked, 1 invalid, 2 error(s), 1 warning(s)\n"
+
+
+def test_render_goes_ahead_with_warnings(manifest, tmp_path, capsys):
+    path = manifest(WARNED)
+    out = tmp_path / "out"
+    assert main(["render", "--stack", "development", "--environments", str(path.parents[3]), "--out", str(out)]) == 0
+    policy = json.loads((out / "workflows" / "demo" / "job" / "iam-policy.json").read_text())
+    granted = {r for s in policy["Statement"] if s.get("Sid") == "S3ReadOnly" for r in s["Resource"]}
+    assert "arn:aws:s3:::my-bucket/data/*" in granted
+
+
+# --------------------------------------------------------------------------- files that look like manifests
+
+
+@pytest.mark.parametrize(
+    ("relative", "why"),
+    [
+        ("demo/job/workflow.yaml", "rename workflow.yaml to workflow.yml"),
+        ("demo/job/Workflow.yml", "rename Workflow.yml to workflow.yml"),
+        ("demo/job/WORKFLOW.YML", "rename WORKFLOW.YML to workflow.yml"),
+        ("demo/workflow.yml", "this one is at development/demo/workflow.yml"),
+        ("demo/a/b/workflow.yml", "this one is at development/demo/a/b/workflow.yml"),
+    ],
+)
+def test_validate_reports_a_file_that_would_never_be_read(tmp_path, capsys, relative, why):
+    """Today such a file gets "0 checked" and a green pull request while nothing deploys."""
+    environments = tmp_path / "environments"
+    stray = environments / "development" / relative
+    stray.parent.mkdir(parents=True)
+    stray.write_text(MINIMAL)
+    assert main(["validate", str(environments)]) == 1
+    captured = capsys.readouterr()
+    (line,) = captured.out.splitlines()
+    assert line.startswith(f"{stray}:1:1: this file is never read: ")
+    assert why in line
+    assert captured.err == "1 manifest(s) checked, 1 invalid, 1 error(s), 0 warning(s)\n"
+    assert main(["validate", str(stray)]) == 1  # named on its own, too
+    assert capsys.readouterr().out == captured.out
+
+
+def test_render_refuses_an_environment_with_a_file_that_would_never_be_read(manifest, tmp_path, capsys):
+    good = manifest()
+    stray = good.parent.parent / "other" / "workflow.yaml"
+    stray.parent.mkdir()
+    stray.write_text(MINIMAL)
+    out = tmp_path / "out"
+    code = main(["render", "--stack", "development", "--environments", str(good.parents[3]), "--out", str(out)])
+    assert code == 1
+    assert f"\n{stray}:1:1: this file is never read: " in capsys.readouterr().out
+    assert not (out / "resources.json").exists()

@@ -1,10 +1,15 @@
-"""``import-plan``: the bulk-import file for the real program, with IDs looked up in an emulated account.
+"""``import-plan``: the bulk-import file for the real program, with IDs looked up in an emulated account,
+and the differences the first ``pulumi up`` makes to what the account holds.
 
-The emulated account (moto) is populated the way the running service names
-things — role and policy ``airflow-<env>-<project>-<workflow>``, shared policies
-under ``/airflow-service/``, secrets ``/airflow/<env>/<project>/<workflow>/<id>``,
-DAGs in the MWAA bucket at ``dags/<env>/<project>/<workflow>/dag.py`` — computed here
-from DESIGN.md and the live installation's layout, not from the code under test.
+The emulated data account (moto) is populated the way the running service names and
+writes things (reference/live-installation.md) — role and policy
+``airflow-<env>-<alias>-<workflow>`` with the IRSA trust of the cluster's OIDC issuer,
+the live policy (``s3:CreateMultipartUpload``, ``s3:ListAllMyBuckets`` on bucket ARNs),
+attachments to the shared policies under ``/airflow-service/``, secrets
+``/airflow/<env>/<alias>/<workflow>/<id>`` under ``alias/secretsmanager/airflow`` with a
+replica, the ``UserAccess`` resource policy for principal ``*`` on ``aws:userName``, value
+``CHANGEME``, and the running service's default tags — all written out here from that page
+and DESIGN.md, not computed by the code under test.
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ from pathlib import Path
 
 import boto3
 import botocore.client
+import moto.secretsmanager.models
 import pytest
 import yaml
 from moto import mock_aws
 
 from shell import cli
-from shell.importplan import import_plan_command
+from shell.importplan import LOOKUP_OPERATIONS, import_plan_command
 from shell.offline import PROJECT, run_program
 from tests.conftest import EXAMPLES, MINIMAL, REPO
 from workflows.model import ENVIRONMENTS
@@ -32,7 +38,6 @@ from workflows.review.importplan import (
     POLICY,
     ROLE,
     SECRET,
-    SECRET_VERSION,
     SERVICE_ACCOUNT,
     is_placeholder,
     resolve_urns,
@@ -40,35 +45,56 @@ from workflows.review.importplan import (
 
 STACK = "development"
 SETTINGS = yaml.safe_load((REPO / f"Pulumi.{STACK}.yaml").read_text())["config"]
-ACCOUNT = str(SETTINGS["platform:accountId"])
+ACCOUNT = str(SETTINGS["platform:accounts"]["data"]["id"])
 REGION = SETTINGS["aws:region"]
-BUCKET = SETTINGS["platform:mwaaBucket"]
+REPLICA_REGION = SETTINGS["platform:replicaRegion"]
 ALIASES = SETTINGS.get("platform:projectAliases") or {}
 NAMESPACE = SETTINGS.get("platform:namespace", "mwaa")
-POLICY_DOCUMENT = json.dumps(
-    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}
+KMS_ALIAS = "alias/secretsmanager/airflow"
+# DescribeSecret reports a key given by alias as the alias's ARN.
+KMS_ALIAS_ARN = {region: f"arn:aws:kms:{region}:{ACCOUNT}:{KMS_ALIAS}" for region in (REGION, REPLICA_REGION)}
+# The cluster's OIDC issuer, as the running service's trust policies name it.
+# The stack files read the cluster facts at plan time; offline, the example issuer stands in.
+OIDC = "oidc.eks.eu-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+# The running service's provider default tags: on every resource it created.
+LIVE_TAGS = {
+    "business-unit": "Platforms",
+    "application": "Analytical Platform",
+    "component": "Airflow Service",
+    "environment": "development",
+    "is-production": "false",
+    "owner": "analytical-platform:analytical-platform@digital.justice.gov.uk",
+    "infrastructure-support": "analytical-platform:analytical-platform@digital.justice.gov.uk",
+    "source-code": "github.com/ministryofjustice/analytical-platform-airflow/terraform",
+}
+SHARED_POLICY = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]}
 )
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-    }
-)
+# The running service's write grants (reference/live-installation.md), CreateMultipartUpload included.
+LIVE_READ_WRITE = [
+    "s3:GetObject",
+    "s3:GetObjectAcl",
+    "s3:GetObjectTagging",
+    "s3:GetObjectVersion",
+    "s3:PutObject",
+    "s3:PutObjectAcl",
+    "s3:PutObjectTagging",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:RestoreObject",
+    "s3:CreateMultipartUpload",
+]
 
-# (project, workflow) -> (manifest extra, secrets holding a value, shared policies the service attaches)
+# (project, workflow) -> (manifest extra, shared policies the service attaches, its live s3_read_write paths)
 WORKFLOWS = {
     ("electronic-monitoring-data-store", "load"): (
-        "secrets: [api-key, db-passwd]\n",
-        ("api-key", "db-passwd"),
+        "iam:\n  s3_read_write:\n    - mojap-land/emds/*\nsecrets: [api-key, db-passwd]\n",
         ("kms",),
+        ("mojap-land/emds/*",),
     ),
-    ("demo", "job"): (
-        "iam:\n  athena: write\nsecrets: [token]\n",
-        (),  # "token" was created but never given a value
-        ("kms", "athena-read", "athena-write"),
-    ),
-    ("demo", "external"): ("iam:\n  external_role: arn:aws:iam::123456789012:role/elsewhere\n", (), ()),
-    ("analytical-platform", "cadet-daily"): ("", (), ("kms", "cadet")),
+    ("demo", "job"): ("iam:\n  athena: write\nsecrets: [token]\n", ("kms", "athena-read", "athena-write"), ()),
+    ("demo", "external"): ("iam:\n  external_role: arn:aws:iam::593291632749:role/elsewhere\n", (), ()),
+    ("analytical-platform", "cadet-daily"): ("", ("kms", "cadet"), ()),
 }
 
 
@@ -84,6 +110,83 @@ def secrets_of(extra: str) -> list[str]:
     return (yaml.safe_load(extra) or {}).get("secrets", []) if extra else []
 
 
+def live_trust(service_account: str) -> str:
+    """The IRSA trust as the running service's Terraform writes it (no Sid)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{OIDC}"},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{OIDC}:sub": f"system:serviceaccount:{NAMESPACE}:{service_account}",
+                            f"{OIDC}:aud": "sts.amazonaws.com",
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+def live_policy(alias: str, workflow: str, read_write: tuple[str, ...]) -> str:
+    """The workflow policy as the running service writes it."""
+    statements = [
+        {
+            "Sid": "SecretsManagerRead",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": [
+                f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:/airflow/{STACK}/{alias}/{workflow}/*"
+                for region in (REGION, REPLICA_REGION)
+            ],
+        }
+    ]
+    if read_write:
+        buckets = sorted({f"arn:aws:s3:::{path.split('/', 1)[0]}" for path in read_write})
+        statements += [
+            {
+                "Sid": "S3Buckets",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListAllMyBuckets"],
+                "Resource": buckets,
+            },
+            {
+                "Sid": "S3ReadWrite",
+                "Effect": "Allow",
+                "Action": LIVE_READ_WRITE,
+                "Resource": [f"arn:aws:s3:::{path}" for path in read_write],
+            },
+        ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def user_access(maintainers: list[str]) -> str:
+    """The running service's secret resource policy: principal * conditioned on aws:userName."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "UserAccess",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": [
+                        "secretsmanager:DescribeSecret",
+                        "secretsmanager:GetSecretValue",
+                        "secretsmanager:PutSecretValue",
+                    ],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:userName": [m.lower() for m in maintainers]}},
+                }
+            ],
+        }
+    )
+
+
 @pytest.fixture
 def environments(tmp_path: Path) -> Path:
     root = tmp_path / "environments"
@@ -94,9 +197,21 @@ def environments(tmp_path: Path) -> Path:
     return root
 
 
+def _replicas_with_their_keys(original):
+    """``create_replicas`` keeping each replica's KMS key, as AWS does (moto 5.2 reports the default key)."""
+
+    def create_replicas(self, replica_regions, force_overwrite):
+        replicas = original(self, replica_regions, force_overwrite)
+        for replica, config in zip(replicas, replica_regions or [], strict=True):
+            replica.config["KmsKeyId"] = config.get("KmsKeyId", replica.config["KmsKeyId"])
+        return replicas
+
+    return create_replicas
+
+
 @pytest.fixture
 def aws(monkeypatch):
-    """An emulated account with the stack's account id; records every API operation called."""
+    """An emulated data account; records every API operation called."""
     for key, value in {
         "MOTO_ACCOUNT_ID": ACCOUNT,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -105,14 +220,17 @@ def aws(monkeypatch):
         "AWS_DEFAULT_REGION": REGION,
     }.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
     calls: list[str] = []
     original = botocore.client.BaseClient._make_api_call
 
     def recording(self, operation, params):
-        calls.append(operation)
+        calls.append(f"{self.meta.service_model.signing_name}:{operation}")
         return original(self, operation, params)
 
+    fake_secret = moto.secretsmanager.models.FakeSecret
+    monkeypatch.setattr(fake_secret, "create_replicas", _replicas_with_their_keys(fake_secret.create_replicas))
     with mock_aws():
         monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
         yield calls
@@ -122,27 +240,32 @@ def running_service() -> dict[str, set[str]]:
     """Create what the running service has; return the import ID each resource should get, by type."""
     iam = boto3.client("iam", region_name=REGION)
     sm = boto3.client("secretsmanager", region_name=REGION)
-    s3 = boto3.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    for region in (REGION, REPLICA_REGION):
+        kms = boto3.client("kms", region_name=region)
+        kms.create_alias(AliasName=KMS_ALIAS, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+    tags = [{"Key": k, "Value": v} for k, v in LIVE_TAGS.items()]
     shared = {
-        name: iam.create_policy(PolicyName=name, Path="/airflow-service/", PolicyDocument=POLICY_DOCUMENT)["Policy"][
+        name: iam.create_policy(PolicyName=name, Path="/airflow-service/", PolicyDocument=SHARED_POLICY)["Policy"][
             "Arn"
         ]
         for name in ("kms", "athena-read", "athena-write", "cadet")
     }
-    expected: dict[str, set[str]] = {t: set() for t in (ROLE, POLICY, ATTACHMENT, SECRET, SECRET_VERSION, OBJECT)}
+    expected: dict[str, set[str]] = {t: set() for t in (ROLE, POLICY, ATTACHMENT, SECRET)}
     expected[SERVICE_ACCOUNT], expected[EXTERNAL_SECRET] = set(), set()
-    for (project, workflow), (extra, with_value, attached) in WORKFLOWS.items():
+    for (project, workflow), (extra, attached, read_write) in WORKFLOWS.items():
         alias = ALIASES.get(project, project)
         expected[SERVICE_ACCOUNT].add(f"{NAMESPACE}/{alias}-{workflow}")
-        # The live bucket's layout (as for its python_dag workflows): dags/<env>/<alias>/<workflow>/dag.py.
-        key = f"dags/{STACK}/{alias}/{workflow}/dag.py"
-        s3.put_object(Bucket=BUCKET, Key=key, Body=b"# the old DAG\n")
-        expected[OBJECT].add(f"{BUCKET}/{key}")
         if "external_role" not in extra:
             role = role_name(project, workflow)
-            iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST)
-            arn = iam.create_policy(PolicyName=role, PolicyDocument=POLICY_DOCUMENT)["Policy"]["Arn"]
+            iam.create_role(
+                RoleName=role,
+                AssumeRolePolicyDocument=live_trust(f"{alias}-{workflow}"),
+                MaxSessionDuration=43200,
+                Tags=tags,
+            )
+            arn = iam.create_policy(
+                PolicyName=role, PolicyDocument=live_policy(alias, workflow, read_write), Tags=tags
+            )["Policy"]["Arn"]
             expected[ROLE].add(role)
             expected[POLICY].add(arn)
             for policy in (arn, *(shared[name] for name in attached)):
@@ -150,12 +273,16 @@ def running_service() -> dict[str, set[str]]:
             # One RolePolicyAttachmentsExclusive per role, imported by the role's name.
             expected[ATTACHMENT].add(role)
         for secret in secrets_of(extra):
-            arn = sm.create_secret(Name=secret_name(project, workflow, secret))["ARN"]
+            arn = sm.create_secret(
+                Name=secret_name(project, workflow, secret),
+                KmsKeyId=KMS_ALIAS_ARN[REGION],
+                AddReplicaRegions=[{"Region": REPLICA_REGION, "KmsKeyId": KMS_ALIAS_ARN[REPLICA_REGION]}],
+                Tags=tags,
+            )["ARN"]
+            sm.put_secret_value(SecretId=arn, SecretString="CHANGEME")
+            sm.put_resource_policy(SecretId=arn, ResourcePolicy=user_access(["octo-analyst"]))
             expected[SECRET].add(arn)
             expected[EXTERNAL_SECRET].add(f"{NAMESPACE}/{alias}-{workflow}-{secret}")
-            if secret in with_value:
-                version = sm.put_secret_value(SecretId=arn, SecretString="set by an analyst")["VersionId"]
-                expected[SECRET_VERSION].add(f"{arn}|{version}")
     return expected
 
 
@@ -177,12 +304,69 @@ def test_lookup_finds_every_import_id_the_running_service_has(environments, aws,
     code, document = plan(environments, tmp_path / "import.json", lookup=True)
     output = capsys.readouterr()
     assert code == 0, output.err
+    # No secret version and no S3 object: versions are never imported, objects are uploaded.
     assert ids_by_type(document) == {type_: ids for type_, ids in expected.items() if ids}
-    # Not there yet, so created by `pulumi up` rather than imported: the never-set secret's
-    # first version, and the platform's runtime files (the old service had none of them).
-    assert "secret /airflow/development/demo/job/token has no value yet" in output.err
-    assert f"{BUCKET}/dags/analytical_platform/" in output.err
     assert "missing" not in output.err and "error" not in output.err
+    # Every resource goes through its account's provider, which must be in state before the import.
+    providers = {entry["type"]: entry.get("provider") for entry in document["resources"] if "id" in entry}
+    assert providers == {
+        ROLE: "data-account (pulumi:providers:aws)",
+        POLICY: "data-account (pulumi:providers:aws)",
+        ATTACHMENT: "data-account (pulumi:providers:aws)",
+        SECRET: "data-account (pulumi:providers:aws)",
+        SERVICE_ACCOUNT: "compute-cluster (pulumi:providers:kubernetes)",
+        EXTERNAL_SECRET: "compute-cluster (pulumi:providers:kubernetes)",
+    }
+    prefix = f"urn:pulumi:{STACK}::{PROJECT}::"
+    assert document["nameTable"] == {
+        f"{PROJECT}-{STACK}": f"{prefix}pulumi:pulumi:Stack::{PROJECT}-{STACK}",
+        "compute-cluster (pulumi:providers:kubernetes)": f"{prefix}pulumi:providers:kubernetes::compute-cluster",
+        "data-account (pulumi:providers:aws)": f"{prefix}pulumi:providers:aws::data-account",
+    }
+    assert (
+        f"first: pulumi up --stack {STACK} --target '{prefix}pulumi:providers:aws::data-account' "
+        f"--target '{prefix}pulumi:providers:kubernetes::compute-cluster'"
+    ) in output.out
+
+
+def test_dag_and_runtime_files_are_uploaded_not_imported(environments, aws, tmp_path, capsys):
+    running_service()
+    plan(environments, tmp_path / "import.json", lookup=True)
+    err = capsys.readouterr().err
+    bucket = SETTINGS["platform:mwaaBucket"]
+    # A workflow's generated DAG: at a key the running service does not use (it keeps workflow.yml there).
+    assert (
+        "not imported: aws:s3/bucketObjectv2:BucketObjectv2 'demo/job': the first `pulumi up` uploads "
+        f"{bucket}/dags/{STACK}/demo/job/dag.py, a key the running service does not use"
+    ) in err
+    # The runtime package: same path as the running service's, so its files are replaced.
+    assert (
+        "not imported: aws:s3/bucketObjectv2:BucketObjectv2 'dags/analytical_platform/standard_operator.py': the "
+        f"first `pulumi up` uploads {bucket}/dags/analytical_platform/standard_operator.py over the running "
+        "service's file of that key"
+    ) in err
+
+
+def test_lookup_prints_every_difference_the_first_up_makes(environments, aws, tmp_path, capsys):
+    running_service()
+    code, _ = plan(environments, tmp_path / "import.json", lookup=True)
+    out = capsys.readouterr().out
+    assert code == 0
+    report = out.split("differences the first `pulumi up` makes to what exists (live → declared):\n", 1)[1]
+    blocks = blocks_by_workflow(report)
+    assert blocks["electronic-monitoring-data-store/load"] == EMDS_LOAD
+    assert blocks["demo/job"] == DEMO_JOB
+
+
+def blocks_by_workflow(report: str) -> dict[str, list[str]]:
+    blocks: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in report.splitlines():
+        if line and not line.startswith(" ") and line.endswith(":"):
+            current = blocks.setdefault(line[:-1], [])
+        elif line.startswith(" "):
+            current.append(line)
+    return blocks
 
 
 def test_each_id_belongs_to_its_own_declaration(environments, aws, tmp_path):
@@ -201,11 +385,6 @@ def test_each_id_belongs_to_its_own_declaration(environments, aws, tmp_path):
             assert entry["id"] == inputs["roleName"]
         elif entry["type"] == SECRET:
             assert entry["id"].startswith(f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{inputs['name']}-")
-        elif entry["type"] == SECRET_VERSION:
-            arn, version = entry["id"].split("|")
-            assert arn.startswith(inputs["secretId"][: -len("AbCdEf")]) and version
-        elif entry["type"] == OBJECT:
-            assert entry["id"] == f"{inputs['bucket']}/{inputs['key']}"
         else:
             assert entry["id"] == f"{inputs['metadata']['namespace']}/{inputs['metadata']['name']}"
 
@@ -214,23 +393,28 @@ def test_lookup_is_read_only_and_never_reads_a_secret_value(environments, aws, t
     running_service()
     aws.clear()
     plan(environments, tmp_path / "import.json", lookup=True)
-    assert "GetSecretValue" not in aws
-    # Exactly the permissions docs/migration.md asks for (attachments are imported by role name: no listing).
-    assert set(aws) <= {
-        "GetCallerIdentity",
-        "ListSecrets",
-        "ListSecretVersionIds",
-        "GetRole",
-        "GetPolicy",
-        "HeadObject",
+    # Exactly the operations docs/migration.md asks permissions for; no value, no version list.
+    assert set(aws) == {
+        "sts:GetCallerIdentity",
+        "iam:GetRole",
+        "iam:ListAttachedRolePolicies",
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
+        "secretsmanager:ListSecrets",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetResourcePolicy",
+        "kms:DescribeKey",
     }
+    assert set(aws) == set(LOOKUP_OPERATIONS)
 
 
 def test_a_secret_the_account_lacks_fails_the_lookup_with_a_placeholder(environments, aws, tmp_path, capsys):
     running_service()
-    boto3.client("secretsmanager", region_name=REGION).delete_secret(
-        SecretId=secret_name("demo", "job", "token"), ForceDeleteWithoutRecovery=True
+    sm = boto3.client("secretsmanager", region_name=REGION)
+    sm.remove_regions_from_replication(
+        SecretId=secret_name("demo", "job", "token"), RemoveReplicaRegions=[REPLICA_REGION]
     )
+    sm.delete_secret(SecretId=secret_name("demo", "job", "token"), ForceDeleteWithoutRecovery=True)
     code, document = plan(environments, tmp_path / "import.json", lookup=True)
     assert code == 1
     (secret,) = [e for e in document["resources"] if e["type"] == SECRET and e["logicalName"] == "demo/job/token"]
@@ -256,7 +440,10 @@ def test_credentials_for_another_account_are_refused(environments, aws, tmp_path
     monkeypatch.setenv("MOTO_ACCOUNT_ID", "111122223333")
     code, document = plan(environments, tmp_path / "import.json", lookup=True)
     assert (code, document) == (1, {})
-    assert "credentials are for account 111122223333" in capsys.readouterr().err
+    assert (
+        "credentials are for account 111122223333, but the roles, policies and secrets of stack development "
+        f"are in account {ACCOUNT} (platform:accounts.data.id)"
+    ) in capsys.readouterr().err
 
 
 def real_urn(registration, by_urn, stack: str) -> str:
@@ -282,13 +469,13 @@ def test_the_file_names_every_declared_resource_once_with_its_type_name_and_pare
         registrations = run_program(stack, root, REPO)
         by_urn = {r.urn: r for r in registrations}
         entries = document["resources"]
-        assert Counter((e["type"], e["logicalName"]) for e in entries) == Counter(
-            (r.type, r.name) for r in registrations
-        )
-        assert sum(1 for e in entries if not e.get("component")) == sum(1 for r in registrations if r.custom)
+        # Every registration but the providers (in state before the import) and the S3 objects (uploaded).
+        imported = [r for r in registrations if not r.type.startswith("pulumi:providers:") and r.type != OBJECT]
+        assert Counter((e["type"], e["logicalName"]) for e in entries) == Counter((r.type, r.name) for r in imported)
+        assert sum(1 for e in entries if not e.get("component")) == sum(1 for r in imported if r.custom)
         by_handle = {e["name"]: e for e in entries}
-        (stack_urn,) = document["nameTable"].values()
-        for registration in registrations:
+        stack_urn = document["nameTable"][f"{PROJECT}-{stack}"]
+        for registration in imported:
             (entry,) = [e for e in entries if (e["type"], e["logicalName"]) == (registration.type, registration.name)]
             assert entry.get("component", False) is not registration.custom
             assert ("id" in entry) is registration.custom
@@ -302,7 +489,7 @@ def test_the_file_names_every_declared_resource_once_with_its_type_name_and_pare
                 )
         # What `pulumi import` will call each resource is what `pulumi up` calls it.
         urns = resolve_urns(document, stack, PROJECT)
-        assert sorted(urns.values()) == sorted(real_urn(r, by_urn, stack) for r in registrations)
+        assert sorted(urns.values()) == sorted(real_urn(r, by_urn, stack) for r in imported)
 
 
 def test_the_command_line_writes_the_file_and_reports_placeholders(environments, tmp_path, capsys):
@@ -311,6 +498,7 @@ def test_the_command_line_writes_the_file_and_reports_placeholders(environments,
     assert cli.main(argv) == 0
     output = capsys.readouterr()
     assert "placeholder: aws:secretsmanager/secret:Secret 'demo/job/token'" in output.err
+    assert "differences the first" not in output.out  # compared only with --lookup
     assert "do not import with this file until it is written with --lookup" in output.err
     assert out.read_text().endswith("\n")
     assert cli.main([*argv[:-1], str(tmp_path / "again.json")]) == 0
@@ -330,3 +518,66 @@ def test_a_missing_environment_folder_is_a_usage_error(tmp_path, capsys):
     argv = ["import-plan", "--stack", STACK, "--environments", str(tmp_path), "--out", str(tmp_path / "i.json")]
     assert cli.main(argv) == 2
     assert "no folder" in capsys.readouterr().err
+
+
+# What the first `pulumi up` changes for each workflow, written out from the live shapes above and
+# what the stack declares (DESIGN.md; docs/migration.md, "Corrections to grants"):
+# - tags: the workflow's own are added (its manifest's owner, airflow-project, airflow-workflow);
+# - the trust gets a Sid, and nothing else changes in it;
+# - grants: CreateMultipartUpload (not an IAM action) gives way to the real multipart actions, and
+#   ListAllMyBuckets moves from the bucket ARN (where it matches nothing) to "*";
+# - secrets: a description; the UserAccess statement (principal *, aws:userName) becomes the
+#   maintainers' statement (the data account's principals, aws:userid); KMS keys and replicas stay.
+def workflow_tags(project: str, workflow: str) -> list[str]:
+    return [
+        f"    tag added: airflow-project='{project}'",
+        f"    tag added: airflow-workflow='{workflow}'",
+        "    tag owner: 'analytical-platform:analytical-platform@digital.justice.gov.uk' → 'someone@justice.gov.uk'",
+    ]
+
+
+TRUST_SID = ["    trust statement Sid: (none) → 'ServiceAccount' (otherwise the same)"]
+SECRET_ACTIONS = (
+    '"Action":["secretsmanager:DescribeSecret","secretsmanager:GetSecretValue","secretsmanager:PutSecretValue"]'
+)
+SECRET_POLICY = [
+    f'    resource policy statement removed: {{{SECRET_ACTIONS},"Condition":{{"StringEquals":{{"aws:userName":'
+    '["octo-analyst"]}},"Effect":"Allow","Principal":{"AWS":["*"]},"Resource":["*"],"Sid":"UserAccess"}',
+    f'    resource policy statement added: {{{SECRET_ACTIONS},"Condition":{{"StringLike":{{"aws:userid":'
+    f'["*:octo-analyst"]}}}},"Effect":"Allow","Principal":{{"AWS":["arn:aws:iam::{ACCOUNT}:root"]}},'
+    '"Resource":["*"],"Sid":"MaintainersReadAndPut"}',
+]
+
+
+def secret_block(alias: str, project: str, workflow: str, secret: str) -> list[str]:
+    return [
+        f"  secret /airflow/development/{alias}/{workflow}/{secret}:",
+        f"    description: (none) → 'Airflow secret {secret} of {project}/{workflow} (development), set by its "
+        "maintainers'",
+        *SECRET_POLICY,
+        *workflow_tags(project, workflow),
+    ]
+
+
+EMDS = "electronic-monitoring-data-store"
+EMDS_LOAD = [
+    "  policy airflow-development-emds-load:",
+    "    grant removed: Allow s3:ListAllMyBuckets on arn:aws:s3:::mojap-land",
+    "    grant removed: Allow s3:CreateMultipartUpload on arn:aws:s3:::mojap-land/emds/*",
+    "    grant added: Allow s3:ListAllMyBuckets on *",
+    "    grant added: Allow s3:AbortMultipartUpload, s3:ListMultipartUploadParts on arn:aws:s3:::mojap-land/emds/*",
+    *workflow_tags(EMDS, "load"),
+    "  role airflow-development-emds-load:",
+    *TRUST_SID,
+    *workflow_tags(EMDS, "load"),
+    *secret_block("emds", EMDS, "load", "api-key"),
+    *secret_block("emds", EMDS, "load", "db-passwd"),
+]
+DEMO_JOB = [
+    "  policy airflow-development-demo-job:",
+    *workflow_tags("demo", "job"),
+    "  role airflow-development-demo-job:",
+    *TRUST_SID,
+    *workflow_tags("demo", "job"),
+    *secret_block("demo", "demo", "job", "token"),
+]

@@ -9,6 +9,9 @@ import pytest
 
 from tests.conftest import REPO
 from workflows.config import (
+    Account,
+    Cluster,
+    ClusterFactsSecret,
     ExtraPolicies,
     HostAlias,
     KubernetesConnection,
@@ -20,12 +23,22 @@ from workflows.config import (
 from workflows.errors import ConfigError
 from workflows.model import ENVIRONMENTS
 
+ACCOUNTS = {
+    "data": {"id": "210000000001", "deployRole": "data-deploy"},
+    "compute": {"id": "210000000002", "deployRole": "compute-deploy", "previewRole": "compute-preview"},
+    "common": {"id": "210000000003"},
+}
+CLUSTER = {
+    "name": "cluster",
+    "endpoint": "https://cluster.example",
+    "certificateAuthority": "Q0E=",
+    "oidcIssuer": "https://oidc.example/id/X",
+}
 REQUIRED = {
     "region": "eu-west-2",
     "replicaRegion": "eu-west-1",
-    "accountId": "111111111111",
-    "dataAccountId": "111111111111",
-    "oidcProvider": "oidc.example/id/X",
+    "accounts": ACCOUNTS,
+    "cluster": CLUSTER,
     "mwaaBucket": "bucket",
     "imageRegistry": "registry",
     "secretsKmsKeyArn": "k1",
@@ -33,14 +46,18 @@ REQUIRED = {
     "kubernetes": {"connId": "kubernetes_eks"},
     "namespace": "mwaa",
     "dagsPrefix": "dags/",
+    "allowedRepositoryOrganisations": ["ministryofjustice"],
+    "allowedEmailDomains": ["justice.gov.uk"],
 }
 
 KNOWN = (
-    "accountId, dagsPrefix, dataAccountId, extraPolicies, hmctsSdpNetworking, imageRegistry, kubernetes, "
-    "maintainerUseridPattern, mwaaBucket, namespace, oidcProvider, projectAliases, region, replicaRegion, "
-    "retainSecretsOnDelete, secretRecoveryWindowDays, secretStore, secretsKmsKeyArn, secretsReplicaKmsKeyArn, "
-    "sharedPolicyPath, slackConnId, tags, taskEnv"
+    "accounts, allowedEmailDomains, allowedRepositoryOrganisations, cluster, dagsPrefix, "
+    "externalSecretRefreshInterval, extraPolicies, hmctsSdpNetworking, imageRegistry, kubernetes, "
+    "maintainerUseridPattern, mwaaBucket, namespace, projectAliases, region, replicaRegion, retainSecretsOnDelete, "
+    "secretRecoveryWindowDays, secretStore, secretsKmsKeyArn, secretsReplicaKmsKeyArn, sharedPolicyPath, "
+    "slackConnId, tags, taskEnv, xcomSidecarImage"
 )
+COMPUTE_ACCOUNTS = {"development": "381491960855", "test": "767397661611", "production": "992382429243"}
 
 
 def refusal(values: dict, environment: str = "test") -> str:
@@ -61,18 +78,37 @@ def test_every_stack_file_loads(environment):
     config = StackConfig.from_stack_file(stack_file(REPO, environment))
     assert config.environment == environment
     assert (config.region, config.replica_region) == ("eu-west-2", "eu-west-1")
+    # The accounts of the reference page; the data account's role is the running service's.
+    assert config.accounts.data == Account(
+        id="593291632749",
+        deploy_role="analytical-platform-infrastructure-access",
+        preview_role="analytical-platform-airflow-preview",
+    )
+    assert config.accounts.compute == Account(
+        id=COMPUTE_ACCOUNTS[environment],
+        deploy_role="analytical-platform-airflow-deploy",
+        preview_role="analytical-platform-airflow-preview",
+    )
+    assert config.accounts.common == Account(id="509399598587")
     assert (config.account_id, config.data_account_id) == ("593291632749", "593291632749")
-    assert config.mwaa_bucket == f"mojap-{environment}-mwaa"
+    # The cluster facts: read at plan time from the secret the cluster's own Terraform writes.
+    assert config.cluster == Cluster(
+        name=f"analytical-platform-compute-{environment}",
+        facts_secret=ClusterFactsSecret(
+            secret_id="analytical-platform-compute/cluster-data",
+            endpoint_key=f"analytical-platform-compute-{environment}-api-endpoint",
+            certificate_authority_key=f"analytical-platform-compute-{environment}-certificate",
+            oidc_issuer_key=f"analytical-platform-compute-{environment}-oidc-endpoint",
+        ),
+    )
+    assert config.mwaa_bucket == f"mojap-compute-{environment}-mwaa"
     assert config.namespace == "mwaa"
     assert config.dags_prefix == "dags/"
     assert config.image_registry == "509399598587.dkr.ecr.eu-west-2.amazonaws.com"
-    assert config.secrets_kms_key_arn == (
-        f"arn:aws:kms:eu-west-2:593291632749:alias/secretsmanager/airflow-{environment}"
-    )
-    assert config.secrets_replica_kms_key_arn == (
-        f"arn:aws:kms:eu-west-1:593291632749:alias/secretsmanager/airflow-{environment}"
-    )
-    assert config.secret_store == SecretStore(kind="ClusterSecretStore", name="aws-secretsmanager")
+    assert config.secrets_kms_key_arn == "arn:aws:kms:eu-west-2:593291632749:alias/secretsmanager/airflow"
+    assert config.secrets_replica_kms_key_arn == "arn:aws:kms:eu-west-1:593291632749:alias/secretsmanager/airflow"
+    assert config.secret_store == SecretStore(kind="SecretStore", name="analytical-platform-data-production")
+    assert config.external_secret_refresh_interval == "5m"
     assert config.shared_policy_path == "airflow-service"
     assert config.extra_policies == (ExtraPolicies(pattern="analytical-platform-cadet*", policies=("cadet",)),)
     assert dict(config.task_env) == {
@@ -83,28 +119,30 @@ def test_every_stack_file_loads(environment):
         "AWS_METADATA_SERVICE_NUM_ATTEMPTS": "5",
         "AWS_METADATA_SERVICE_TIMEOUT": "60",
     }
-    assert dict(config.project_aliases) == {"electronic-monitoring-data-store": "emds"}
-    assert config.kubernetes.config_file == "/usr/local/airflow/dags/.kube/config"
-    assert config.kubernetes.cluster_context == f"analytical-platform-compute-{environment}"
-    assert config.kubernetes.cluster_name == f"analytical-platform-compute-{environment}"
-    assert config.kubernetes.conn_id is None
-    assert config.kubernetes.bucket_path == ".kube/config"
-    assert config.hmcts_sdp_networking == SdpNetworking(
-        annotations={"networking.analytical-platform.service.justice.gov.uk/route": "hmcts-sdp"},
-        host_aliases=(HostAlias(ip="10.168.4.13", hostnames=("mi-ingestion.hmcts-sdp.internal",)),),
+    assert dict(config.project_aliases) == {
+        "electronic-monitoring-data-store": "emds",
+        "electronic-monitoring-data-store-pp": "emds-pp",
+    }
+    # The operator reads the cluster's own kubeconfig with its default context; the stack does not write it.
+    assert config.kubernetes == KubernetesConnection(config_file="/usr/local/airflow/dags/.kube/config")
+    assert config.kubernetes.bucket_path is None
+    assert config.hmcts_sdp_networking.host_aliases[0] == HostAlias(
+        ip="10.168.4.13", hostnames=("mipersistentithc.blob.core.windows.net",)
     )
     assert config.slack_conn_id == "slack_api_default"
     assert config.secret_recovery_window_days == 30
     assert config.maintainer_userid_pattern == "*:{maintainer}"
-    assert list(config.tags) == [
-        "application",
-        "business-unit",
-        "environment-name",
-        "is-production",
-        "owner",
-        "source-code",
-    ]
-    assert config.tags["is-production"] == str(environment == "production").lower()
+    # The running service's provider default tags (reference page), in every stack.
+    assert dict(config.tags) == {
+        "application": "Analytical Platform",
+        "business-unit": "Platforms",
+        "component": "Airflow Service",
+        "environment": environment,
+        "infrastructure-support": "analytical-platform:analytical-platform@digital.justice.gov.uk",
+        "is-production": str(environment == "production").lower(),
+        "owner": "analytical-platform:analytical-platform@digital.justice.gov.uk",
+        "source-code": "github.com/ministryofjustice/analytical-platform-airflow/terraform",
+    }
     assert config.alias("electronic-monitoring-data-store") == "emds"
     assert config.alias("analytical-platform") == "analytical-platform"
     assert config.extra_policy_names("analytical-platform", "cadet-compile") == ("cadet",)
@@ -132,6 +170,8 @@ def test_defaults():
     assert config.kubernetes.bucket_path is None
     assert (config.namespace, config.dags_prefix, config.shared_policy_path) == ("mwaa", "dags/", "airflow-service")
     assert config.secret_store == SecretStore(kind="ClusterSecretStore", name="aws-secretsmanager")
+    assert config.external_secret_refresh_interval == "5m"
+    assert config.accounts.common.role_arn(preview=False) is None  # the program's own credentials
     assert config.extra_policies == ()
     assert dict(config.task_env) == dict(config.project_aliases) == dict(config.tags) == {}
     assert config.hmcts_sdp_networking == SdpNetworking(annotations={}, host_aliases=())
@@ -154,13 +194,14 @@ def test_numbers_as_the_engine_hands_them_over():
         REQUIRED
         | {
             "secretRecoveryWindowDays": "7",
-            "accountId": 111111111111,  # the engine JSON-decodes an unquoted account id
+            # the engine JSON-decodes an unquoted account id
+            "accounts": ACCOUNTS | {"data": {"id": 210000000004, "deployRole": "r"}},
             "taskEnv": {"AWS_METADATA_SERVICE_TIMEOUT": 60, "FLAG": True},
             "extraPolicies": [{"pattern": "p-*", "policies": [2024]}],
         },
     )
     assert config.secret_recovery_window_days == 7
-    assert config.account_id == "111111111111"
+    assert config.account_id == "210000000004"
     assert dict(config.task_env) == {"AWS_METADATA_SERVICE_TIMEOUT": "60", "FLAG": "True"}
     assert config.extra_policies == (ExtraPolicies(pattern="p-*", policies=("2024",)),)
 
@@ -244,8 +285,7 @@ def test_malformed_nested_values_name_their_path():
         }
     )
     assert message.splitlines() == [
-        "platform:kubernetes.conId: unknown key; known: certificateAuthority, clusterContext, clusterName, "
-        "configFile, connId, endpoint",
+        "platform:kubernetes.conId: unknown key; known: clusterContext, configFile, connId, manageKubeconfig",
         "platform:secretStore.nmae: unknown key; known: kind, name",
         "platform:extraPolicies[0].policies: missing",
         "platform:hmctsSdpNetworking.hostAliases[0].ip: missing",
@@ -286,13 +326,21 @@ def test_a_recovery_window_that_is_no_number():
     )
 
 
-def test_a_kubeconfig_in_the_bucket_needs_the_cluster_details():
-    assert refusal(REQUIRED | {"kubernetes": {"configFile": "/usr/local/airflow/dags/.kube/config"}}) == (
-        "platform:kubernetes: configFile /usr/local/airflow/dags/.kube/config is in the MWAA bucket, so the stack "
-        "writes it: set clusterName, endpoint and certificateAuthority too (or use connId for an Airflow connection)"
+def test_the_kubeconfig_in_the_bucket_is_managed_only_on_request():
+    """dags/.kube/config belongs to the cluster's own Terraform: pointing at it writes nothing."""
+    pointing = StackConfig.from_mapping(
+        "test", REQUIRED | {"kubernetes": {"configFile": "/usr/local/airflow/dags/.kube/config"}}
     )
-    elsewhere = StackConfig.from_mapping("test", REQUIRED | {"kubernetes": {"configFile": "/etc/kube/config"}})
-    assert elsewhere.kubernetes.bucket_path is None
+    assert pointing.kubernetes.bucket_path is None
+    managed = StackConfig.from_mapping(
+        "test",
+        REQUIRED | {"kubernetes": {"configFile": "/usr/local/airflow/dags/.kube/config", "manageKubeconfig": True}},
+    )
+    assert managed.kubernetes.bucket_path == ".kube/config"
+    assert refusal(REQUIRED | {"kubernetes": {"configFile": "/etc/kube/config", "manageKubeconfig": True}}) == (
+        "platform:kubernetes: manageKubeconfig writes configFile into the MWAA bucket: configFile must be under "
+        "/usr/local/airflow/dags/ and connId unset (got configFile /etc/kube/config, connId None)"
+    )
 
 
 def test_tags_must_leave_room_for_the_workflow_tags():
@@ -312,3 +360,105 @@ def test_every_problem_is_reported_at_once():
         "stack config for test is missing imageRegistry",
         "platform:secretRecoveryWindowDays: must be 7 to 30 days, not 0: removed secrets must stay recoverable",
     ]
+
+
+# --------------------------------------------------------------------------- accounts and cluster
+
+
+def test_roles_are_named_in_their_account_and_previews_assume_the_preview_role():
+    config = StackConfig.from_mapping("test", REQUIRED)
+    assert config.accounts.compute.role_arn(preview=False) == "arn:aws:iam::210000000002:role/compute-deploy"
+    assert config.accounts.compute.role_arn(preview=True) == "arn:aws:iam::210000000002:role/compute-preview"
+    # No preview role named: a preview assumes the deploy role (the preview credentials must be allowed to).
+    assert config.accounts.data.role_arn(preview=True) == "arn:aws:iam::210000000001:role/data-deploy"
+    pathed = StackConfig.from_mapping(
+        "test", REQUIRED | {"accounts": ACCOUNTS | {"data": {"id": "210000000001", "deployRole": "ci/deploy"}}}
+    )
+    assert pathed.accounts.data.role_arn(preview=False) == "arn:aws:iam::210000000001:role/ci/deploy"
+
+
+def test_accounts_are_checked():
+    message = refusal(
+        REQUIRED
+        | {
+            "accounts": {
+                "data": {"id": "5932917", "deployRole": "arn:aws:iam::593291632749:role/x"},
+                "compute": {"id": "210000000002"},
+                "common": {"id": "210000000003"},
+            }
+        }
+    )
+    assert message.splitlines() == [
+        "platform:accounts.data.id: must be a 12-digit AWS account id, not '5932917'",
+        "platform:accounts.data.deployRole: must be a role name such as analytical-platform-airflow-deploy (the "
+        "account is `id`), not 'arn:aws:iam::593291632749:role/x'",
+    ]
+    assert refusal(REQUIRED | {"accounts": ACCOUNTS | {"compute": {"id": "210000000002"}}}) == (
+        "platform:accounts: the stack writes to the compute account(s): name the role it assumes there (deployRole)"
+    )
+
+
+def test_cluster_facts_come_from_one_source():
+    secret = {
+        "secretId": "s",
+        "endpointKey": "e",
+        "certificateAuthorityKey": "c",
+        "oidcIssuerKey": "o",
+    }
+    from_secret = StackConfig.from_mapping("test", REQUIRED | {"cluster": {"name": "c", "factsSecret": secret}})
+    assert from_secret.cluster.facts_secret == ClusterFactsSecret("s", "e", "c", "o")
+    assert not from_secret.cluster.resolved
+    # Until the program has read the secret, offline tools see the example issuer (a deploy refuses it).
+    assert from_secret.oidc_provider == "oidc.eks.eu-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+    resolved = from_secret.with_cluster_facts("https://e", "Q0E=", "https://oidc.eks.x/id/REAL")
+    assert resolved.cluster == Cluster(
+        name="c", endpoint="https://e", certificate_authority="Q0E=", oidc_issuer="https://oidc.eks.x/id/REAL"
+    )
+    assert resolved.cluster.resolved
+    assert resolved.oidc_provider == "oidc.eks.x/id/REAL"
+    expected = (
+        "platform:cluster: set either factsSecret (read at plan time) or all of endpoint, certificateAuthority and "
+        "oidcIssuer, not both"
+    )
+    assert refusal(REQUIRED | {"cluster": CLUSTER | {"factsSecret": secret}}) == expected
+    assert refusal(REQUIRED | {"cluster": {"name": "c", "endpoint": "https://e"}}) == expected
+    assert refusal(REQUIRED | {"cluster": {"name": "c", "factsSecret": secret | {"oidcKey": "x"}}}) == (
+        "platform:cluster.factsSecret.oidcKey: unknown key; known: certificateAuthorityKey, endpointKey, "
+        "oidcIssuerKey, secretId"
+    )
+
+
+@pytest.mark.parametrize("interval", ["5m", "1h", "1h30m", "30s"])
+def test_refresh_intervals(interval):
+    config = StackConfig.from_mapping("test", REQUIRED | {"externalSecretRefreshInterval": interval})
+    assert config.external_secret_refresh_interval == interval
+
+
+@pytest.mark.parametrize("interval", ["0", "0s", "5 minutes", "", "5"])
+def test_refresh_intervals_that_are_no_duration(interval):
+    assert refusal(REQUIRED | {"externalSecretRefreshInterval": interval}) == (
+        f"platform:externalSecretRefreshInterval: must be a duration such as 5m or 1h (0 would never refresh), "
+        f"not '{interval}'"
+    )
+
+
+# --------------------------------------------------------------------------- what manifests may name
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_stack_allows_todays_organisations_and_domain(environment):
+    config = StackConfig.from_stack_file(stack_file(REPO, environment))
+    assert config.allowed_repository_organisations == ("ministryofjustice", "moj-analytical-services")
+    assert config.allowed_email_domains == ("justice.gov.uk",)
+
+
+def test_the_allowed_lists_are_required_installation_facts():
+    values = {k: v for k, v in REQUIRED.items() if not k.startswith("allowed")}
+    assert refusal(values) == ("stack config for test is missing allowedRepositoryOrganisations, allowedEmailDomains")
+
+
+@pytest.mark.parametrize("empty", [[], [""], ["justice.gov.uk", " "]])
+def test_an_allowed_list_cannot_be_empty(empty):
+    assert refusal(REQUIRED | {"allowedEmailDomains": empty}) == (
+        "platform:allowedEmailDomains: must list at least one value, none of them empty"
+    )

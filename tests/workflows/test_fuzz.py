@@ -26,7 +26,7 @@ from workflows.config import StackConfig
 from workflows.errors import ManifestError
 from workflows.plan.limits import limit_problems
 from workflows.plan.workflow_plan import WorkflowPlan, plan
-from workflows.validate import load_workflow
+from workflows.validate import check_workflow, load_workflow
 
 FUZZ = settings(
     max_examples=500, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -88,6 +88,7 @@ SCALARS = st.one_of(
     st.text(max_size=20),
     st.sampled_from(["", "None", "~", "2025-01-01", "2025-02-30", "@daily", "0 5 * * *", "{{ var.value.x }}", "<<"]),
     st.sampled_from(["main", "extract", "arn:aws:iam::123456789012:role/x", "bucket/x", "read", "failure"]),
+    st.sampled_from(["s3://bucket/x", "bucket/", "bucket/p/", "0 7 3-10 * ? *", "{{ data_interval_end.year * 2 }}"]),
 )
 KEYS = st.one_of(st.text(max_size=10), st.integers(), st.booleans(), st.none(), st.sampled_from(["dag", "tasks", "<<"]))
 STRUCTURES = st.recursive(
@@ -109,10 +110,15 @@ YAML_TEXT = st.lists(st.sampled_from(YAML_TOKENS), max_size=40).map("".join)
 
 def outcome(config: StackConfig, text: str | None = None, path: Path = PATH) -> WorkflowPlan | ManifestError:
     """The only two allowed outcomes, each checked for what it promises."""
+    # Warnings never decide the outcome: a plan exactly when there is no error, and a ManifestError holds errors.
+    checked, problems = check_workflow(path, config, text)
+    assert (checked is None) == any(p.is_error for p in problems), problems
+    assert all(p.severity in ("error", "warning") and p.message.isprintable() for p in problems)
     try:
         declared = load_workflow(path, config, text)
     except ManifestError as error:
         assert error.problems
+        assert all(p.is_error for p in error.problems)
         for problem in error.problems:
             assert problem.line >= 1 and problem.column >= 1
             assert "\n" not in problem.message and "\r" not in problem.message, problem.message

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import MINIMAL
 from workflows.errors import ManifestError
 from workflows.model import CronSchedule, DatasetSchedule, IntervalSchedule, Workflow
-from workflows.validate import load_workflow
+from workflows.validate import check_workflow, load_all, load_workflow
 
 
 def problems(path: Path, config) -> list[tuple[int, int, str]]:
@@ -119,7 +119,7 @@ def test_schedules(manifest, config, schedule, expected):
     assert model(manifest(text), config).dag.schedule == expected
 
 
-@pytest.mark.parametrize("schedule", ["'0 25 * * *'", "'* * *'", "'@sometimes'", "'0 5 * * * *'"])
+@pytest.mark.parametrize("schedule", ["'0 25 * * *'", "'* * *'", "'@sometimes'", "'0 5 * * * * *'"])
 def test_invalid_cron_and_presets(manifest, config, schedule):
     line, column, message = only(manifest(with_dag(f"schedule: {schedule}")), config)
     assert (line, column) == (4, 13)
@@ -205,9 +205,20 @@ def test_task_settings_override_dag_settings(manifest, config):
 
 
 def test_env_values_keep_the_strings_the_running_service_gives_them(manifest, config):
-    text = with_dag("env_vars:\n  A: true\n  B: 5\n  C: 1.50\n  D: no\n  E: '007'")
+    """Where YAML's reading still gives the text back as the running service's str() does, the value is kept
+    (1.50 or no, which it would change, are refused: tests/workflows/manifest/test_rules.py)."""
+    text = with_dag("env_vars:\n  A: true\n  B: 5\n  C: 1.5\n  D: False\n  E: '007'\n  F: null\n  G:\n  H: ~")
     env = model(manifest(text), config).dag.tasks[0].env_vars
-    assert dict(env) == {"A": "True", "B": "5", "C": "1.5", "D": "False", "E": "007"}
+    assert dict(env) == {
+        "A": "True",
+        "B": "5",
+        "C": "1.5",
+        "D": "False",
+        "E": "007",
+        "F": "None",
+        "G": "None",
+        "H": "None",
+    }
 
 
 def test_env_var_names(manifest, config):
@@ -274,7 +285,7 @@ def test_project_alias_shortens_names(manifest, config):
     assert plan.workflow.project == "electronic-monitoring-data-store"
     # Without the alias the role name would be 86 characters, over the limit of 64.
     assert plan.names.role == "airflow-development-emds-load-g4s-atrium-unstructured-data"
-    assert plan.names.dag_id == "electronic-monitoring-data-store.load-g4s-atrium-unstructured-data"
+    assert plan.names.dag_id == "emds.load-g4s-atrium-unstructured-data"  # the alias applies to the DAG id too
 
 
 def test_policy_size_limit(manifest, config):
@@ -329,7 +340,7 @@ def test_a_tag_yaml_reads_as_a_number_must_be_quoted(manifest, config):
     text = MINIMAL.replace("tag: v1.0.0", "tag: 1.10")
     line, column, message = only(manifest(text), config)
     assert (line, column) == (3, 8)
-    assert 'tag: "1.1"' in message or "quotes" in message
+    assert message.endswith('put the tag in quotes, as in tag: "1.10"')  # the text as written, not 1.1
     assert model(manifest(MINIMAL.replace("tag: v1.0.0", "tag: 7")), config).dag.tag == "7"
 
 
@@ -344,3 +355,31 @@ def test_log_groups_cannot_cover_every_team(manifest, config, group, ok):
     assert (found == []) is ok, found
     if not ok:
         assert "every log group" in found[0][2]
+
+
+def test_warnings_never_stop_the_stack(manifest, config):
+    """load_all (what the program deploys) plans a manifest with warnings and hands each warning on."""
+    warned = manifest(MINIMAL + "iam:\n  s3_read_only: [bucket-one, s3://bucket-two/x/*]\n", workflow="warned")
+    clean = manifest(workflow="clean")
+    heard = []
+    plans = load_all([clean, warned], config, warn=heard.append)
+    assert [plan.workflow.name for plan in plans] == ["clean", "warned"]
+    assert [(p.path, p.line, p.severity) for p in heard] == [(warned, 9, "warning"), (warned, 9, "warning")]
+    assert plans[1].workflow.iam.s3_read_only == ("bucket-one", "s3://bucket-two/x/*")  # as written
+    assert load_all([warned], config) == plans[1:]  # no listener: the same plans
+
+
+def test_errors_stop_the_stack_and_carry_no_warning(manifest, config):
+    warned = manifest(MINIMAL + "iam:\n  s3_read_only: [bucket-one]\n", workflow="warned")
+    bad = manifest(MINIMAL + "retires: 3\n", workflow="bad")
+    with pytest.raises(ManifestError) as caught:
+        load_all([warned, bad], config)
+    assert [(p.path, p.severity) for p in caught.value.problems] == [(bad, "error")]
+
+
+def test_check_workflow_returns_the_plan_with_its_warnings(manifest, config):
+    path = manifest(MINIMAL + "iam:\n  s3_deny: [bucket-one/secret/]\n")
+    plan, problems = check_workflow(path, config)
+    assert plan is not None and plan.workflow.iam.s3_deny == ("bucket-one/secret/",)
+    assert [(p.line, p.column, p.severity) for p in problems] == [(9, 13, "warning")]
+    assert str(problems[0]).startswith(f"{path}:9:13: warning: iam.s3_deny[0]: 'bucket-one/secret/' matches only")

@@ -51,8 +51,9 @@ def _generated_source(workflow: Workflow, names: Names) -> str:
         "retries": _int(dag.retries),
         "retry_delay": Call("datetime.timedelta", kwargs={"seconds": _int(dag.retry_delay)}),
         "email": list(notifications.emails),
+        # Email on failure and on retry, as the running service sends them (Airflow's default for retries).
         "email_on_failure": bool(notifications.emails),
-        "email_on_retry": False,
+        "email_on_retry": bool(notifications.emails),
     }
     if slack and "failure" in notifications.slack_events:
         default_args["on_failure_callback"] = [Call("notifications.task_failure", (slack,))]

@@ -20,7 +20,7 @@ from workflows.dags.runtime import PRE_IMPORTS
 from workflows.errors import ManifestError, Problem
 from workflows.manifest.discovery import PYTHON_DAG_NAME
 from workflows.model import Workflow
-from workflows.plan.naming import Names, repository_name
+from workflows.plan.naming import Names
 
 PLACEHOLDERS = (
     "REPOSITORY_NAME",
@@ -33,12 +33,15 @@ PLACEHOLDERS = (
 _PLACEHOLDER = re.compile(r"PLACEHOLDER_(" + "|".join(PLACEHOLDERS) + r")(?![A-Za-z0-9_])")
 
 
-def placeholder_values(workflow: Workflow) -> dict[str, str]:
-    """What each ``PLACEHOLDER_<NAME>`` of a workflow's own ``dag.py`` becomes."""
+def placeholder_values(workflow: Workflow, names: Names) -> dict[str, str]:
+    """What each ``PLACEHOLDER_<NAME>`` of a workflow's own ``dag.py`` becomes, as the running service
+    fills them in: the repository exactly as the manifest writes it (the author's ``dag.py`` builds
+    names from it, the image path among them), and the project's alias (``names.project``), from which
+    the author builds the DAG id, the service account and secret names."""
     return {
-        "REPOSITORY_NAME": repository_name(workflow.dag.repository),
+        "REPOSITORY_NAME": workflow.dag.repository,
         "REPOSITORY_TAG": workflow.dag.tag,
-        "PROJECT": workflow.project,
+        "PROJECT": names.project,
         "WORKFLOW": workflow.name,
         "ENVIRONMENT": workflow.environment,
         "OWNER": workflow.owner,
@@ -60,7 +63,7 @@ def render_python_dag(workflow: Workflow, names: Names) -> str:
             [Problem(dag_py, 1, 1, f"dag.python_dag is true but {PYTHON_DAG_NAME} is missing next to the manifest")]
         )
     original = _parse(source, dag_py, "")
-    values = placeholder_values(workflow)
+    values = placeholder_values(workflow, names)
     filled = _fill_placeholders(source, values, dag_py)
     _check_same_program(original, _parse(filled, dag_py, " once its placeholders are filled in"), values, dag_py)
     trailer = header(

@@ -18,7 +18,7 @@ from typing import Any
 
 from workflows.config import StackConfig
 from workflows.dags.environment import platform_task_env
-from workflows.plan import kubernetes
+from workflows.installation import mwaa_kubeconfig
 from workflows.runtime_modules import RUNTIME_DIR, RUNTIME_PACKAGE, compute_profiles  # noqa: F401  (re-exported)
 
 PLATFORM_FILE = f"{RUNTIME_PACKAGE}/platform.json"
@@ -52,6 +52,8 @@ def platform_settings(config: StackConfig) -> dict[str, Any]:
             ],
         },
         "slack_conn_id": config.slack_conn_id,
+        "xcom_sidecar_image": config.xcom_sidecar_image,
+        "secrets": {"region": config.region, "refresh_interval": config.external_secret_refresh_interval},
     }
 
 
@@ -65,7 +67,9 @@ def runtime_files(config: StackConfig) -> dict[str, str]:
             continue
         files[relative.as_posix()] = path.read_text(encoding="utf-8")
     files[PLATFORM_FILE] = json.dumps(platform_settings(config), indent=2, sort_keys=True) + "\n"
-    kubeconfig = kubernetes.kubeconfig(config)
+    # Only when the installation opts in (platform:kubernetes.manageKubeconfig): by default
+    # dags/.kube/config is the cluster's own Terraform's, and the stack leaves it alone.
+    kubeconfig = mwaa_kubeconfig(config)
     if kubeconfig is not None:
         files[config.kubernetes.bucket_path] = kubeconfig  # type: ignore[index]
     return dict(sorted(files.items()))

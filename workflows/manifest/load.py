@@ -3,7 +3,9 @@
 ``load`` returns plain Python values (dict, list, str, int, float, bool, None)
 plus a :class:`Positions` table that maps a JSON-pointer-like path (a tuple of
 keys and indexes) to the 1-based line and column of that node, so every later
-check can point at the exact spot in the manifest.
+check can point at the exact spot in the manifest. For a scalar YAML did not read
+as text (``01234``, ``yes``, ``1.10``) it also keeps the text as written
+(:meth:`Positions.text`), so a check can tell when reading changed it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from workflows.errors import ManifestError, Problem
+from workflows.errors import ERROR, ManifestError, Problem, Severity
 
 NodePath = tuple[str | int, ...]
 
@@ -33,6 +35,12 @@ class Positions:
     table: dict[NodePath, tuple[int, int]] = field(default_factory=dict)
     key_table: dict[NodePath, tuple[int, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # The text as written of every scalar that YAML read as something other than text.
+    texts: dict[NodePath, str] = field(default_factory=dict)
+
+    def text(self, node: NodePath) -> str | None:
+        """The text ``node`` was written as, when YAML read it as a number, boolean or null (else None)."""
+        return self.texts.get(node)
 
     def of(self, node: NodePath, *, key: bool = False) -> tuple[int, int]:
         """Line and column of ``node`` (of its key when ``key``), or of its nearest parent."""
@@ -46,9 +54,9 @@ class Positions:
             table = self.table
         return self.table.get((), (1, 1))
 
-    def problem(self, node: NodePath, message: str, *, key: bool = False) -> Problem:
+    def problem(self, node: NodePath, message: str, *, key: bool = False, severity: Severity = ERROR) -> Problem:
         line, column = self.of(node, key=key)
-        return Problem(self.path, line, column, message)
+        return Problem(self.path, line, column, message, severity)
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # the C parser when built, same results
@@ -148,10 +156,13 @@ def _convert(
             for index, item in enumerate(node.value)
         ]
     try:
-        return loader.construct_object(node)
+        value = loader.construct_object(node)
     except Exception:
         # e.g. 2025-13-01 looks like a date but is not one, or an explicit tag on the wrong text
         # (PyYAML's constructors then raise anything: "!!int" on nothing IndexError, "!!bool x"
         # KeyError, "!!timestamp x" AttributeError): keep the text, and let the checks that know
         # what the key means say what is wrong.
         return node.value
+    if not isinstance(value, str):
+        positions.texts[where] = node.value
+    return value

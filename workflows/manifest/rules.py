@@ -2,30 +2,32 @@
 
 Each check reads the raw loaded document and yields :class:`~workflows.errors.Problem`
 at the offending node: folder layout, image tag, schedule, dates, the task graph,
-Jinja templates, params, iam combinations and dataset URIs.
+Jinja templates, params, values YAML would change, iam combinations, S3 paths that
+match no object (a warning: the grant is exactly as written), dataset URIs, and the
+stack's allowed repository organisations and email domains.
 """
 
 from __future__ import annotations
 
 import difflib
 import graphlib
+import json
 import re
-import zoneinfo
 from collections.abc import Iterator
 from datetime import date
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from croniter import croniter
 
 from workflows.config import StackConfig
-from workflows.errors import Problem
+from workflows.errors import ERROR, WARNING, Problem
 from workflows.manifest.build import parse_date
+from workflows.manifest.cron import six_field_problem
 from workflows.manifest.discovery import MANIFEST_NAME, PYTHON_DAG_NAME, location
 from workflows.manifest.load import NodePath, Positions
 from workflows.manifest.schema import field_name, show
-from workflows.manifest.templating import template_problem
+from workflows.manifest.templating import template_problem, timezone_valid
 from workflows.model import DEFAULT_START_DATE, ENVIRONMENTS
 from workflows.plan.naming import param_env_var
 
@@ -38,17 +40,21 @@ _FOLDER = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 _IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 
-def document_problems(data: dict, positions: Positions, *, has_dag_py: bool) -> Iterator[Problem]:
+def document_problems(data: dict, positions: Positions, config: StackConfig, *, has_dag_py: bool) -> Iterator[Problem]:
     """Rules the schema cannot express, on the document as written (it may have other problems)."""
     dag = data.get("dag") if isinstance(data.get("dag"), dict) else {}
+    yield from _check_repository(dag, positions, config)
     yield from _check_tag(dag, positions)
     yield from _check_schedule(dag, positions)
     yield from _check_dates(dag, positions)
     yield from _check_tasks(dag, positions)
     yield from _check_templates(dag, positions)
+    yield from _check_values_yaml_changes(dag, positions)
     yield from _check_param_names(dag, positions)
     yield from _check_iam(data.get("iam"), positions)
+    yield from _check_s3_paths(data.get("iam"), positions)
     yield from _check_datasets(dag, positions)
+    yield from _check_email_domains(data, positions, config)
     if dag.get("python_dag") is True and not has_dag_py:
         dag_py = positions.path.parent / PYTHON_DAG_NAME
         yield positions.problem(
@@ -81,13 +87,62 @@ def location_problems(path: Path, positions: Positions, config: StackConfig) -> 
             )
 
 
+def _check_repository(dag: dict, positions: Positions, config: StackConfig) -> Iterator[Problem]:
+    """The image's repository must belong to an allowed GitHub organisation (compared without case, as GitHub does)."""
+    repository = dag.get("repository")
+    if not isinstance(repository, str) or "/" not in repository:
+        return  # the schema says what is wrong
+    organisation = repository.partition("/")[0]
+    allowed = config.allowed_repository_organisations
+    if organisation.casefold() not in {o.casefold() for o in allowed}:
+        yield positions.problem(
+            ("dag", "repository"),
+            f"dag.repository {show(repository)} is in the GitHub organisation '{organisation}', which is not allowed: "
+            f"the image must be built by a repository of {_either_of(allowed)}",
+        )
+
+
+def _check_email_domains(data: dict, positions: Positions, config: StackConfig) -> Iterator[Problem]:
+    """tags.owner and notifications.emails must be addresses at an allowed domain: exactly that domain
+    (not a subdomain, as the running service's schema requires), compared without case, as mail is."""
+    places: list[tuple[NodePath, Any]] = []
+    tags = data.get("tags")
+    if isinstance(tags, dict) and "owner" in tags:
+        places.append((("tags", "owner"), tags["owner"]))
+    notifications = data.get("notifications")
+    emails = notifications.get("emails") if isinstance(notifications, dict) else None
+    if isinstance(emails, list):
+        places.extend((("notifications", "emails", i), address) for i, address in enumerate(emails))
+    allowed = {d.casefold() for d in config.allowed_email_domains}
+    for where, address in places:
+        if not isinstance(address, str) or address.count("@") != 1:
+            continue  # the schema says what is wrong
+        if address.rpartition("@")[2].casefold() not in allowed:
+            yield positions.problem(
+                where,
+                f"{field_name(where)} {show(address)} is not an address at an allowed domain: "
+                f"use an address ending in {_either_of(tuple(f'@{d}' for d in config.allowed_email_domains))}",
+            )
+
+
+def _either_of(values: tuple[str, ...]) -> str:
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + f" or {values[-1]}"
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a YAML double-quoted scalar."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 def _check_tag(dag: dict, positions: Positions) -> Iterator[Problem]:
     tag = dag.get("tag")
-    if isinstance(tag, float):
+    written = positions.text(("dag", "tag"))
+    if isinstance(tag, float) or (isinstance(tag, int) and not isinstance(tag, bool) and written != str(tag)):
+        text = written if written is not None else str(tag)
         yield positions.problem(
             ("dag", "tag"),
-            f"dag.tag {tag!r} is read by YAML as a number, which can change it (1.10 becomes 1.1): "
-            f'put the tag in quotes, as in tag: "{tag}"',
+            f"dag.tag {text} is read by YAML as the number {tag!r}, which can change it (1.10 becomes 1.1): "
+            f"put the tag in quotes, as in tag: {_quoted(text)}",
         )
         return
     if isinstance(tag, str | int | float) and not isinstance(tag, bool) and not _IMAGE_TAG.fullmatch(str(tag)):
@@ -112,6 +167,8 @@ def _check_schedule(dag: dict, positions: Positions) -> Iterator[Problem]:
             yield positions.problem(
                 ("dag", "schedule"), f"'{expression}' is not an Airflow preset; allowed: {', '.join(sorted(PRESETS))}"
             )
+    elif six_field_problem(expression) is not None:
+        yield positions.problem(("dag", "schedule"), six_field_problem(expression))
     elif len(expression.split()) != 5 or not croniter.is_valid(expression):
         yield positions.problem(
             ("dag", "schedule"),
@@ -155,22 +212,11 @@ def _check_datasets(dag: dict, positions: Positions) -> Iterator[Problem]:
 
 
 def _check_timezone(value: Any, positions: Positions) -> Iterator[Problem]:
-    if isinstance(value, str) and _timezone_valid(value):
+    if isinstance(value, str) and timezone_valid(value):
         return
     yield positions.problem(
         ("dag", "timezone"), f"{show(value)} is not a time zone: use an IANA name such as Europe/London or UTC"
     )
-
-
-@cache
-def _timezone_valid(name: str) -> bool:
-    if name != name.strip() or not name or name.startswith(("/", ".")) or ".." in name:
-        return False
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        return False
-    return True
 
 
 def _check_dates(dag: dict, positions: Positions) -> Iterator[Problem]:
@@ -224,7 +270,8 @@ def _check_tasks(dag: dict, positions: Positions) -> Iterator[Problem]:
         )
 
 
-def _check_templates(dag: dict, positions: Positions) -> Iterator[Problem]:
+def _value_places(dag: dict) -> list[tuple[NodePath, Any]]:
+    """Every env value (DAG and task level) and param value, where it is."""
     places: list[tuple[NodePath, Any]] = []
     for key in ("env_vars", "params"):
         if isinstance(dag.get(key), dict):
@@ -233,7 +280,69 @@ def _check_templates(dag: dict, positions: Positions) -> Iterator[Problem]:
         for name, task in dag["tasks"].items():
             if isinstance(task, dict) and isinstance(task.get("env_vars"), dict):
                 places.extend((("dag", "tasks", name, "env_vars", k), v) for k, v in task["env_vars"].items())
-    for where, value in places:
+    return places
+
+
+# How YAML writes the values whose string the running service's str() keeps recognisable: true/false
+# become "True"/"False" and null (or nothing) "None" (today's strings, kept). Any other text YAML 1.1 reads
+# as a number, boolean or null does not come back as written.
+_KEPT_SPELLINGS = {
+    True: frozenset({"true", "True", "TRUE"}),
+    False: frozenset({"false", "False", "FALSE"}),
+    None: frozenset({"null", "Null", "NULL", "~", ""}),
+}
+# Texts a reader takes for something else than YAML 1.1 makes of them: a leading zero makes an octal
+# number (01234 is 668), colons a base-60 one (1:20 is 80).
+_MISREAD_NUMBER = re.compile(r"[-+]?0[0-7_]+|.*:.*")
+SPELLING, MEANING = "spelling", "meaning"
+
+
+def yaml_change(value: Any, written: str | None) -> str | None:
+    """How YAML 1.1 changed ``written`` by reading it as ``value`` (not text), as a task gets its string:
+    None when the string is what was written (or a kept spelling), ``SPELLING`` when only the way a
+    number is written changed (0.10 is "0.1", 0x1F "31"), ``MEANING`` when a reader would expect
+    something else (yes is "True", 01234 "668", 1:20 "80")."""
+    if written is None or isinstance(value, str):
+        return None
+    if value is None or isinstance(value, bool):
+        return None if written in _KEPT_SPELLINGS[value] else MEANING
+    if str(value) == written:
+        return None
+    return MEANING if _MISREAD_NUMBER.fullmatch(written) else SPELLING
+
+
+def _check_values_yaml_changes(dag: dict, positions: Positions) -> Iterator[Problem]:
+    """Env values and params are passed as text: where YAML 1.1 turned the text into something whose
+    string is different (``01234`` → ``668``), the analyst must quote it to get what they wrote. An
+    env value must come out as written; a param that is only a number spelt another way (0.10 → "0.1",
+    the same number, as the running service passes it) gets a warning, since params are typed values
+    the analyst's code reads as numbers."""
+    for where, value in _value_places(dag):
+        written = positions.text(where)
+        change = yaml_change(value, written)
+        if change is None or written is None:
+            continue
+        param = where[1] == "params"
+        gets = f"the param is {_quoted(str(value))}" if param else f"the task gets {_quoted(str(value))}"
+        same = " (the same number)" if param and change == SPELLING else ""
+        yield positions.problem(
+            where,
+            f"{field_name(where)}: YAML reads {written} as {_yaml_reading(value)}, so {gets}, not "
+            f"{_quoted(written)}{same}: quote it: {where[-1]}: {_quoted(written)}",
+            severity=WARNING if param and change == SPELLING else ERROR,
+        )
+
+
+def _yaml_reading(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"the number {value!r}"
+
+
+def _check_templates(dag: dict, positions: Positions) -> Iterator[Problem]:
+    for where, value in _value_places(dag):
         if isinstance(value, str):
             problem = template_problem(value)
             if problem:
@@ -256,6 +365,60 @@ def _check_param_names(dag: dict, positions: Positions) -> Iterator[Problem]:
             )
         else:
             first[variable] = str(key)
+
+
+S3_KEYS = ("s3_read_only", "s3_read_write", "s3_write_only", "s3_deny")
+
+
+def _check_s3_paths(section: Any, positions: Positions) -> Iterator[Problem]:
+    """Warnings for S3 paths that match no object, or only one where a prefix was meant. The grant is
+    exactly the path as written (as the running service grants it): the warning says what to write, and
+    the fix then shows in review as the wider grant it is."""
+    if not isinstance(section, dict):
+        return
+    for key in S3_KEYS:
+        paths = section.get(key)
+        if not isinstance(paths, list):
+            continue
+        written = [p for p in paths if isinstance(p, str)]
+        for index, path in enumerate(paths):
+            message = s3_path_warning(path, written) if isinstance(path, str) else None
+            if message:
+                where = ("iam", key, index)
+                yield positions.problem(where, f"{field_name(where)}: {message}", severity=WARNING)
+
+
+def s3_path_warning(path: str, siblings: list[str]) -> str | None:
+    """Why ``path`` (one entry of an ``iam.s3_*`` list that holds ``siblings``) does not match the objects
+    its author probably meant, and what to write instead; None when it is fine."""
+    if path[:5].lower() == "s3://":
+        return (
+            f"{show(path)} matches no object: the 's3://' prefix becomes part of the ARN (arn:aws:s3:::{path}), "
+            f"so it matches nothing: drop 's3://' and write {show(_object_pattern(path[5:]))}"
+        )
+    bucket, _, key = path.partition("/")
+    if not key:  # "bucket" or "bucket/": the bucket itself (or an empty key), never an object
+        if _covered(f"{bucket}/", siblings):
+            return None
+        return f"{show(path)} matches no object: write '{bucket}/*' for every object in the bucket"
+    if key.endswith("/") and not _covered(path, siblings):
+        return f"{show(path)} matches only the object named exactly '{key}': write '{path}*' for the objects under it"
+    return None
+
+
+def _object_pattern(path: str) -> str:
+    """What to write for ``path`` so that it means the objects it names."""
+    bucket, _, key = path.partition("/")
+    if not key:
+        return f"{bucket}/*"
+    return f"{path}*" if key.endswith("/") else path
+
+
+def _covered(prefix: str, siblings: list[str]) -> bool:
+    """Whether another entry (``bucket/prefix/*``, ``bucket/*``, ``bucket/pre*``) already matches every object
+    under ``prefix``: then the entry that names no object asks for nothing its author lacks."""
+    # ``H*`` matches every key ``P*`` does when ``H`` is a prefix of ``P`` as written (wildcards in ``H`` included).
+    return any(other.endswith("*") and prefix.startswith(other[:-1]) for other in siblings)
 
 
 def _check_iam(section: Any, positions: Positions) -> Iterator[Problem]:

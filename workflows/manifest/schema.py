@@ -179,7 +179,7 @@ def _names_rule(where: NodePath) -> str:
 
 _VALUE_RULES = {
     "repository": "write it as <organisation>/<repository>",
-    "owner": "use an address ending in @justice.gov.uk",
+    "owner": "use an email address",
     "external_role": "it must be an IAM role ARN, arn:aws:iam::<account>:role/<name>",
     "kms": "each entry must be a KMS key ARN, arn:aws:kms:<region>:<account>:key/<id>",
     "s3_read_only": "each entry must be a bucket path such as my-bucket/prefix/* (not an ARN)",

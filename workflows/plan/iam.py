@@ -4,6 +4,12 @@ Pure functions of a validated :class:`~workflows.model.Workflow` and the
 :class:`~workflows.config.StackConfig`; the Pulumi components and the
 ``render`` command only serialise what these return, with :func:`policy_json`.
 
+The running service's grants are the baseline (``reference/live-installation.md``):
+a workflow keeps every action it has today on every resource it has today, and
+gets nothing broader, except where a live grant does nothing in AWS; there the
+grant that makes it work is given instead (each such correction is listed in
+``docs/migration.md``, "Corrections to grants").
+
 The workflow's own managed policy (:func:`policy_document`) holds, in this
 statement order (each statement only when its manifest key is set):
 
@@ -12,39 +18,42 @@ Sid                        Effect  from
 =========================  ======  ==================================================
 ``SecretsManagerRead``     Allow   always: ``GetSecretValue`` on the workflow's own
                                    secrets, in the primary and the replica region
-``SecretsManagerUpdate``   Allow   ``update_secrets``: put a new value into its own
-                                   secrets (primary region: replicas are read-only)
-``S3ListAllMyBuckets``     Allow   any of the three ``s3_*`` Allow keys (``Resource: "*"``:
-                                   the action has no resource-level permissions)
+``SecretsManagerUpdate``   Allow   ``update_secrets``: ``PutSecretValue`` and
+                                   ``UpdateSecret`` on each of its ``secrets``, in both
+                                   regions (as today)
+``S3ListAllMyBuckets``     Allow   any ``s3_*`` key (``Resource: "*"``: the action has
+                                   no resource-level permissions; today it is scoped to
+                                   bucket ARNs, which matches nothing)
 ``S3Buckets``              Allow   ``ListBucket``/``GetBucketLocation`` on every bucket
-                                   of ``s3_read_only``/``s3_read_write``/``s3_write_only``
+                                   named by any ``s3_*`` key, ``s3_deny`` included (as
+                                   today)
 ``S3ReadOnly``             Allow   ``s3_read_only``
 ``S3ReadWrite``            Allow   ``s3_read_write``
 ``S3WriteOnly``            Allow   ``s3_write_only``
 ``S3Deny``                 Deny    ``s3_deny``: every object action granted above
 ``KMS``                    Allow   ``kms``
 ``GluePassRole``           Allow   ``glue``: pass its own role, to Glue only
-``BedrockInvoke``          Allow   ``bedrock``: invoke foundation models and
-                                   inference profiles
-``BedrockList``            Allow   ``bedrock``: list models and profiles (``"*"``)
-``Textract``               Allow   ``textract`` (``"*"``: no resource-level permissions)
 ``LakeFormation``          Allow   ``lake_formation``: ``GetDataAccess`` (``"*"``)
-``CloudWatchLogsRead``     Allow   ``cloudwatch_logs_read_only``: read those log groups
-``CloudWatchLogsQueries``  Allow   ``cloudwatch_logs_read_only``: follow Logs Insights
-                                   queries (``"*"``: no resource-level permissions)
+``CloudWatchLogsRead``     Allow   ``cloudwatch_logs_read_only``: today's action list on
+                                   those log groups and their streams
+``CloudWatchLogsQueries``  Allow   ``cloudwatch_logs_read_only``: the Logs Insights
+                                   query actions of that list that take no resource
+                                   (``"*"``: scoped to log groups they match nothing)
 =========================  ======  ==================================================
+
+``bedrock`` and ``textract`` grant through their shared policies only (attached by
+:func:`managed_policy_arns`), as today: no inline statement repeats them.
 
 Within a statement, actions and resources are sorted and deduplicated, so the
 same manifest always gives the same bytes. ``"*"`` appears only as the
 resource of actions that cannot be scoped to a resource, never as an action.
 
-S3 paths (``s3_*`` keys) are ``<bucket>[/<key pattern>]`` and become
-``arn:aws:s3:::<path>``, except that a bare bucket (``bucket``, or ``bucket/``,
-whose key part is empty and so names no object) means every object in it,
-``bucket/*``. Any other path is used as written: ``bucket/prefix`` without a
-wildcard is that one object only. ``s3_deny`` alone grants nothing: buckets
-named only there get no ``ListBucket`` (denying objects must not grant
-listing them) and no ``ListAllMyBuckets``.
+S3 paths (``s3_*`` keys) become ``arn:aws:s3:::<path>`` exactly as written, as the
+running service grants them: ``bucket`` and ``bucket/`` name no object (``bucket/*``
+does), ``bucket/prefix/`` only the object named exactly ``prefix/``, and
+``s3://bucket/x`` the ARN ``arn:aws:s3:::s3://bucket/x``; ``validate`` warns about
+each such entry and says what to write instead. A path's bucket, for
+``ListBucket``, is its part before the first ``/``, as today.
 """
 
 from __future__ import annotations
@@ -65,18 +74,23 @@ S3_READ_ACTIONS = (
     "s3:GetObjectAcl",
     "s3:GetObjectVersion",
 )
-S3_WRITE_ACTIONS = (
-    "s3:AbortMultipartUpload",
+# Today's write actions, with the real multipart actions in place of s3:CreateMultipartUpload (not an
+# IAM action: s3:PutObject authorises creating a multipart upload).
+S3_MULTIPART_ACTIONS = ("s3:AbortMultipartUpload", "s3:ListMultipartUploadParts")
+S3_WRITE_ONLY_ACTIONS = (
     "s3:DeleteObject",
-    "s3:DeleteObjectTagging",
     "s3:DeleteObjectVersion",
-    "s3:ListMultipartUploadParts",
     "s3:PutObject",
     "s3:PutObjectAcl",
-    "s3:PutObjectTagging",
     "s3:RestoreObject",
+    *S3_MULTIPART_ACTIONS,
 )
-S3_READ_WRITE_ACTIONS = (*S3_READ_ACTIONS, "s3:GetObjectTagging", *S3_WRITE_ACTIONS)
+S3_READ_WRITE_ACTIONS = (
+    *S3_READ_ACTIONS,
+    "s3:GetObjectTagging",
+    "s3:PutObjectTagging",
+    *S3_WRITE_ONLY_ACTIONS,
+)
 # Deny everything any Allow statement here can grant on objects.
 S3_DENY_ACTIONS = S3_READ_WRITE_ACTIONS
 S3_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucket")
@@ -90,38 +104,35 @@ KMS_ACTIONS = (
     "kms:ReEncrypt*",
 )
 SECRET_READ_ACTIONS = ("secretsmanager:GetSecretValue",)
-SECRET_UPDATE_ACTIONS = ("secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue")
+SECRET_UPDATE_ACTIONS = ("secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret")
 GLUE_PASS_ROLE_ACTIONS = ("iam:PassRole",)
 GLUE_SERVICE = "glue.amazonaws.com"
-# Converse/ConverseStream are authorised by InvokeModel/InvokeModelWithResponseStream.
-BEDROCK_INVOKE_ACTIONS = (
-    "bedrock:GetFoundationModel",
-    "bedrock:GetInferenceProfile",
-    "bedrock:InvokeModel",
-    "bedrock:InvokeModelWithResponseStream",
-)
-BEDROCK_LIST_ACTIONS = ("bedrock:ListFoundationModels", "bedrock:ListInferenceProfiles")
-TEXTRACT_ACTIONS = (
-    "textract:AnalyzeDocument",
-    "textract:AnalyzeExpense",
-    "textract:AnalyzeID",
-    "textract:DetectDocumentText",
-    "textract:GetDocumentAnalysis",
-    "textract:GetDocumentTextDetection",
-    "textract:GetExpenseAnalysis",
-    "textract:StartDocumentAnalysis",
-    "textract:StartDocumentTextDetection",
-    "textract:StartExpenseAnalysis",
-)
 LAKE_FORMATION_ACTIONS = ("lakeformation:GetDataAccess",)
+# cloudwatch_logs_read_only: the running service's list, on the listed log groups.
 LOGS_READ_ACTIONS = (
-    "logs:DescribeLogStreams",
+    "cloudwatch:GenerateQuery",
+    "cloudwatch:GenerateQueryResultsSummary",
+    "logs:Describe*",
     "logs:FilterLogEvents",
-    "logs:GetLogEvents",
-    "logs:GetLogGroupFields",
+    "logs:Get*",
+    "logs:List*",
+    "logs:StartLiveTail",
     "logs:StartQuery",
+    "logs:StopLiveTail",
+    "logs:StopQuery",
+    "logs:TestMetricFilter",
 )
-LOGS_QUERY_ACTIONS = ("logs:DescribeQueries", "logs:GetQueryResults", "logs:StopQuery")
+# The Logs Insights query actions of that list that have no resource types in AWS's Service
+# Authorization Reference, so that scoped to log groups they match nothing: also granted on "*".
+# (logs:GetQueryResults and logs:StartQuery take the log group, so logs:Get* and StartQuery above cover them.)
+LOGS_QUERY_ACTIONS = (
+    "cloudwatch:GenerateQuery",
+    "cloudwatch:GenerateQueryResultsSummary",
+    "logs:DescribeQueries",
+    "logs:DescribeQueryDefinitions",
+    "logs:ListLogGroupsForQuery",
+    "logs:StopQuery",
+)
 
 ALL_RESOURCES = "*"
 
@@ -143,36 +154,32 @@ TEXTRACT_POLICY = "textract"
 OIDC_AUDIENCE = "sts.amazonaws.com"
 
 
-def policy_document(iam: Iam, names: Names, config: StackConfig) -> dict[str, Any]:
-    """The workflow's own managed policy (see the module docstring for its statements)."""
+def policy_document(iam: Iam, names: Names, config: StackConfig, secrets: Iterable[str] = ()) -> dict[str, Any]:
+    """The workflow's own managed policy (see the module docstring for its statements); ``secrets``
+    are the workflow's secret ids (``update_secrets`` grants on each)."""
+    regions = _secret_regions(config)
     statements: list[dict[str, Any]] = [
         _statement(
             "SecretsManagerRead",
             SECRET_READ_ACTIONS,
-            (_secret_prefix_arn(config, region, names.secret_prefix) for region in _secret_regions(config)),
+            (_secret_arn(config, region, names.secret_prefix) for region in regions),
         )
     ]
-    if iam.update_secrets:
-        statements.append(
-            _statement(
-                "SecretsManagerUpdate",
-                SECRET_UPDATE_ACTIONS,
-                [_secret_prefix_arn(config, config.region, names.secret_prefix)],
-            )
-        )
+    update = [_secret_arn(config, region, names.secret_name(s)) for s in secrets for region in regions]
+    if iam.update_secrets and update:  # with no secret there is nothing to update (and no resource to name)
+        statements.append(_statement("SecretsManagerUpdate", SECRET_UPDATE_ACTIONS, update))
 
-    allowed_paths = (*iam.s3_read_only, *iam.s3_read_write, *iam.s3_write_only)
-    if allowed_paths:
+    paths = (*iam.s3_read_only, *iam.s3_read_write, *iam.s3_write_only, *iam.s3_deny)
+    if paths:
         statements.append(_statement("S3ListAllMyBuckets", S3_ACCOUNT_ACTIONS, [ALL_RESOURCES]))
-        buckets = (f"arn:aws:s3:::{bucket_of(path)}" for path in allowed_paths)
-        statements.append(_statement("S3Buckets", S3_BUCKET_ACTIONS, buckets))
-    for sid, actions, paths in (
+        statements.append(_statement("S3Buckets", S3_BUCKET_ACTIONS, (bucket_arn(path) for path in paths)))
+    for sid, actions, granted in (
         ("S3ReadOnly", S3_READ_ACTIONS, iam.s3_read_only),
         ("S3ReadWrite", S3_READ_WRITE_ACTIONS, iam.s3_read_write),
-        ("S3WriteOnly", S3_WRITE_ACTIONS, iam.s3_write_only),
+        ("S3WriteOnly", S3_WRITE_ONLY_ACTIONS, iam.s3_write_only),
     ):
-        if paths:
-            statements.append(_statement(sid, actions, (s3_object_arn(path) for path in paths)))
+        if granted:
+            statements.append(_statement(sid, actions, (s3_object_arn(path) for path in granted)))
     if iam.s3_deny:
         statements.append(
             _statement("S3Deny", S3_DENY_ACTIONS, (s3_object_arn(path) for path in iam.s3_deny), effect="Deny")
@@ -189,15 +196,6 @@ def policy_document(iam: Iam, names: Names, config: StackConfig) -> dict[str, An
                 condition={"StringEquals": {"iam:PassedToService": GLUE_SERVICE}},
             )
         )
-    if iam.bedrock:
-        bedrock_resources = (
-            "arn:aws:bedrock:*::foundation-model/*",
-            f"arn:aws:bedrock:*:{config.account_id}:inference-profile/*",
-        )
-        statements.append(_statement("BedrockInvoke", BEDROCK_INVOKE_ACTIONS, bedrock_resources))
-        statements.append(_statement("BedrockList", BEDROCK_LIST_ACTIONS, [ALL_RESOURCES]))
-    if iam.textract:
-        statements.append(_statement("Textract", TEXTRACT_ACTIONS, [ALL_RESOURCES]))
     if iam.lake_formation:
         statements.append(_statement("LakeFormation", LAKE_FORMATION_ACTIONS, [ALL_RESOURCES]))
     if iam.cloudwatch_logs_read_only:
@@ -315,14 +313,20 @@ def shared_policy_arn(config: StackConfig, name: str) -> str:
 
 
 def bucket_of(path: str) -> str:
-    """The bucket part of an S3 path: ``bucket/prefix/*`` -> ``bucket``."""
+    """The bucket part of an S3 path, as the running service takes it: everything before the first ``/``
+    (``bucket/prefix/*`` -> ``bucket``; ``s3://bucket/x`` -> ``s3:``)."""
     return path.split("/", 1)[0]
 
 
+def bucket_arn(path: str) -> str:
+    """``arn:aws:s3:::<bucket>`` for an S3 path's bucket (:func:`bucket_of`)."""
+    return f"arn:aws:s3:::{bucket_of(path)}"
+
+
 def s3_object_arn(path: str) -> str:
-    """Object ARN for an S3 path; a bare bucket (``bucket`` or ``bucket/``) means ``bucket/*``."""
-    bucket, _, key = path.partition("/")
-    return f"arn:aws:s3:::{bucket}/{key or '*'}"
+    """``arn:aws:s3:::<path>``, the path exactly as written: ``bucket`` and ``bucket/`` match no object,
+    as they match none today (``validate`` warns and says to write ``bucket/*``)."""
+    return f"arn:aws:s3:::{path}"
 
 
 def log_group_arns(arn: str) -> tuple[str, ...]:
@@ -338,8 +342,9 @@ def _secret_regions(config: StackConfig) -> tuple[str, ...]:
     return tuple(dict.fromkeys((config.region, config.replica_region)))
 
 
-def _secret_prefix_arn(config: StackConfig, region: str, secret_prefix: str) -> str:
-    return f"arn:aws:secretsmanager:{region}:{config.account_id}:secret:{secret_prefix}*"
+def _secret_arn(config: StackConfig, region: str, secret_name: str) -> str:
+    """Every secret whose name starts with ``secret_name`` (``*``: the random suffix AWS adds to an ARN)."""
+    return f"arn:aws:secretsmanager:{region}:{config.account_id}:secret:{secret_name}*"
 
 
 def _statement(

@@ -30,6 +30,8 @@ class Names:
     key: str
     # The project part of derived names: the project's alias, or the project folder itself.
     project: str
+    # The workflow folder's name: the part after the project in every derived name.
+    workflow: str
     role: str
     policy: str
     service_account: str
@@ -48,7 +50,7 @@ class Names:
 
     def kubernetes_secret(self, secret: str) -> str:
         """The ExternalSecret and the Kubernetes Secret it writes: ``<project>-<workflow>-<secret>``."""
-        return f"{self.service_account}-{secret}"
+        return identity.kubernetes_secret(self.project, self.workflow, secret)
 
     def secret_logical_name(self, secret: str) -> str:
         """``<project>/<workflow>/<secret>``: the logical name of a secret's resources."""
@@ -62,15 +64,18 @@ def derive(workflow: Workflow, config: StackConfig) -> Names:
     return Names(
         key=workflow.key,
         project=project,
+        workflow=workflow.name,
         role=base,
         policy=base,
         service_account=identity.service_account(project, workflow.name),
-        dag_id=f"{workflow.project}.{workflow.name}",
+        # ``<project alias>.<workflow>``: the DAG ids the running service gives its DAGs (``emds.<workflow>``),
+        # so every DAG keeps its run history.
+        dag_id=f"{project}.{workflow.name}",
         # ``dags/<env>/<project>/<workflow>/dag.py``: under the fixed environment folder, as the
         # running service lays its files out, so no name a tenant chooses is ever a top-level
         # (importable) name in the DAG folder, and the file name is fixed too.
         dag_key=f"{config.dags_prefix}{env}/{project}/{workflow.name}/{DAG_FILE}",
-        secret_prefix=f"/airflow/{env}/{project}/{workflow.name}/",
+        secret_prefix=identity.secrets_prefix(env, project, workflow.name),
         labels=identity.labels(env, project, workflow.name),
         image=f"{config.image_registry}/{repository_name(workflow.dag.repository)}:{workflow.dag.tag}",
         folder=f"environments/{env}/{workflow.project}/{workflow.name}",

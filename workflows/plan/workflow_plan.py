@@ -78,7 +78,7 @@ def plan(workflow: Workflow, config: StackConfig) -> WorkflowPlan:
         role_arn = workflow.iam.external_role
     else:
         role_arn = iam.role_arn(names, config)
-        permissions = iam.policy_document(workflow.iam, names, config)
+        permissions = iam.policy_document(workflow.iam, names, config, workflow.secrets)
         identity = Identity(
             role=names.role,
             policy=names.policy,

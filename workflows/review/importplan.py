@@ -1,27 +1,33 @@
 """The pure half of ``python -m workflows import-plan``: a ``pulumi import --file`` document.
 
 The running service (Terraform, Helm) already has every workflow's role, policy,
-attachments, secrets, service account, ExternalSecrets and DAG. Adopting them
-means importing each one under the *same* type, logical name and parent the
+attachments, secrets, service account and ExternalSecrets. Adopting them means
+importing each one under the *same* type, logical name, parent and provider the
 program declares, so that after the import ``pulumi preview`` has nothing to
 create or replace. This module turns the program's registrations (as
-:meth:`components.offline.Registration.as_json` gives them: plain dicts with
-``type``, ``name``, ``urn``, ``parent``, ``custom``, ``inputs``) plus, optionally,
+:meth:`shell.offline.Registration.as_json` gives them: plain dicts with ``type``,
+``name``, ``urn``, ``parent``, ``custom``, ``inputs``, ``options``) plus, optionally,
 what a read-only look-up found in the live account (:class:`Live`) into that
-document. It does no I/O and imports no Pulumi; ``components/importplan.py``
-runs the program and does the look-ups.
+document. It does no I/O and imports no Pulumi; ``shell/importplan.py`` runs the
+program and does the look-ups, and :mod:`workflows.review.live_diff` compares
+what it found with what the program declares.
 
 Document format (the Pulumi CLI's bulk import file)::
 
-    {"nameTable": {"<handle>": "<URN of an existing parent: the stack>"},
+    {"nameTable": {"<handle>": "<URN of something already in state: the stack, an explicit provider>"},
      "resources": [{"type": …, "name": "<handle>", "logicalName": …, "parent": "<handle>",
                     "component": true} |                      # a component: no id
-                   {"type": …, "name": …, "logicalName": …, "parent": …, "id": …, "version": …}]}
+                   {"type": …, "name": …, "logicalName": …, "parent": …, "provider": "<handle>",
+                    "id": …}]}
 
-``name`` is only a handle inside the file (for ``parent`` references; it must be
-unique there), ``logicalName`` is the resource's name in its URN. Components share
-their logical name with their Workflow, so a handle adds the type where needed.
-Pulumi builds each URN from the parent chain, exactly as the program does.
+``name`` is only a handle inside the file (for ``parent`` and ``provider``
+references; it must be unique there), ``logicalName`` is the resource's name in its
+URN. Components share their logical name with their Workflow, so a handle adds the
+type where needed. Pulumi builds each URN from the parent chain, exactly as the
+program does. A resource on an explicit provider names it by a ``nameTable`` handle:
+``pulumi import`` needs that provider in state already (``pulumi up --target`` of the
+provider URNs creates them, touching nothing in the cloud; docs/migration.md). A
+resource on a default provider carries the provider ``version`` instead.
 
 Import IDs (from the pulumi-aws / pulumi-kubernetes import documentation):
 
@@ -32,81 +38,71 @@ type                                                  import ID
 ``aws:iam/policy:Policy``                             policy ARN
 ``aws:iam/rolePolicyAttachmentsExclusive:…``           role name (the whole set of managed policies)
 ``aws:secretsmanager/secret:Secret``                  secret ARN (random suffix: looked up)
-``aws:secretsmanager/secretVersion:SecretVersion``    ``<secret ARN>|<version id>`` (AWSCURRENT, looked up)
-``aws:s3/bucketObjectv2:BucketObjectv2``              ``<bucket>/<key>``
 ``kubernetes:core/v1:ServiceAccount``                 ``<namespace>/<name>``
 ``kubernetes:external-secrets.io/v1:ExternalSecret``  ``<namespace>/<name>``
 ====================================================  ===========================================
 
-The SecretVersion is declared with ``ignore_changes=["secretString", "versionStages"]``,
-so adopting the version that holds the maintainers' value never rewrites it.
+Never imported:
+
+- **secret versions** (``SecretVersion``): the program declares none (a secret's value
+  belongs to its maintainers, never to Pulumi state), and this module has no rule for
+  the type, so a program that declared one would fail the plan. The running service's
+  versions stay as they are.
+- **S3 objects** (DAG files and runtime files): there is nothing per workflow to adopt
+  (the running service keeps a YAML per workflow, read by one loader); the first
+  ``pulumi up`` uploads each file, at a key the running service does not use or over
+  its file of the same key (a python_dag workflow's ``dag.py``, the runtime package).
+  They are listed as ``created`` with which of the two it is.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from workflows import tokens
+from workflows.review.live_diff import Live, LiveSecret, provider_urn
+
+__all__ = ["Live", "LiveSecret"]
 
 STACK_TYPE = tokens.STACK
 ROLE = tokens.ROLE
 POLICY = tokens.POLICY
 ATTACHMENT = tokens.ROLE_POLICY_ATTACHMENTS
 SECRET = tokens.SECRET
-SECRET_VERSION = tokens.SECRET_VERSION
 OBJECT = tokens.BUCKET_OBJECT
 SERVICE_ACCOUNT = tokens.SERVICE_ACCOUNT
 EXTERNAL_SECRET = tokens.EXTERNAL_SECRET
+PROVIDER_PREFIX = tokens.PROVIDER_PREFIX
 
-SUPPORTED_TYPES = (ROLE, POLICY, ATTACHMENT, SECRET, SECRET_VERSION, OBJECT, SERVICE_ACCOUNT, EXTERNAL_SECRET)
-# Types whose existence a look-up checks (by import ID), and what absence means:
-# the workflow's identity must already exist; an S3 object that does not is simply
-# created by `pulumi up` (adding it changes nothing that exists). A role's attachments
-# are imported by the role's name: they exist exactly when the role does.
+SUPPORTED_TYPES = (ROLE, POLICY, ATTACHMENT, SECRET, SERVICE_ACCOUNT, EXTERNAL_SECRET)
+# Uploaded by `pulumi up`, never imported (see the module docstring).
+UPLOADED_TYPES = (OBJECT,)
+# Types whose existence a look-up checks, by import ID: the workflow's identity must already
+# exist. A role's attachments are imported by the role's name: they exist exactly when it does.
 MUST_EXIST = (ROLE, POLICY)
-CREATE_IF_ABSENT = (OBJECT,)
-CHECKED_TYPES = MUST_EXIST + CREATE_IF_ABSENT
+# The running service's own files under the dags prefix that this stack's runtime also ships
+# (reference/live-installation.md, "DAG files in the bucket today"): the first `pulumi up`
+# uploads over them. Its per-workflow YAML files and dags/dag_factory.py are not among the keys
+# this stack writes (the cutover in docs/migration.md says when they are deleted).
+RUNNING_SERVICE_RUNTIME_FILES = (
+    ".airflowignore",
+    "analytical_platform/compute_profiles.py",
+    "analytical_platform/standard_operator.py",
+)
 
 PLACEHOLDER = "<missing: {what}>"
-_SECRET_ARN = re.compile(r"^arn:[^:]+:secretsmanager:[^:]*:[^:]*:secret:(?P<name>.+)-[A-Za-z0-9]{6}$")
-
-
-@dataclass(frozen=True)
-class LiveSecret:
-    """One Secrets Manager secret as the live account describes it (never its value)."""
-
-    arn: str
-    # Version id holding the AWSCURRENT label; None when no value was ever stored.
-    current_version: str | None = None
-    # Set when the secret is scheduled for deletion (the date, as text).
-    deleted: str | None = None
-
-
-@dataclass(frozen=True)
-class Live:
-    """What ``--lookup`` found, read-only, in the stack's account and region.
-
-    ``secrets`` is keyed by secret name (absent: not found). ``found`` holds
-    ``(type, import id)`` of every checked role, policy, attachment and S3 object
-    that exists; ``unchecked`` maps those that could not be checked to the reason.
-    """
-
-    account: str
-    secrets: Mapping[str, LiveSecret] = field(default_factory=dict)
-    found: frozenset[tuple[str, str]] = frozenset()
-    unchecked: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Targets:
-    """What a look-up has to ask: secret names, and ``(type, import id)`` pairs to check."""
+    """What a look-up has to ask, sorted: role names, policy ARNs, secret names."""
 
+    roles: tuple[str, ...]
+    policies: tuple[str, ...]
     secrets: tuple[str, ...]
-    checks: tuple[tuple[str, str], ...]
 
 
 @dataclass
@@ -116,8 +112,9 @@ class ImportPlan:
     ``errors`` always fail the command (the program declares something this tool
     cannot import); ``missing`` are resources whose import ID is unknown or that
     do not exist (placeholders in the document; fatal with ``--lookup``);
-    ``created`` were left out because they do not exist yet and ``pulumi up`` will
-    create them without touching anything that exists; ``warnings`` need a look.
+    ``created`` were left out because ``pulumi up`` creates (uploads) them;
+    ``warnings`` need a look; ``providers`` are the explicit providers' URNs, which
+    must be in state before the import.
     """
 
     document: dict[str, Any]
@@ -125,6 +122,7 @@ class ImportPlan:
     missing: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    providers: list[str] = field(default_factory=list)
 
     @property
     def resources(self) -> list[dict[str, Any]]:
@@ -145,14 +143,8 @@ def policy_arn(name: str, account: str, path: str = "/", partition: str = "aws")
     return f"arn:{partition}:iam::{account}:policy{path}{name}"
 
 
-def secret_name_of(secret_id: str) -> str:
-    """The secret name behind a ``secret_id`` input: a name, or an ARN with its 6-character suffix."""
-    match = _SECRET_ARN.match(secret_id)
-    return match.group("name") if match else secret_id
-
-
 def import_id(registration: Mapping[str, Any], account: str) -> str | None:
-    """The import ID derivable from the declaration alone (None: needs a look-up, or unsupported)."""
+    """The import ID derivable from the declaration alone (None: needs a look-up, or not imported)."""
     type_, inputs = registration["type"], registration.get("inputs") or {}
     if type_ == ROLE:
         return inputs["name"]
@@ -160,8 +152,6 @@ def import_id(registration: Mapping[str, Any], account: str) -> str | None:
         return policy_arn(inputs["name"], account, inputs.get("path") or "/")
     if type_ == ATTACHMENT:
         return inputs["roleName"]
-    if type_ == OBJECT:
-        return f"{inputs['bucket']}/{inputs['key']}"
     if type_ in (SERVICE_ACCOUNT, EXTERNAL_SECRET):
         metadata = inputs["metadata"]
         return f"{metadata['namespace']}/{metadata['name']}"
@@ -170,19 +160,21 @@ def import_id(registration: Mapping[str, Any], account: str) -> str | None:
 
 def lookup_targets(registrations: Iterable[Mapping[str, Any]], account: str) -> Targets:
     """What ``--lookup`` has to ask the live account about, sorted."""
-    secrets: set[str] = set()
-    checks: set[tuple[str, str]] = set()
+    found: dict[str, set[str]] = {ROLE: set(), POLICY: set(), SECRET: set()}
     for registration in registrations:
-        if not registration.get("custom"):
-            continue
         type_ = registration["type"]
-        if type_ == SECRET:
-            secrets.add(registration["inputs"]["name"])
-        elif type_ in CHECKED_TYPES:
-            resource_id = import_id(registration, account)
-            if resource_id is not None:
-                checks.add((type_, resource_id))
-    return Targets(secrets=tuple(sorted(secrets)), checks=tuple(sorted(checks)))
+        if not registration.get("custom") or type_ not in found:
+            continue
+        found[type_].add(registration["inputs"]["name"] if type_ == SECRET else str(import_id(registration, account)))
+    return Targets(
+        roles=tuple(sorted(found[ROLE])), policies=tuple(sorted(found[POLICY])), secrets=tuple(sorted(found[SECRET]))
+    )
+
+
+def running_service_keys(dags_prefix: str, python_dag_keys: Iterable[str]) -> frozenset[str]:
+    """The bucket keys this stack writes that the running service also has: its runtime files
+    and each python_dag workflow's ``dag.py`` (same folder, same file name)."""
+    return frozenset({*(f"{dags_prefix}{path}" for path in RUNNING_SERVICE_RUNTIME_FILES), *python_dag_keys})
 
 
 def build_import_plan(
@@ -191,25 +183,29 @@ def build_import_plan(
     account: str,
     versions: Mapping[str, str] | None = None,
     live: Live | None = None,
+    replaced_keys: Collection[str] = frozenset(),
 ) -> ImportPlan:
     """The bulk-import document for every custom resource of ``registrations``.
 
-    ``account`` is the stack's AWS account (``platform:accountId``). ``versions``
-    maps a provider package (``aws``, ``kubernetes``) to the plugin version the
-    program uses, so the import selects the same default provider as ``pulumi up``.
-    ``live`` is what ``--lookup`` found; without it, secret ARNs and version ids are
-    placeholders and nothing is checked.
+    ``account`` is the account of the workflows' roles, policies and secrets (the data
+    account). ``versions`` maps a provider package (``aws``, ``kubernetes``) to the plugin
+    version the program uses, so a resource on a default provider is imported with the
+    same one as ``pulumi up``. ``live`` is what ``--lookup`` found; without it, secret ARNs
+    are placeholders and nothing is checked. ``replaced_keys`` are the S3 keys the running
+    service has too (:func:`running_service_keys`), so the report says which uploads
+    replace one of its files.
     """
     versions = versions or {}
     plan = ImportPlan(document={"nameTable": {}, "resources": []})
     by_urn = {r["urn"]: r for r in registrations}
     if len(by_urn) != len(registrations):
         plan.errors.append("the program registered two resources with the same URN")
-    secret_names = {r["inputs"]["name"] for r in registrations if r.get("custom") and r["type"] == SECRET}
+    providers = {r["urn"]: r for r in registrations if r["type"].startswith(PROVIDER_PREFIX)}
+    resources = [r for r in registrations if r["urn"] not in providers]
 
     # Parents outside the registrations: only the stack itself may be one.
     external: dict[str, str] = {}
-    for registration in registrations:
+    for registration in resources:
         parent = registration.get("parent")
         if parent and parent not in by_urn and parent not in external:
             if _last_type(parent) != STACK_TYPE:
@@ -219,10 +215,18 @@ def build_import_plan(
                 continue
             external[parent] = parent.rsplit("::", 1)[1]
 
-    handles = _handles(registrations, external)
-    plan.document["nameTable"] = {handles[urn]: urn for urn in sorted(external, key=lambda u: handles[u])}
+    # Explicit providers: referenced through the name table by the URN the engine gives them.
+    provider_index = _provider_index(providers, by_urn)
+    provider_handles: dict[str, str] = {}
+    provider_urns: dict[str, str] = {}
+    for urn, provider in sorted(providers.items()):
+        provider_urns[urn] = engine_urn(provider, by_urn)
+        provider_handles[urn] = f"{provider['name']} ({provider['type']})"
 
-    for registration in _parents_first(registrations, by_urn):
+    handles = _handles(resources, external)
+    used_providers: set[str] = set()
+
+    for registration in _parents_first(resources, by_urn):
         entry: dict[str, Any] = {
             "type": registration["type"],
             "name": handles[registration["urn"]],
@@ -235,52 +239,101 @@ def build_import_plan(
             entry["component"] = True
             plan.resources.append(entry)
             continue
-        resource_id = _resolve(registration, account, live, secret_names, plan)
+        resource_id = _resolve(registration, account, live, replaced_keys, plan)
         if resource_id is None:
             continue
+        provider = _provider_of(registration, provider_index)
+        if provider is not None:
+            entry["provider"] = provider_handles[provider]
+            used_providers.add(provider)
+        elif provider_urn(registration) is not None:
+            plan.errors.append(f"{_describe(registration)}: its provider {provider_urn(registration)} is not declared")
+        else:
+            package = registration["type"].split(":", 1)[0]
+            if package in versions:
+                entry["version"] = versions[package]
         entry["id"] = resource_id
-        package = registration["type"].split(":", 1)[0]
-        if package in versions:
-            entry["version"] = versions[package]
         plan.resources.append(entry)
+    # The name table: the stack, and the explicit providers the imported resources go through.
+    name_table = {handles[urn]: urn for urn in external}
+    name_table.update({provider_handles[urn]: provider_urns[urn] for urn in used_providers})
+    plan.document["nameTable"] = dict(sorted(name_table.items()))
+    plan.providers = sorted(provider_urns[urn] for urn in used_providers)
     return plan
+
+
+def engine_urn(registration: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any]]) -> str:
+    """The URN the engine gives a registration: its ancestors' types (the stack's left out), its name.
+
+    (The mock runtime's URNs keep the stack's type in the chain.)
+    """
+    prefix = registration["urn"].split("::", 2)
+    types = [registration["type"]]
+    parent = by_urn.get(registration.get("parent") or "")
+    while parent is not None:
+        types.insert(0, parent["type"])
+        parent = by_urn.get(parent.get("parent") or "")
+    return f"{prefix[0]}::{prefix[1]}::{'$'.join(types)}::{registration['name']}"
+
+
+def _provider_of(registration: Mapping[str, Any], index: Mapping[tuple[str, str], str]) -> str | None:
+    """The URN (as registered) of the declared explicit provider a registration names, if any."""
+    reference = provider_urn(registration)
+    if reference is None:
+        return None
+    return index.get((registration["type"].split(":", 1)[0], reference))
+
+
+def _provider_index(
+    providers: Mapping[str, Mapping[str, Any]], by_urn: Mapping[str, Mapping[str, Any]]
+) -> dict[tuple[str, str], str]:
+    """``(package, reference)`` → provider URN as registered, for every way a provider may be named:
+    the URN as registered, the engine's URN and the logical name."""
+    index: dict[tuple[str, str], str] = {}
+    for urn, provider in providers.items():
+        package = provider["type"].removeprefix(PROVIDER_PREFIX)
+        for reference in (urn, engine_urn(provider, by_urn), provider["name"]):
+            index[(package, reference)] = urn
+    return index
 
 
 def _resolve(
     registration: Mapping[str, Any],
     account: str,
     live: Live | None,
-    secret_names: set[str],
+    replaced_keys: Collection[str],
     plan: ImportPlan,
 ) -> str | None:
     """The import ID of one custom resource; records what is missing. None: leave it out."""
     type_, inputs, what = registration["type"], registration.get("inputs") or {}, _describe(registration)
+    if type_ in UPLOADED_TYPES:
+        location = f"{inputs.get('bucket')}/{inputs.get('key')}"
+        if inputs.get("key") in replaced_keys:
+            plan.created.append(
+                f"{what}: the first `pulumi up` uploads {location} over the running service's file of that key"
+            )
+        else:
+            plan.created.append(
+                f"{what}: the first `pulumi up` uploads {location}, a key the running service does not use"
+            )
+        return None
     if type_ not in SUPPORTED_TYPES:
-        plan.errors.append(f"{what}: no import rule for type {type_}; add one to workflows/importplan.py")
+        plan.errors.append(f"{what}: no import rule for type {type_}")
         return placeholder(f"import ID for {type_}")
     if type_ == SECRET:
         return _secret_id(inputs["name"], what, live, plan)
-    if type_ == SECRET_VERSION:
-        name = secret_name_of(str(inputs.get("secretId", "")))
-        if name not in secret_names:
-            plan.errors.append(f"{what}: its secretId {inputs.get('secretId')!r} is not a secret the stack declares")
-            return placeholder("secret of this version")
-        return _version_id(name, what, live, plan)
     resource_id = import_id(registration, account)
     assert resource_id is not None  # every other supported type derives its ID
-    if live is None or type_ not in CHECKED_TYPES:
+    if live is None or type_ not in MUST_EXIST:
         return resource_id
     key = (type_, resource_id)
     if key in live.unchecked:
         plan.warnings.append(f"{what}: could not check {resource_id}: {live.unchecked[key]}")
         return resource_id
-    if key in live.found:
+    if resource_id in (live.roles if type_ == ROLE else live.policies):
         return resource_id
-    if type_ in MUST_EXIST:
-        plan.missing.append(f"{what}: {resource_id} not found in account {live.account}")
-        return resource_id
-    plan.created.append(f"{what}: {resource_id} does not exist yet; `pulumi up` will create it")
-    return None
+    plan.missing.append(f"{what}: {resource_id} not found in account {live.account}")
+    return resource_id
 
 
 def _secret_id(name: str, what: str, live: Live | None, plan: ImportPlan) -> str:
@@ -289,7 +342,10 @@ def _secret_id(name: str, what: str, live: Live | None, plan: ImportPlan) -> str
         return placeholder(f"ARN of secret {name}")
     secret = live.secrets.get(name)
     if secret is None:
-        plan.missing.append(f"{what}: secret {name} not found in account {live.account}")
+        if (SECRET, name) in live.unchecked:
+            plan.missing.append(f"{what}: could not look up secret {name}: {live.unchecked[SECRET, name]}")
+        else:
+            plan.missing.append(f"{what}: secret {name} not found in account {live.account}")
         return placeholder(f"ARN of secret {name}")
     if secret.deleted:
         plan.missing.append(
@@ -297,22 +353,6 @@ def _secret_id(name: str, what: str, live: Live | None, plan: ImportPlan) -> str
             f"(aws secretsmanager restore-secret --secret-id '{secret.arn}')"
         )
     return secret.arn
-
-
-def _version_id(name: str, what: str, live: Live | None, plan: ImportPlan) -> str | None:
-    if live is None:
-        plan.missing.append(f"{what}: AWSCURRENT version of secret {name} not looked up (run with --lookup)")
-        return placeholder(f"ARN of secret {name}|its AWSCURRENT version id")
-    secret = live.secrets.get(name)
-    if secret is None:
-        plan.missing.append(f"{what}: secret {name} not found, so neither is its current version")
-        return placeholder(f"ARN of secret {name}|its AWSCURRENT version id")
-    if secret.current_version is None:
-        plan.created.append(
-            f"{what}: secret {name} has no value yet; `pulumi up` will store the placeholder as its first value"
-        )
-        return None
-    return f"{secret.arn}|{secret.current_version}"
 
 
 def _describe(registration: Mapping[str, Any]) -> str:
@@ -376,8 +416,8 @@ def resolve_urns(document: Mapping[str, Any], stack: str, project: str) -> dict[
 
     A child's URN carries its parent's whole type chain; the stack's type is left
     out. Raises :class:`ValueError` listing every problem the CLI would reject the
-    file for (no type, duplicate handle, unknown parent, ambiguous URN, an id on a
-    component or none on a resource).
+    file for (no type, duplicate handle, unknown parent or provider, ambiguous URN,
+    an id on a component or none on a resource).
     """
     problems: list[str] = []
     name_table: Mapping[str, str] = document.get("nameTable") or {}
@@ -393,6 +433,8 @@ def resolve_urns(document: Mapping[str, Any], stack: str, project: str) -> dict[
             problems.append(f"{name!r} is a component but has an id")
         if not resource.get("component") and not resource.get("id"):
             problems.append(f"{name!r} has no id")
+        if resource.get("provider") and resource["provider"] not in name_table:
+            problems.append(f"{name!r}: provider {resource['provider']!r} is not in nameTable")
     qualified: dict[str, str] = {}
     for name, urn in name_table.items():
         qualified[name] = urn.split("::")[2] if urn.count("::") == 3 else ""

@@ -135,6 +135,8 @@ def test_dag_and_task_settings(config: StackConfig) -> None:
     source = render(workflow, config)
     [dag] = call_kwargs(source, "DAG")
     assert ast.literal_eval(dag["dag_id"]) == "demo.job"
+    [aliased] = call_kwargs(render(rich(project="electronic-monitoring-data-store-pp"), config), "DAG")
+    assert ast.literal_eval(aliased["dag_id"]) == "emds-pp.job"
     assert [ast.literal_eval(dag[k]) for k in ("catchup", "max_active_runs", "is_paused_upon_creation")] == [
         True,
         3,
@@ -143,6 +145,8 @@ def test_dag_and_task_settings(config: StackConfig) -> None:
     assert ast.unparse(dag["on_success_callback"]) == "[notifications.dag_success('alerts')]"
     assert "retry_delay': datetime.timedelta(seconds=90)" in ast.unparse(dag["default_args"])
     assert "'on_failure_callback': [notifications.task_failure('alerts')]" in ast.unparse(dag["default_args"])
+    # Email on failure and, as today (Airflow's default), on retry.
+    assert "'email_on_failure': True, 'email_on_retry': True" in ast.unparse(dag["default_args"])
     tasks = call_kwargs(source, "AnalyticalPlatformStandardOperator")
     assert [ast.literal_eval(t["task_id"]) for t in tasks] == ["first", "second", "third"]
     assert {ast.literal_eval(t["service_account_name"]) for t in tasks} == {"demo-job"}
@@ -159,7 +163,7 @@ def test_notification_choices(config: StackConfig) -> None:
     only_failure = rich(notifications=Notifications((), "c", ("failure",)))
     [dag] = call_kwargs(render(only_failure, config), "DAG")
     assert "on_success_callback" not in dag
-    assert "'email_on_failure': False" in ast.unparse(dag["default_args"])
+    assert "'email_on_failure': False, 'email_on_retry': False" in ast.unparse(dag["default_args"])
     quiet = render(rich(notifications=Notifications()), config)
     assert "notifications" not in quiet.split("with DAG")[0]
     assert "callback" not in quiet

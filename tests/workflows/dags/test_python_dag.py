@@ -20,11 +20,12 @@ def fill(workflow: Workflow, config: StackConfig) -> str:
     return render_python_dag(workflow, derive(workflow, config))
 
 
-def test_placeholder_values() -> None:
+def test_placeholder_values(config: StackConfig) -> None:
     workflow = python_workflow(tag="v2.1", owner="o'brien@justice.gov.uk", repository="Org_Name/Repo_X")
     assert PLACEHOLDERS == ("REPOSITORY_NAME", "REPOSITORY_TAG", "PROJECT", "WORKFLOW", "ENVIRONMENT", "OWNER")
-    assert placeholder_values(workflow) == {
-        "REPOSITORY_NAME": "org-name/repo-x",
+    assert placeholder_values(workflow, derive(workflow, config)) == {
+        # As written in the manifest, as the running service fills it in (not the image path's spelling).
+        "REPOSITORY_NAME": "Org_Name/Repo_X",
         "REPOSITORY_TAG": "v2.1",
         "PROJECT": "demo",
         "WORKFLOW": "job",
@@ -33,11 +34,18 @@ def test_placeholder_values() -> None:
     }
 
 
-def test_placeholders_keep_the_project_folder_name(config: StackConfig) -> None:
-    """PLACEHOLDER_PROJECT is the project folder, not its alias: the DAG id the author builds from it is kept."""
-    source = 'IDS = "PLACEHOLDER_PROJECT.PLACEHOLDER_WORKFLOW"\n'
-    workflow = python_workflow(source, project="electronic-monitoring-data-store")
-    assert fill(workflow, config).startswith('IDS = "electronic-monitoring-data-store.job"\n')
+@pytest.mark.parametrize(
+    ("project", "alias"),
+    [("electronic-monitoring-data-store", "emds"), ("electronic-monitoring-data-store-pp", "emds-pp")],
+)
+def test_placeholder_project_is_the_alias(config: StackConfig, project: str, alias: str) -> None:
+    """PLACEHOLDER_PROJECT is the project's alias, as the running service fills it in: the DAG id, service
+    account and secret names the author builds from it are the ones the stack derives."""
+    source = 'IDS = "PLACEHOLDER_PROJECT.PLACEHOLDER_WORKFLOW"\nSA = "PLACEHOLDER_PROJECT-PLACEHOLDER_WORKFLOW"\n'
+    workflow = python_workflow(source, project=project)
+    names = derive(workflow, config)
+    assert fill(workflow, config).startswith(f'IDS = "{alias}.job"\nSA = "{alias}-job"\n')
+    assert (names.dag_id, names.service_account) == (f"{alias}.job", f"{alias}-job")
 
 
 def module_strings(source: str) -> dict[str, Any]:
@@ -54,7 +62,7 @@ def test_python_dag_placeholders_are_filled_in_strings_and_comments(config: Stac
     workflow = python_workflow(tag=tag, owner="o'brien@justice.gov.uk", repository="Org_Name/Repo_X")
     rendered = fill(workflow, config)
     values = module_strings(rendered)
-    assert values["NAME"] == "org-name/repo-x"
+    assert values["NAME"] == "Org_Name/Repo_X"
     assert values["TAG"] == values["TRIPLE"] == tag
     assert values["OWNER"] == "o'brien@justice.gov.uk"
     assert values["B"] == b"o'brien@justice.gov.uk"

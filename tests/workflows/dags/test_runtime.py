@@ -26,7 +26,6 @@ from workflows.dags.runtime import (
     runtime_files,
 )
 from workflows.model import ENVIRONMENTS
-from workflows.plan import kubernetes
 from workflows.plan.naming import derive
 
 
@@ -42,13 +41,13 @@ def test_runtime_files(config: StackConfig) -> None:
         "analytical_platform/pod_spec.py",
         "analytical_platform/settings.py",
         "analytical_platform/standard_operator.py",
-        ".kube/config",
     } <= set(files)
     assert not any("__pycache__" in path or path.endswith(".pyc") for path in files)
     mwaa = REPO / "mwaa" / "analytical_platform"
     assert files["analytical_platform/compute_profiles.py"] == (mwaa / "compute_profiles.py").read_text()
     assert json.loads(files["analytical_platform/platform.json"]) == platform_settings(config)
-    assert files[".kube/config"] == kubernetes.kubeconfig(config)
+    # The cluster's own Terraform writes dags/.kube/config unless the stack is told to (manageKubeconfig).
+    assert ".kube/config" not in files
     assert runtime_files(config) == files
 
 
@@ -89,12 +88,43 @@ def test_platform_json_reflects_the_stack_config(config: StackConfig) -> None:
     }
     assert settings_["task_env"]["AIRFLOW_ENVIRONMENT"] == "DEVELOPMENT"
     assert settings_["task_env"]["AIRFLOW_RUN_ID"] == "{{ run_id }}"
-    assert settings_["hmcts_sdp_networking"] == {
-        "annotations": {"networking.analytical-platform.service.justice.gov.uk/route": "hmcts-sdp"},
-        "host_aliases": [{"ip": "10.168.4.13", "hostnames": ["mi-ingestion.hmcts-sdp.internal"]}],
+    assert settings_["project_aliases"] == {
+        "electronic-monitoring-data-store": "emds",
+        "electronic-monitoring-data-store-pp": "emds-pp",
     }
-    assert settings_["project_aliases"] == {"electronic-monitoring-data-store": "emds"}
     assert settings_["slack_conn_id"] == "slack_api_default"
+    # What a task whose secret has no value yet tells its maintainers (standard_operator.py).
+    assert settings_["secrets"] == {"region": "eu-west-2", "refresh_interval": "5m"}
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_stack_runs_tasks_as_the_running_service_does(environment: str) -> None:
+    """HMCTS SDP networking and the XCom sidecar, as reference/live-installation.md has them, in every stack."""
+    settings_ = platform_settings(StackConfig.from_stack_file(REPO / f"Pulumi.{environment}.yaml"))
+    assert settings_["hmcts_sdp_networking"] == {
+        "annotations": {"kubernetes.io/ingress-bandwidth": "175M", "kubernetes.io/egress-bandwidth": "175M"},
+        "host_aliases": [
+            {"ip": "10.168.4.13", "hostnames": ["mipersistentithc.blob.core.windows.net"]},
+            {"ip": "10.168.4.5", "hostnames": ["miexportithc.blob.core.windows.net"]},
+            {"ip": "10.168.3.8", "hostnames": ["mipersistentstg.blob.core.windows.net"]},
+            {"ip": "10.168.3.7", "hostnames": ["miexportstg.blob.core.windows.net"]},
+            {"ip": "10.168.5.13", "hostnames": ["mipersistentprod.blob.core.windows.net"]},
+            {"ip": "10.168.5.8", "hostnames": ["miexportprod.blob.core.windows.net"]},
+            {"ip": "10.225.251.100", "hostnames": ["baisbaumojapnle.blob.core.windows.net"]},
+            {"ip": "10.224.251.100", "hostnames": ["baisbaumojapprod.blob.core.windows.net"]},
+            {"ip": "10.168.5.4", "hostnames": ["miadhoclandingprod.blob.core.windows.net"]},
+            {"ip": "10.168.1.14", "hostnames": ["mi-synapse-dev.sql.azuresynapse.net"]},
+            {"ip": "10.168.1.15", "hostnames": ["mi-synapse-dev.dev.azuresynapse.net"]},
+            {"ip": "10.168.1.16", "hostnames": ["mi-synapse-dev-ondemand.sql.azuresynapse.net"]},
+            {"ip": "10.168.5.16", "hostnames": ["mi-synapse-prod.sql.azuresynapse.net"]},
+            {"ip": "10.168.5.17", "hostnames": ["mi-synapse-prod-ondemand.sql.azuresynapse.net"]},
+            {"ip": "10.168.5.18", "hostnames": ["mi-synapse-prod.dev.azuresynapse.net"]},
+        ],
+    }
+    assert settings_["xcom_sidecar_image"] == (
+        "ghcr.io/ministryofjustice/analytical-platform-airflow-xcom-sidecar:1.2.0"
+        "@sha256:88cd127188efa6ed9d6c21d87a0223bb3f223b39f3f4033945b1b8cd1084314f"
+    )
 
 
 def _runtime_settings_module():

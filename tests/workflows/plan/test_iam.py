@@ -26,7 +26,8 @@ from workflows.plan.naming import derive
 CORPUS_MANIFESTS = sorted(CORPUS.glob("*/*/*/workflow.yml")) if CORPUS.is_dir() else []
 
 ACCOUNT = "593291632749"
-OIDC = "oidc.eks.eu-west-2.amazonaws.com/id/1972AFFBD0701A0D1FD291E34F7D1287"
+# The stack files read the cluster facts at plan time; offline, the example issuer stands in.
+OIDC = "oidc.eks.eu-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
 SECRETS_EU_WEST_2 = f"arn:aws:secretsmanager:eu-west-2:{ACCOUNT}:secret:/airflow/development/proj/wf/*"
 SECRETS_EU_WEST_1 = f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:/airflow/development/proj/wf/*"
 SECRETS_READ = {
@@ -41,19 +42,33 @@ LIST_ALL_MY_BUCKETS = {
     "Action": ["s3:ListAllMyBuckets"],
     "Resource": ["*"],
 }
+# The running service's action lists (reference/live-installation.md), with the real multipart actions
+# (AbortMultipartUpload, ListMultipartUploadParts) in place of s3:CreateMultipartUpload, which is no IAM action.
 S3_READ = ["s3:GetObject", "s3:GetObjectAcl", "s3:GetObjectVersion"]
 S3_WRITE = [
     "s3:AbortMultipartUpload",
     "s3:DeleteObject",
-    "s3:DeleteObjectTagging",
     "s3:DeleteObjectVersion",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObject",
+    "s3:PutObjectAcl",
+    "s3:RestoreObject",
+]
+S3_READ_WRITE = [
+    "s3:AbortMultipartUpload",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:GetObject",
+    "s3:GetObjectAcl",
+    "s3:GetObjectTagging",
+    "s3:GetObjectVersion",
     "s3:ListMultipartUploadParts",
     "s3:PutObject",
     "s3:PutObjectAcl",
     "s3:PutObjectTagging",
     "s3:RestoreObject",
 ]
-S3_READ_WRITE = sorted([*S3_READ, "s3:GetObjectTagging", *S3_WRITE])
+S3_BUCKETS = ["s3:GetBucketLocation", "s3:ListBucket"]
 KMS_KEY_1 = f"arn:aws:kms:eu-west-2:{ACCOUNT}:key/11111111-1111-1111-1111-111111111111"
 KMS_KEY_2 = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/mrk-22222222222222222222222222222222"
 LOG_GROUP = f"arn:aws:logs:eu-west-2:{ACCOUNT}:log-group:some-group"
@@ -96,7 +111,9 @@ COMBINATIONS: dict[str, Iam] = {
     ),
 }
 # Sids allowed a "*" resource: their actions have no resource-level permissions.
-STAR_RESOURCE_SIDS = {"S3ListAllMyBuckets", "BedrockList", "Textract", "LakeFormation", "CloudWatchLogsQueries"}
+STAR_RESOURCE_SIDS = {"S3ListAllMyBuckets", "LakeFormation", "CloudWatchLogsQueries"}
+# Every workflow in these tests has these secrets (update_secrets grants on each of them).
+SECRETS = ("api-key", "token")
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +127,7 @@ def make_workflow(
     project: str = "proj",
     name: str = "wf",
     maintainers: tuple[str, ...] = ("alice",),
+    secrets: tuple[str, ...] = SECRETS,
 ) -> Workflow:
     return Workflow(
         path=Path(f"environments/development/{project}/{name}/workflow.yml"),
@@ -121,12 +139,13 @@ def make_workflow(
         business_unit="Platforms",
         owner="someone@justice.gov.uk",
         iam=iam_config or Iam(),
+        secrets=secrets,
     )
 
 
 def policy(workflow: Workflow, config: StackConfig) -> dict[str, Any]:
-    """The workflow's own managed policy, built from its ``iam`` section and its derived names."""
-    return iam.policy_document(workflow.iam, derive(workflow, config), config)
+    """The workflow's own managed policy, built from its ``iam`` section, its secrets and its derived names."""
+    return iam.policy_document(workflow.iam, derive(workflow, config), config, workflow.secrets)
 
 
 def trust(workflow: Workflow, config: StackConfig) -> dict[str, Any]:
@@ -161,6 +180,7 @@ def corpus_workflow(path: Path) -> Workflow:
         project=workflow_dir.parent.name,
         name=workflow_dir.name,
         maintainers=tuple(data.get("maintainers") or ("nobody",)),
+        secrets=tuple(data.get("secrets") or ()),
     )
 
 
@@ -205,12 +225,7 @@ def test_s3_read_only(config: StackConfig) -> None:
     assert document["Statement"] == [
         SECRETS_READ,
         LIST_ALL_MY_BUCKETS,
-        {
-            "Sid": "S3Buckets",
-            "Effect": "Allow",
-            "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
-            "Resource": ["arn:aws:s3:::bucket-a"],
-        },
+        {"Sid": "S3Buckets", "Effect": "Allow", "Action": S3_BUCKETS, "Resource": ["arn:aws:s3:::bucket-a"]},
         {"Sid": "S3ReadOnly", "Effect": "Allow", "Action": S3_READ, "Resource": ["arn:aws:s3:::bucket-a/prefix/*"]},
     ]
 
@@ -221,23 +236,11 @@ def test_s3_read_write(config: StackConfig) -> None:
     assert statement(document, "S3ReadWrite") == {
         "Sid": "S3ReadWrite",
         "Effect": "Allow",
-        "Action": [
-            "s3:AbortMultipartUpload",
-            "s3:DeleteObject",
-            "s3:DeleteObjectTagging",
-            "s3:DeleteObjectVersion",
-            "s3:GetObject",
-            "s3:GetObjectAcl",
-            "s3:GetObjectTagging",
-            "s3:GetObjectVersion",
-            "s3:ListMultipartUploadParts",
-            "s3:PutObject",
-            "s3:PutObjectAcl",
-            "s3:PutObjectTagging",
-            "s3:RestoreObject",
-        ],
+        "Action": S3_READ_WRITE,
         "Resource": ["arn:aws:s3:::bucket-a/*"],
     }
+    assert "s3:CreateMultipartUpload" not in S3_READ_WRITE  # not an IAM action: s3:PutObject authorises it
+    assert "s3:DeleteObjectTagging" not in S3_READ_WRITE  # not granted today: nothing broader than today
     assert statement(document, "S3Buckets")["Resource"] == ["arn:aws:s3:::bucket-a"]
 
 
@@ -254,10 +257,13 @@ def test_s3_write_only_grants_no_reads(config: StackConfig) -> None:
     assert not [a for a in write["Action"] if a.startswith("s3:Get")]
 
 
-def test_s3_deny_alone_grants_nothing(config: StackConfig) -> None:
+def test_s3_deny_alone_lists_its_bucket_as_today(config: StackConfig) -> None:
+    """The running service lists every bucket any s3 key names, s3_deny's too; no object is granted."""
     document = policy(make_workflow(Iam(s3_deny=("bucket-a/secret/*",))), config)
     assert document["Statement"] == [
         SECRETS_READ,
+        LIST_ALL_MY_BUCKETS,
+        {"Sid": "S3Buckets", "Effect": "Allow", "Action": S3_BUCKETS, "Resource": ["arn:aws:s3:::bucket-a"]},
         {"Sid": "S3Deny", "Effect": "Deny", "Action": S3_READ_WRITE, "Resource": ["arn:aws:s3:::bucket-a/secret/*"]},
     ]
 
@@ -274,7 +280,7 @@ def test_s3_deny_covers_every_granted_object_action(config: StackConfig) -> None
     assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"} <= granted
 
 
-def test_s3_buckets_are_distinct_sorted_and_exclude_deny_only_buckets(config: StackConfig) -> None:
+def test_s3_buckets_are_distinct_sorted_and_include_deny_buckets(config: StackConfig) -> None:
     document = policy(make_workflow(COMBINATIONS["s3_all"]), config)
     assert sids(document) == [
         "SecretsManagerRead",
@@ -290,8 +296,10 @@ def test_s3_buckets_are_distinct_sorted_and_exclude_deny_only_buckets(config: St
         "arn:aws:s3:::bucket-b",
         "arn:aws:s3:::bucket-c",
         "arn:aws:s3:::bucket-d",
+        "arn:aws:s3:::bucket-e",
     ]
-    assert statement(document, "S3ReadOnly")["Resource"] == ["arn:aws:s3:::bucket-a/*", "arn:aws:s3:::bucket-b/in/*"]
+    # Exactly as written: "bucket-a" is the ARN of no object (today too), not widened to bucket-a/*.
+    assert statement(document, "S3ReadOnly")["Resource"] == ["arn:aws:s3:::bucket-a", "arn:aws:s3:::bucket-b/in/*"]
     assert statement(document, "S3ReadWrite")["Resource"] == [
         "arn:aws:s3:::bucket-a/tmp/",
         "arn:aws:s3:::bucket-c/work/*",
@@ -300,28 +308,33 @@ def test_s3_buckets_are_distinct_sorted_and_exclude_deny_only_buckets(config: St
 
 
 @pytest.mark.parametrize(
-    ("path", "arn"),
+    ("path", "arn", "bucket"),
     [
-        ("bucket-a", "arn:aws:s3:::bucket-a/*"),
-        ("bucket-a/", "arn:aws:s3:::bucket-a/*"),
-        ("bucket-a/*", "arn:aws:s3:::bucket-a/*"),
-        ("bucket-a/prefix/*", "arn:aws:s3:::bucket-a/prefix/*"),
-        ("bucket-a/prefix*", "arn:aws:s3:::bucket-a/prefix*"),
-        ("bucket-a/prefix/", "arn:aws:s3:::bucket-a/prefix/"),
-        ("bucket-a/one/object.csv", "arn:aws:s3:::bucket-a/one/object.csv"),
-        ("bucket-a/Combined Data/*", "arn:aws:s3:::bucket-a/Combined Data/*"),
+        # Exactly as the running service grants them, even where that matches no object (validate warns).
+        ("bucket-a", "arn:aws:s3:::bucket-a", "arn:aws:s3:::bucket-a"),
+        ("bucket-a/", "arn:aws:s3:::bucket-a/", "arn:aws:s3:::bucket-a"),
+        ("s3://bucket-a/data/*", "arn:aws:s3:::s3://bucket-a/data/*", "arn:aws:s3:::s3:"),
+        ("bucket-a/*", "arn:aws:s3:::bucket-a/*", "arn:aws:s3:::bucket-a"),
+        ("bucket-a/prefix/*", "arn:aws:s3:::bucket-a/prefix/*", "arn:aws:s3:::bucket-a"),
+        ("bucket-a/prefix*", "arn:aws:s3:::bucket-a/prefix*", "arn:aws:s3:::bucket-a"),
+        ("bucket-a/prefix/", "arn:aws:s3:::bucket-a/prefix/", "arn:aws:s3:::bucket-a"),
+        ("bucket-a/one/object.csv", "arn:aws:s3:::bucket-a/one/object.csv", "arn:aws:s3:::bucket-a"),
+        ("bucket-a/Combined Data/*", "arn:aws:s3:::bucket-a/Combined Data/*", "arn:aws:s3:::bucket-a"),
     ],
 )
-def test_s3_paths(config: StackConfig, path: str, arn: str) -> None:
-    document = policy(make_workflow(Iam(s3_read_only=(path,))), config)
-    assert statement(document, "S3ReadOnly")["Resource"] == [arn]
-    assert statement(document, "S3Buckets")["Resource"] == ["arn:aws:s3:::bucket-a"]
+def test_s3_paths(config: StackConfig, path: str, arn: str, bucket: str) -> None:
+    for key in ("s3_read_only", "s3_read_write", "s3_write_only", "s3_deny"):
+        document = policy(make_workflow(Iam(**{key: (path,)})), config)
+        sid = {"s3_read_only": "S3ReadOnly", "s3_read_write": "S3ReadWrite"}.get(key, "S3WriteOnly")
+        assert statement(document, "S3Deny" if key == "s3_deny" else sid)["Resource"] == [arn], key
+        assert statement(document, "S3Buckets")["Resource"] == [bucket], key
 
 
 def test_s3_resources_are_sorted_and_deduplicated(config: StackConfig) -> None:
     paths = ("bucket-b/x/*", "bucket-a/y/*", "bucket-b/x/*", "bucket-a", "bucket-a/*")
     document = policy(make_workflow(Iam(s3_read_write=paths)), config)
     assert statement(document, "S3ReadWrite")["Resource"] == [
+        "arn:aws:s3:::bucket-a",
         "arn:aws:s3:::bucket-a/*",
         "arn:aws:s3:::bucket-a/y/*",
         "arn:aws:s3:::bucket-b/x/*",
@@ -363,53 +376,14 @@ def test_glue_role_uses_the_project_alias(config: StackConfig) -> None:
     ]
 
 
-def test_bedrock(config: StackConfig) -> None:
-    document = policy(make_workflow(Iam(bedrock=True)), config)
-    assert document["Statement"] == [
-        SECRETS_READ,
-        {
-            "Sid": "BedrockInvoke",
-            "Effect": "Allow",
-            "Action": [
-                "bedrock:GetFoundationModel",
-                "bedrock:GetInferenceProfile",
-                "bedrock:InvokeModel",
-                "bedrock:InvokeModelWithResponseStream",
-            ],
-            "Resource": [
-                f"arn:aws:bedrock:*:{ACCOUNT}:inference-profile/*",
-                "arn:aws:bedrock:*::foundation-model/*",
-            ],
-        },
-        {
-            "Sid": "BedrockList",
-            "Effect": "Allow",
-            "Action": ["bedrock:ListFoundationModels", "bedrock:ListInferenceProfiles"],
-            "Resource": ["*"],
-        },
-    ]
-
-
-def test_textract(config: StackConfig) -> None:
+def test_bedrock_and_textract_grant_through_their_shared_policies_only(config: StackConfig) -> None:
+    """As today: no inline statement repeats what the shared bedrock/textract policies give."""
+    assert policy(make_workflow(Iam(bedrock=True)), config)["Statement"] == [SECRETS_READ]
     document = policy(make_workflow(COMBINATIONS["textract"]), config)
-    assert sids(document) == ["SecretsManagerRead", "S3ListAllMyBuckets", "S3Buckets", "S3ReadOnly", "Textract"]
-    assert statement(document, "Textract") == {
-        "Sid": "Textract",
-        "Effect": "Allow",
-        "Action": [
-            "textract:AnalyzeDocument",
-            "textract:AnalyzeExpense",
-            "textract:AnalyzeID",
-            "textract:DetectDocumentText",
-            "textract:GetDocumentAnalysis",
-            "textract:GetDocumentTextDetection",
-            "textract:GetExpenseAnalysis",
-            "textract:StartDocumentAnalysis",
-            "textract:StartDocumentTextDetection",
-            "textract:StartExpenseAnalysis",
-        ],
-        "Resource": ["*"],
-    }
+    assert sids(document) == ["SecretsManagerRead", "S3ListAllMyBuckets", "S3Buckets", "S3ReadOnly"]
+    assert shared_policies(make_workflow(Iam(bedrock=True, textract=True)), config) == shared(
+        "kms", "bedrock", "textract"
+    )
 
 
 def test_lake_formation(config: StackConfig) -> None:
@@ -427,35 +401,70 @@ def test_cloudwatch_logs_read_only(config: StackConfig) -> None:
         {
             "Sid": "CloudWatchLogsRead",
             "Effect": "Allow",
+            # The running service's list, on the listed log groups.
             "Action": [
-                "logs:DescribeLogStreams",
+                "cloudwatch:GenerateQuery",
+                "cloudwatch:GenerateQueryResultsSummary",
+                "logs:Describe*",
                 "logs:FilterLogEvents",
-                "logs:GetLogEvents",
-                "logs:GetLogGroupFields",
+                "logs:Get*",
+                "logs:List*",
+                "logs:StartLiveTail",
                 "logs:StartQuery",
+                "logs:StopLiveTail",
+                "logs:StopQuery",
+                "logs:TestMetricFilter",
             ],
             # A group ARN without a wildcard also gets its streams; one with ":*" is kept as is.
             "Resource": [LOG_GROUP, f"{LOG_GROUP}-2:*", f"{LOG_GROUP}:*"],
         },
         {
+            # The Logs Insights query actions of that list with no resource type (AWS's Service Authorization
+            # Reference): scoped to log groups they match nothing, so they are granted on "*" too.
             "Sid": "CloudWatchLogsQueries",
             "Effect": "Allow",
-            "Action": ["logs:DescribeQueries", "logs:GetQueryResults", "logs:StopQuery"],
+            "Action": [
+                "cloudwatch:GenerateQuery",
+                "cloudwatch:GenerateQueryResultsSummary",
+                "logs:DescribeQueries",
+                "logs:DescribeQueryDefinitions",
+                "logs:ListLogGroupsForQuery",
+                "logs:StopQuery",
+            ],
             "Resource": ["*"],
         },
     ]
 
 
-def test_update_secrets_puts_only_its_own_secrets_in_the_primary_region(config: StackConfig) -> None:
+def test_update_secrets_puts_and_updates_each_listed_secret_in_both_regions(config: StackConfig) -> None:
+    """As today: PutSecretValue and UpdateSecret on .../<workflow>/<secret>* for each secret, in both regions."""
     document = policy(make_workflow(Iam(update_secrets=True)), config)
     assert document["Statement"] == [
         SECRETS_READ,
         {
             "Sid": "SecretsManagerUpdate",
             "Effect": "Allow",
-            "Action": ["secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"],
-            "Resource": [SECRETS_EU_WEST_2],
+            "Action": ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret"],
+            "Resource": [
+                f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:/airflow/development/proj/wf/api-key*",
+                f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:/airflow/development/proj/wf/token*",
+                f"arn:aws:secretsmanager:eu-west-2:{ACCOUNT}:secret:/airflow/development/proj/wf/api-key*",
+                f"arn:aws:secretsmanager:eu-west-2:{ACCOUNT}:secret:/airflow/development/proj/wf/token*",
+            ],
         },
+    ]
+
+
+def test_update_secrets_without_secrets_grants_nothing_more(config: StackConfig) -> None:
+    """No secret to update, so no statement (one with no resource is not a valid policy)."""
+    assert policy(make_workflow(Iam(update_secrets=True), secrets=()), config)["Statement"] == [SECRETS_READ]
+
+
+def test_update_secrets_follows_the_project_alias(config: StackConfig) -> None:
+    workflow = make_workflow(Iam(update_secrets=True), project="electronic-monitoring-data-store-pp", secrets=("x",))
+    assert statement(policy(workflow, config), "SecretsManagerUpdate")["Resource"] == [
+        f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:/airflow/development/emds-pp/wf/x*",
+        f"arn:aws:secretsmanager:eu-west-2:{ACCOUNT}:secret:/airflow/development/emds-pp/wf/x*",
     ]
 
 
@@ -478,15 +487,12 @@ def test_everything_together_in_a_fixed_statement_order(config: StackConfig) -> 
         "S3Deny",
         "KMS",
         "GluePassRole",
-        "BedrockInvoke",
-        "BedrockList",
-        "Textract",
         "LakeFormation",
         "CloudWatchLogsRead",
         "CloudWatchLogsQueries",
     ]
     # Each key's statement is the same as when the key is alone.
-    for key, sid in [("kms", "KMS"), ("glue", "GluePassRole"), ("bedrock", "BedrockList")]:
+    for key, sid in [("kms", "KMS"), ("glue", "GluePassRole"), ("lake_formation", "LakeFormation")]:
         alone = policy(make_workflow(COMBINATIONS[key]), config)
         assert statement(document, sid) == statement(alone, sid)
 
@@ -546,7 +552,18 @@ def test_trust_document(config: StackConfig) -> None:
 
 def test_trust_document_follows_alias_and_namespace(config: StackConfig) -> None:
     other = dataclasses.replace(
-        config, namespace="airflow", oidc_provider="oidc.example/id/X", account_id="111122223333"
+        config,
+        namespace="airflow",
+        cluster=dataclasses.replace(
+            config.cluster,
+            facts_secret=None,
+            endpoint="https://e",
+            certificate_authority="Q0E=",
+            oidc_issuer="https://oidc.example/id/X",
+        ),
+        accounts=dataclasses.replace(
+            config.accounts, data=dataclasses.replace(config.accounts.data, id="111122223333")
+        ),
     )
     workflow = make_workflow(project="electronic-monitoring-data-store", name="load")
     only = trust(workflow, other)["Statement"][0]
@@ -629,7 +646,11 @@ def test_secret_policy_document(config: StackConfig) -> None:
 
 def test_secret_policy_principal_and_pattern_come_from_stack_config(config: StackConfig) -> None:
     custom = dataclasses.replace(
-        config, data_account_id="444455556666", maintainer_userid_pattern="AROAEXAMPLE:{maintainer}"
+        config,
+        accounts=dataclasses.replace(
+            config.accounts, data=dataclasses.replace(config.accounts.data, id="444455556666")
+        ),
+        maintainer_userid_pattern="AROAEXAMPLE:{maintainer}",
     )
     placeholder = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # what Pulumi shows for an unknown output
     document = secret_policy(make_workflow(maintainers=("carol",)), custom, placeholder)

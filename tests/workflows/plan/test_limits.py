@@ -99,12 +99,12 @@ def test_service_account_and_label_limits(config):
     ]
 
 
-def test_an_alias_does_not_shorten_the_dag_id(config):
-    """The DAG id keeps the project folder (run history), so an alias cannot bring it under its limit."""
+def test_an_alias_shortens_the_dag_id_too(config):
+    """The DAG id is ``<project alias>.<workflow>``, as the running service names DAGs."""
     project = "p" * 247
+    assert ("", f"DAG id '{project}.job' is over 250 characters") in problems_of(workflow(project, "job"), config)
     aliased = dataclasses.replace(config, project_aliases=frozen_map({project: "p"}))
-    assert problems_of(workflow(project, "job"), aliased) == [("", f"DAG id '{project}.job' is over 250 characters")]
-    assert problems_of(workflow(project, "jo"), aliased) == []
+    assert problems_of(workflow(project, "job"), aliased) == []
 
 
 def test_a_long_secret_id_is_over_both_secret_limits(config):
@@ -216,6 +216,8 @@ def test_an_alias_can_make_two_projects_clash(config):
         ("long-project", "Kubernetes service account 'lp-job'"),
         ("lp", "secrets prefix '/airflow/development/lp/job/'"),
         ("long-project", "secrets prefix '/airflow/development/lp/job/'"),
+        ("lp", "DAG id 'lp.job'"),
+        ("long-project", "DAG id 'lp.job'"),
         ("lp", "DAG file 'dags/development/lp/job/dag.py'"),
         ("long-project", "DAG file 'dags/development/lp/job/dag.py'"),
         ("lp", "Kubernetes secret 'lp-job-token'"),

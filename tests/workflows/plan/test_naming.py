@@ -36,6 +36,7 @@ def test_names(config):
     names = derive(workflow(), config)
     assert names.key == "demo/job"
     assert names.project == "demo"
+    assert names.workflow == "job"
     assert names.role == names.policy == "airflow-development-demo-job"
     assert names.service_account == "demo-job"
     assert names.dag_id == "demo.job"
@@ -64,7 +65,8 @@ def test_dag_key_is_a_fixed_file_in_a_folder_per_workflow(config):
     assert aliased.dag_key == "dags/development/emds/load/dag.py"
 
 
-def test_aliases_shorten_resource_names_but_not_the_dag_id(config):
+def test_aliases_apply_to_every_derived_name_the_dag_id_included(config):
+    """As the running service names them: its DAG ids are ``emds.<workflow>`` (run history is kept)."""
     names = derive(workflow("electronic-monitoring-data-store", "load"), config)
     assert names.key == "electronic-monitoring-data-store/load"  # folder names: logical names and messages
     assert names.project == "emds"
@@ -73,8 +75,19 @@ def test_aliases_shorten_resource_names_but_not_the_dag_id(config):
     assert names.secret_prefix == "/airflow/development/emds/load/"
     assert names.kubernetes_secret("token") == "emds-load-token"
     assert names.labels[f"{LABEL_PREFIX}/project"] == "emds"
-    assert names.dag_id == "electronic-monitoring-data-store.load"  # run history is kept
+    assert names.dag_id == "emds.load"
+    assert names.dag_key == "dags/development/emds/load/dag.py"
     assert names.folder == "environments/development/electronic-monitoring-data-store/load"
+
+
+def test_every_stack_aliases_both_electronic_monitoring_projects(config):
+    pp = derive(workflow("electronic-monitoring-data-store-pp", "load-y", secrets=("token",)), config)
+    assert (pp.project, pp.dag_id, pp.role) == ("emds-pp", "emds-pp.load-y", "airflow-development-emds-pp-load-y")
+    assert (pp.service_account, pp.kubernetes_secret("token")) == ("emds-pp-load-y", "emds-pp-load-y-token")
+    assert pp.secret_name("token") == "/airflow/development/emds-pp/load-y/token"
+    assert derive(workflow("electronic-monitoring-data-store", "load-x"), config).dag_id == "emds.load-x"
+    unaliased = derive(workflow("electronic-monitoring-data-store-dev", "x"), config)
+    assert unaliased.dag_id == "electronic-monitoring-data-store-dev.x"  # only the listed folders
 
 
 def test_image_path(config) -> None:
@@ -89,6 +102,6 @@ def test_tags_combine_platform_and_workflow(config):
     assert tags["owner"] == "a@justice.gov.uk"  # the workflow's own wins over the platform's
     assert tags["airflow-project"] == "demo"
     assert tags["airflow-workflow"] == "job"
-    assert tags["application"] == "analytical-platform-airflow"
+    assert tags["application"] == "Analytical Platform"  # the running service's tag (stack config)
     assert list(tags) == sorted(tags)
     assert len(tags) <= 10

@@ -19,7 +19,8 @@ from workflows.model import Dag, Iam, Task, Workflow
 from workflows.plan.workflow_plan import Secret, WorkflowPlan, plan
 
 ACCOUNT = "593291632749"
-OIDC = "oidc.eks.eu-west-2.amazonaws.com/id/1972AFFBD0701A0D1FD291E34F7D1287"
+# The stack files read the cluster facts at plan time; offline, the example issuer stands in.
+OIDC = "oidc.eks.eu-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
 EXTERNAL_ROLE = "arn:aws:iam::111122223333:role/their-own-role"
 LABEL = "airflow.compute.analytical-platform.service.justice.gov.uk"
 IMAGE = "509399598587.dkr.ecr.eu-west-2.amazonaws.com/moj-analytical-services/demo-repo:v1.0.0"
@@ -48,15 +49,19 @@ def make(
 
 GENERATED = Iam(s3_read_only=("bucket-a/in/*",), athena="read")
 
+# The running service's tags (platform:tags), the workflow's own winning for business-unit and owner: 10 keys,
+# as many as an S3 object takes.
 TAGS = {
     "airflow-project": "demo",
     "airflow-workflow": "job",
-    "application": "analytical-platform-airflow",
+    "application": "Analytical Platform",
     "business-unit": "Platforms",
-    "environment-name": "development",
+    "component": "Airflow Service",
+    "environment": "development",
+    "infrastructure-support": "analytical-platform:analytical-platform@digital.justice.gov.uk",
     "is-production": "false",
     "owner": "someone@justice.gov.uk",
-    "source-code": "github.com/ministryofjustice/analytical-platform-airflow",
+    "source-code": "github.com/ministryofjustice/analytical-platform-airflow/terraform",
 }
 LABELS = {f"{LABEL}/environment": "development", f"{LABEL}/project": "demo", f"{LABEL}/workflow": "job"}
 
@@ -210,8 +215,8 @@ def external_secret(secret: str) -> dict[str, Any]:
         "kind": "ExternalSecret",
         "metadata": {"name": f"demo-job-{secret}", "namespace": "mwaa", "labels": LABELS},
         "spec": {
-            "refreshInterval": "1h",
-            "secretStoreRef": {"kind": "ClusterSecretStore", "name": "aws-secretsmanager"},
+            "refreshInterval": "5m",
+            "secretStoreRef": {"kind": "SecretStore", "name": "analytical-platform-data-production"},
             "target": {"name": f"demo-job-{secret}", "creationPolicy": "Owner"},
             "data": [{"secretKey": "data", "remoteRef": {"key": f"/airflow/development/demo/job/{secret}"}}],
         },
@@ -256,7 +261,7 @@ def test_an_aliased_project(config: StackConfig) -> None:
     declared = plan(make(project="electronic-monitoring-data-store", name="load", secrets=("token",)), config)
     assert declared.logical_name == "electronic-monitoring-data-store/load"
     assert declared.names.dag_key == "dags/development/emds/load/dag.py"
-    assert declared.names.dag_id == "electronic-monitoring-data-store.load"
+    assert declared.names.dag_id == "emds.load"  # the alias, as the running service names the DAG
     assert declared.role_arn == f"arn:aws:iam::{ACCOUNT}:role/airflow-development-emds-load"
     [secret] = declared.secrets
     assert (secret.logical_name, secret.name) == (

@@ -17,7 +17,6 @@ from workflows.review.importplan import (
     POLICY,
     ROLE,
     SECRET,
-    SECRET_VERSION,
     SERVICE_ACCOUNT,
     Live,
     LiveSecret,
@@ -25,8 +24,9 @@ from workflows.review.importplan import (
     is_placeholder,
     lookup_targets,
     resolve_urns,
-    secret_name_of,
+    running_service_keys,
 )
+from workflows.review.live_diff import LivePolicy, LiveRole
 
 ACCOUNT = "593291632749"
 PROJECT = "analytical-platform-airflow"
@@ -38,8 +38,8 @@ POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/{ROLE_NAME}"
 KMS_ARN = f"arn:aws:iam::{ACCOUNT}:policy/airflow-service/kms"
 SECRET_NAME = "/airflow/development/demo/job/db-passwd"
 SECRET_ARN = f"arn:aws:secretsmanager:eu-west-2:{ACCOUNT}:secret:{SECRET_NAME}-Ab12Cd"
-VERSION_ID = "0d5c3f8e-6b1a-4c55-9d0e-1f2a3b4c5d6e"
-BUCKET = "mojap-development-mwaa"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+BUCKET = "mojap-compute-development-mwaa"
 DAG_KEY = "dags/development/demo/job/dag.py"
 KEY = "demo/job"  # the Workflow component and its own resources
 SECRET_KEY = "demo/job/db-passwd"  # the resources of its secret
@@ -50,7 +50,9 @@ def urn(chain: str, name: str) -> str:
     return f"{PREFIX}{chain}::{name}"
 
 
-def registration(type_: str, logical: str, parent: str, *, custom: bool = True, **inputs) -> dict:
+def registration(
+    type_: str, logical: str, parent: str, *, custom: bool = True, provider: str | None = None, **inputs
+) -> dict:
     return {
         "type": type_,
         "name": logical,
@@ -58,7 +60,7 @@ def registration(type_: str, logical: str, parent: str, *, custom: bool = True, 
         "parent": parent,
         "custom": custom,
         "inputs": inputs,
-        "options": {},
+        "options": {"provider": provider} if provider else {},
     }
 
 
@@ -67,19 +69,16 @@ def program() -> list[dict]:
 
     One Workflow component whose direct children are the role, its policy and the
     role's policy attachments, the service account and the DAG object (all named
-    ``demo/job``), and the secret, its placeholder version and its ExternalSecret
-    (named ``demo/job/db-passwd``).
+    ``demo/job``), and the secret and its ExternalSecret (named ``demo/job/db-passwd``).
     """
     workflow = registration(WORKFLOW, KEY, STACK_URN, custom=False)
     parent = workflow["urn"]
-    mock_arn = f"arn:aws:secretsmanager:eu-west-2:{ACCOUNT}:secret:{SECRET_NAME}-AbCdEf"
     return [
         workflow,
         registration(ROLE, KEY, parent, name=ROLE_NAME),
         registration(POLICY, KEY, parent, name=ROLE_NAME, policy="{}"),
         registration(ATTACHMENT, KEY, parent, roleName=ROLE_NAME, policyArns=[POLICY_ARN, KMS_ARN]),
         registration(SECRET, SECRET_KEY, parent, name=SECRET_NAME),
-        registration(SECRET_VERSION, SECRET_KEY, parent, secretId=mock_arn),
         registration(
             EXTERNAL_SECRET,
             SECRET_KEY,
@@ -94,16 +93,12 @@ def program() -> list[dict]:
 
 
 def everything_found(**changes) -> Live:
-    # What a look-up checks: the role, its policy and the DAG object (the attachments go with the role).
-    checks = {
-        (ROLE, ROLE_NAME),
-        (POLICY, POLICY_ARN),
-        (OBJECT, f"{BUCKET}/{DAG_KEY}"),
-    }
+    """What a look-up finds when the running service has everything: the role, its policy, the secret."""
     values = {
         "account": ACCOUNT,
-        "secrets": {SECRET_NAME: LiveSecret(arn=SECRET_ARN, current_version=VERSION_ID)},
-        "found": frozenset(checks),
+        "roles": {ROLE_NAME: LiveRole(name=ROLE_NAME)},
+        "policies": {POLICY_ARN: LivePolicy(arn=POLICY_ARN)},
+        "secrets": {SECRET_NAME: LiveSecret(arn=SECRET_ARN)},
     }
     return Live(**(values | changes))
 
@@ -120,24 +115,55 @@ def test_every_custom_resource_gets_the_import_id_its_provider_expects():
         (POLICY, KEY): POLICY_ARN,
         (ATTACHMENT, KEY): ROLE_NAME,  # the whole set of the role's managed policies, by the role's name
         (SECRET, SECRET_KEY): SECRET_ARN,
-        (SECRET_VERSION, SECRET_KEY): f"{SECRET_ARN}|{VERSION_ID}",
         (EXTERNAL_SECRET, SECRET_KEY): "mwaa/demo-job-db-passwd",
         (SERVICE_ACCOUNT, KEY): "mwaa/demo-job",
-        (OBJECT, KEY): f"{BUCKET}/{DAG_KEY}",
     }
-    assert (plan.errors, plan.missing, plan.created, plan.warnings) == ([], [], [], [])
+    assert (plan.errors, plan.missing, plan.warnings) == ([], [], [])
+
+
+def test_a_dag_object_is_never_imported_but_uploaded_by_pulumi_up():
+    # The running service keeps a YAML per workflow: the generated dag.py is at a key it does not use.
+    plan = build_import_plan(program(), account=ACCOUNT, live=everything_found())
+    assert (OBJECT, KEY) not in ids(plan)
+    assert plan.created == [
+        f"{OBJECT} 'demo/job': the first `pulumi up` uploads {BUCKET}/{DAG_KEY}, a key the running service does not use"
+    ]
+
+
+def test_a_python_dag_upload_replaces_the_running_service_file_of_the_same_key():
+    replaced = running_service_keys("dags/", [DAG_KEY])
+    plan = build_import_plan(program(), account=ACCOUNT, live=everything_found(), replaced_keys=replaced)
+    assert plan.created == [
+        f"{OBJECT} 'demo/job': the first `pulumi up` uploads {BUCKET}/{DAG_KEY} over the running service's "
+        "file of that key"
+    ]
+
+
+def test_the_running_service_keys_are_its_runtime_files_and_python_dags():
+    assert running_service_keys("dags/", ["dags/development/demo/job/dag.py"]) == {
+        "dags/.airflowignore",
+        "dags/analytical_platform/compute_profiles.py",
+        "dags/analytical_platform/standard_operator.py",
+        "dags/development/demo/job/dag.py",
+    }
+
+
+def test_a_secret_version_has_no_import_rule():
+    # Secret values stay with their maintainers: the program declares no version, and a plan that
+    # met one would fail rather than import a value into state.
+    workflow_urn = program()[0]["urn"]
+    version = registration(SECRET_VERSION, SECRET_KEY, workflow_urn, secretId=SECRET_ARN)
+    plan = build_import_plan([*program(), version], account=ACCOUNT, live=everything_found())
+    assert plan.errors == [f"{SECRET_VERSION} '{SECRET_KEY}': no import rule for type {SECRET_VERSION}"]
 
 
 def test_without_a_lookup_secret_ids_are_placeholders_and_reported():
     plan = build_import_plan(program(), account=ACCOUNT)
     found = ids(plan)
     assert is_placeholder(found[SECRET, SECRET_KEY]) and SECRET_NAME in found[SECRET, SECRET_KEY]
-    assert is_placeholder(found[SECRET_VERSION, SECRET_KEY])
     # Everything derivable is still there, unchecked.
-    assert found[ROLE, KEY] == ROLE_NAME and found[OBJECT, KEY] == f"{BUCKET}/{DAG_KEY}"
-    assert found[ATTACHMENT, KEY] == ROLE_NAME
-    assert len(plan.missing) == 2 and all(SECRET_NAME in line for line in plan.missing)
-    assert all("--lookup" in line for line in plan.missing)
+    assert found[ROLE, KEY] == ROLE_NAME and found[ATTACHMENT, KEY] == ROLE_NAME
+    assert plan.missing == [f"{SECRET} '{SECRET_KEY}': ARN of secret {SECRET_NAME} not looked up (run with --lookup)"]
     assert plan.errors == []
 
 
@@ -176,15 +202,12 @@ def test_urns_follow_the_parent_chain_as_the_engine_builds_them():
         f"{PREFIX}{WORKFLOW}${POLICY}::demo/job",
         f"{PREFIX}{WORKFLOW}${ATTACHMENT}::demo/job",
         f"{PREFIX}{WORKFLOW}${SERVICE_ACCOUNT}::demo/job",
-        f"{PREFIX}{WORKFLOW}${OBJECT}::demo/job",
         f"{PREFIX}{WORKFLOW}${SECRET}::demo/job/db-passwd",
-        f"{PREFIX}{WORKFLOW}${SECRET_VERSION}::demo/job/db-passwd",
         f"{PREFIX}{WORKFLOW}${EXTERNAL_SECRET}::demo/job/db-passwd",
     }
-    assert len(urns) == len(program())
 
 
-def test_entries_carry_the_provider_version_the_program_uses():
+def test_entries_on_default_providers_carry_the_provider_version_the_program_uses():
     plan = build_import_plan(
         program(), account=ACCOUNT, versions={"aws": "7.51.1", "kubernetes": "4.34.2"}, live=everything_found()
     )
@@ -193,100 +216,124 @@ def test_entries_carry_the_provider_version_the_program_uses():
             assert "version" not in entry
         else:
             assert entry["version"] == ("4.34.2" if entry["type"].startswith("kubernetes:") else "7.51.1")
+    assert plan.providers == []
+
+
+def with_providers() -> list[dict]:
+    """The program with explicit providers, as the mock runtime records them: top-level provider
+    registrations (the mock's URN keeps the stack's type), each resource naming its provider by reference."""
+    data = registration("pulumi:providers:aws", "data", STACK_URN, defaultTags={"tags": {"a": "b"}})
+    cluster = registration("pulumi:providers:kubernetes", "cluster", STACK_URN)
+    # A provider only invokes go through (the cluster facts' account): nothing imported names it.
+    common = registration("pulumi:providers:aws", "common", STACK_URN)
+    registrations = [data, cluster, common]
+    for item in program():
+        if item.get("custom"):
+            provider = cluster if item["type"].startswith("kubernetes:") else data
+            item["options"]["provider"] = f"{provider['urn']}::04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+        registrations.append(item)
+    return registrations
+
+
+def test_explicit_providers_are_named_through_the_name_table_by_their_engine_urn():
+    plan = build_import_plan(
+        with_providers(), account=ACCOUNT, versions={"aws": "7.51.1", "kubernetes": "4.34.2"}, live=everything_found()
+    )
+    data_urn = f"{PREFIX}pulumi:providers:aws::data"
+    cluster_urn = f"{PREFIX}pulumi:providers:kubernetes::cluster"
+    assert plan.document["nameTable"] == {
+        f"{PROJECT}-development": STACK_URN,
+        "cluster (pulumi:providers:kubernetes)": cluster_urn,
+        "data (pulumi:providers:aws)": data_urn,
+    }
+    entries = {(e["type"], e["logicalName"]): e for e in plan.resources if not e.get("component")}
+    assert {key: (e["provider"], "version" in e) for key, e in entries.items()} == {
+        (ROLE, KEY): ("data (pulumi:providers:aws)", False),
+        (POLICY, KEY): ("data (pulumi:providers:aws)", False),
+        (ATTACHMENT, KEY): ("data (pulumi:providers:aws)", False),
+        (SECRET, SECRET_KEY): ("data (pulumi:providers:aws)", False),
+        (EXTERNAL_SECRET, SECRET_KEY): ("cluster (pulumi:providers:kubernetes)", False),
+        (SERVICE_ACCOUNT, KEY): ("cluster (pulumi:providers:kubernetes)", False),
+    }
+    # Providers are not imported: they must be in state first (`pulumi up --target`); only those the
+    # imported resources name are listed.
+    assert all(not e["type"].startswith("pulumi:providers:") for e in plan.resources)
+    assert plan.providers == [data_urn, cluster_urn]
+    assert plan.errors == []
+    resolve_urns(plan.document, "development", PROJECT)
+
+
+def test_a_provider_may_also_be_named_by_its_logical_name():
+    registrations = with_providers()
+    for item in registrations:
+        if item["options"].get("provider"):
+            item["options"]["provider"] = "cluster" if item["type"].startswith("kubernetes:") else "data"
+    plan = build_import_plan(registrations, account=ACCOUNT, live=everything_found())
+    assert {e.get("provider") for e in plan.resources if not e.get("component")} == {
+        "cluster (pulumi:providers:kubernetes)",
+        "data (pulumi:providers:aws)",
+    }
+
+
+def test_a_resource_on_an_undeclared_provider_is_an_error():
+    registrations = with_providers()
+    role = next(r for r in registrations if r["type"] == ROLE)
+    role["options"]["provider"] = f"{PREFIX}pulumi:providers:aws::elsewhere::1"
+    plan = build_import_plan(registrations, account=ACCOUNT, live=everything_found())
+    assert plan.errors == [f"{ROLE} 'demo/job': its provider {PREFIX}pulumi:providers:aws::elsewhere is not declared"]
 
 
 def test_a_secret_that_is_not_there_is_missing_with_a_placeholder():
     plan = build_import_plan(program(), account=ACCOUNT, live=everything_found(secrets={}))
-    found = ids(plan)
-    assert is_placeholder(found[SECRET, SECRET_KEY])
-    assert is_placeholder(found[SECRET_VERSION, SECRET_KEY])
-    assert len(plan.missing) == 2
-    assert f"secret {SECRET_NAME} not found in account {ACCOUNT}" in plan.missing[0]
-
-
-def test_a_secret_without_a_value_gets_its_version_created_not_imported():
-    live = everything_found(secrets={SECRET_NAME: LiveSecret(arn=SECRET_ARN, current_version=None)})
-    plan = build_import_plan(program(), account=ACCOUNT, live=live)
-    assert (SECRET_VERSION, SECRET_KEY) not in ids(plan)
-    assert ids(plan)[SECRET, SECRET_KEY] == SECRET_ARN
-    assert plan.missing == []
-    assert len(plan.created) == 1 and "no value yet" in plan.created[0]
+    assert is_placeholder(ids(plan)[SECRET, SECRET_KEY])
+    assert plan.missing == [f"{SECRET} '{SECRET_KEY}': secret {SECRET_NAME} not found in account {ACCOUNT}"]
 
 
 def test_a_secret_scheduled_for_deletion_must_be_restored_first():
-    live = everything_found(
-        secrets={SECRET_NAME: LiveSecret(arn=SECRET_ARN, current_version=VERSION_ID, deleted="2030-01-01")}
-    )
+    live = everything_found(secrets={SECRET_NAME: LiveSecret(arn=SECRET_ARN, deleted="2030-01-01")})
     plan = build_import_plan(program(), account=ACCOUNT, live=live)
     assert len(plan.missing) == 1
     assert "restore-secret" in plan.missing[0] and SECRET_ARN in plan.missing[0]
 
 
-def test_an_absent_role_or_policy_is_missing_but_an_absent_object_is_created():
-    live = everything_found(found=frozenset())
+def test_an_absent_role_or_policy_is_missing():
+    live = everything_found(roles={}, policies={})
     plan = build_import_plan(program(), account=ACCOUNT, live=live)
-    assert sorted(line.split("': ", 1)[0] + "'" for line in plan.missing) == [
-        f"{POLICY} 'demo/job'",
-        f"{ROLE} 'demo/job'",
+    assert plan.missing == [
+        f"{POLICY} 'demo/job': {POLICY_ARN} not found in account {ACCOUNT}",
+        f"{ROLE} 'demo/job': {ROLE_NAME} not found in account {ACCOUNT}",
     ]
     found = ids(plan)
     assert found[ROLE, KEY] == ROLE_NAME  # still named, so the file shows what was expected
     # The attachments exist exactly when the role does: not checked, reported or dropped on their own.
     assert found[ATTACHMENT, KEY] == ROLE_NAME
-    assert (OBJECT, KEY) not in found
-    assert plan.created == [f"{OBJECT} 'demo/job': {BUCKET}/{DAG_KEY} does not exist yet; `pulumi up` will create it"]
 
 
 def test_what_could_not_be_checked_is_kept_with_a_warning():
-    key = (OBJECT, f"{BUCKET}/{DAG_KEY}")
-    live = everything_found(found=everything_found().found - {key}, unchecked={key: "AccessDenied"})
+    live = everything_found(roles={}, unchecked={(ROLE, ROLE_NAME): "AccessDenied"})
     plan = build_import_plan(program(), account=ACCOUNT, live=live)
-    assert ids(plan)[OBJECT, KEY] == f"{BUCKET}/{DAG_KEY}"
-    assert plan.warnings == [f"{OBJECT} 'demo/job': could not check {BUCKET}/{DAG_KEY}: AccessDenied"]
+    assert ids(plan)[ROLE, KEY] == ROLE_NAME
+    assert plan.warnings == [f"{ROLE} 'demo/job': could not check {ROLE_NAME}: AccessDenied"]
+    assert plan.missing == []
 
 
 def test_a_type_without_an_import_rule_is_an_error():
     registrations = [*program(), registration("aws:sqs/queue:Queue", "demo-job-queue", STACK_URN, name="q")]
     plan = build_import_plan(registrations, account=ACCOUNT, live=everything_found())
-    assert len(plan.errors) == 1 and "aws:sqs/queue:Queue" in plan.errors[0]
-
-
-def test_a_version_of_an_undeclared_secret_is_an_error():
-    registrations = program()
-    version = next(r for r in registrations if r["type"] == SECRET_VERSION)
-    version["inputs"]["secretId"] = "/airflow/development/other/secret"
-    plan = build_import_plan(registrations, account=ACCOUNT, live=everything_found())
-    assert len(plan.errors) == 1 and "is not a secret the stack declares" in plan.errors[0]
+    assert plan.errors == ["aws:sqs/queue:Queue 'demo-job-queue': no import rule for type aws:sqs/queue:Queue"]
 
 
 def test_the_document_does_not_depend_on_registration_order():
-    expected = json.dumps(build_import_plan(program(), account=ACCOUNT, live=everything_found()).document)
-    shuffled = program()
+    expected = json.dumps(build_import_plan(with_providers(), account=ACCOUNT, live=everything_found()).document)
+    shuffled = with_providers()
     random.Random(7).shuffle(shuffled)
     assert json.dumps(build_import_plan(shuffled, account=ACCOUNT, live=everything_found()).document) == expected
 
 
-def test_lookup_targets_list_secrets_and_existence_checks_sorted():
+def test_lookup_targets_list_roles_policies_and_secrets_sorted():
     targets = lookup_targets(program(), ACCOUNT)
-    assert targets.secrets == (SECRET_NAME,)
-    # No attachment check: the attachments are imported by the role's name and exist when the role does.
-    assert targets.checks == (
-        (POLICY, POLICY_ARN),
-        (ROLE, ROLE_NAME),
-        (OBJECT, f"{BUCKET}/{DAG_KEY}"),
-    )
-
-
-@pytest.mark.parametrize(
-    ("secret_id", "name"),
-    [
-        (SECRET_ARN, SECRET_NAME),
-        (SECRET_NAME, SECRET_NAME),  # a name ending in "-" and six characters is still a name
-        (f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:plain-Zz9yX8", "plain"),
-    ],
-)
-def test_secret_name_of(secret_id, name):
-    assert secret_name_of(secret_id) == name
+    # No attachment, S3 or Kubernetes look-up: attachments go with the role, objects are uploaded.
+    assert (targets.roles, targets.policies, targets.secrets) == ((ROLE_NAME,), (POLICY_ARN,), (SECRET_NAME,))
 
 
 @pytest.mark.parametrize(
@@ -296,6 +343,7 @@ def test_secret_name_of(secret_id, name):
         (lambda d: d["resources"][1].update(name=d["resources"][2]["name"]), "is used by 2 entries"),
         (lambda d: d["resources"][0].update(id="x"), "is a component but has an id"),
         (lambda d: d["resources"][-1].pop("id"), "has no id"),
+        (lambda d: d["resources"][-1].update(provider="nowhere"), "provider 'nowhere' is not in nameTable"),
         (
             lambda d: d["resources"][-1].update(
                 logicalName=d["resources"][-2]["logicalName"], type=d["resources"][-2]["type"]

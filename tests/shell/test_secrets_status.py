@@ -1,0 +1,244 @@
+"""``secrets-status`` against an emulated data account (moto, in-process).
+
+The account is populated the way the running service writes secrets
+(``/airflow/<env>/<alias>/<workflow>/<id>``, KMS key ``alias/secretsmanager/airflow``,
+value ``CHANGEME`` written right after the secret is created), and the way this stack
+does (a secret with no value until a maintainer sets one), with the clock moved on
+between events. Names and links here are written out from DESIGN.md and the user
+guide, not computed by the code under test.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import textwrap
+import threading
+import types
+from pathlib import Path
+
+import boto3
+import botocore.client
+import moto.secretsmanager.models
+import pytest
+import yaml
+from moto import mock_aws
+
+from shell import cli
+from tests.conftest import MINIMAL, REPO
+
+STACK = "development"
+SETTINGS = yaml.safe_load((REPO / f"Pulumi.{STACK}.yaml").read_text())["config"]
+ACCOUNT = str(SETTINGS["platform:accounts"]["data"]["id"])
+REGION = SETTINGS["aws:region"]
+KMS_ALIAS = "alias/secretsmanager/airflow"
+START = 1_740_000_000  # 2025-02-19: when the running service created its secrets
+
+WORKFLOWS = {
+    # project, workflow: secrets
+    ("electronic-monitoring-data-store", "load"): ["api-key", "db-passwd"],
+    ("demo", "job"): ["token"],
+    ("demo", "fresh"): ["key", "set-later", "not-created"],
+    ("demo", "no-secrets"): [],
+}
+
+
+def link(name: str) -> str:
+    encoded = name.replace("/", "%2F")
+    return f"https://{REGION}.console.aws.amazon.com/secretsmanager/secret?name={encoded}&region={REGION}"
+
+
+@pytest.fixture
+def environments(tmp_path: Path) -> Path:
+    root = tmp_path / "environments"
+    for (project, workflow), secrets in WORKFLOWS.items():
+        path = root / STACK / project / workflow / "workflow.yml"
+        path.parent.mkdir(parents=True)
+        extra = f"secrets: [{', '.join(secrets)}]\n" if secrets else ""
+        path.write_text(textwrap.dedent(MINIMAL).lstrip("\n") + extra)
+    return root
+
+
+def _version_ids_with_their_dates(self, secret_id: str) -> str:
+    """``ListSecretVersionIds`` as AWS answers it: each version's own creation date (moto 5.2 gives every
+    version the current time)."""
+    secret = self.secrets[secret_id]
+    versions = [
+        {"CreatedDate": version["createdate"], "VersionId": version_id, "VersionStages": version["version_stages"]}
+        for version_id, version in secret.versions.items()
+    ]
+    return json.dumps({"ARN": secret.arn, "Name": secret.name, "Versions": versions})
+
+
+@pytest.fixture
+def clock(monkeypatch) -> list[int]:
+    """The emulator's clock (seconds since the epoch) for secret and version creation dates."""
+    now = [START]
+    monkeypatch.setattr(moto.secretsmanager.models, "time", types.SimpleNamespace(time=lambda: now[0]))
+    monkeypatch.setattr(
+        moto.secretsmanager.models.SecretsManagerBackend, "list_secret_version_ids", _version_ids_with_their_dates
+    )
+    return now
+
+
+@pytest.fixture
+def aws(monkeypatch, clock):
+    """An emulated data account; records every API operation called."""
+    for key, value in {
+        "MOTO_ACCOUNT_ID": ACCOUNT,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
+    calls: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(self, operation, params):
+        calls.append(operation)
+        return original(self, operation, params)
+
+    with mock_aws():
+        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+        yield calls
+
+
+def populate(clock: list[int]) -> None:
+    sm = boto3.client("secretsmanager", region_name=REGION)
+
+    def running_service_secret(name: str) -> str:
+        """As the running service's Terraform writes a secret: created, then CHANGEME seconds later."""
+        arn = sm.create_secret(
+            Name=name,
+            KmsKeyId=KMS_ALIAS,
+            AddReplicaRegions=[{"Region": "eu-west-1", "KmsKeyId": KMS_ALIAS}],
+        )["ARN"]
+        clock[0] += 2
+        sm.put_secret_value(SecretId=arn, SecretString="CHANGEME")
+        return arn
+
+    running_service_secret("/airflow/development/emds/load/api-key")
+    changed = running_service_secret("/airflow/development/emds/load/db-passwd")
+    running_service_secret("/airflow/development/demo/job/token")
+    clock[0] += 30 * 86400  # a month later, a maintainer sets db-passwd
+    sm.put_secret_value(SecretId=changed, SecretString="set by a maintainer")
+    # This stack creates its secrets without a value; one maintainer sets theirs an hour later.
+    sm.create_secret(Name="/airflow/development/demo/fresh/key", KmsKeyId=KMS_ALIAS)
+    later = sm.create_secret(Name="/airflow/development/demo/fresh/set-later", KmsKeyId=KMS_ALIAS)["ARN"]
+    clock[0] += 3600
+    sm.put_secret_value(SecretId=later, SecretString="set by a maintainer")
+    # Names that only start like a declared one are not it.
+    sm.create_secret(Name="/airflow/development/demo/fresh/key-old", KmsKeyId=KMS_ALIAS)
+
+
+def run(environments: Path) -> int:
+    return cli.main(["secrets-status", "--stack", STACK, "--environments", str(environments)])
+
+
+def test_lists_per_workflow_every_secret_still_without_a_maintainers_value(environments, aws, clock, capsys):
+    populate(clock)
+    assert run(environments) == 0
+    output = capsys.readouterr()
+    assert output.out.splitlines() == [
+        f"stack development (account {ACCOUNT}, {REGION}): 4 of 6 secret(s) still need a value from their "
+        "maintainers (no value was read)",
+        "demo/fresh (maintainers: octo-analyst):",
+        "  /airflow/development/demo/fresh/key: no value yet",
+        f"    set it: {link('/airflow/development/demo/fresh/key')}",
+        "  /airflow/development/demo/fresh/not-created: does not exist yet: the next `pulumi up` creates it, "
+        "then it needs a value",
+        f"    set it: {link('/airflow/development/demo/fresh/not-created')}",
+        "demo/job (maintainers: octo-analyst):",
+        "  /airflow/development/demo/job/token: still the running service's placeholder",
+        f"    set it: {link('/airflow/development/demo/job/token')}",
+        "electronic-monitoring-data-store/load (maintainers: octo-analyst):",
+        "  /airflow/development/emds/load/api-key: still the running service's placeholder",
+        f"    set it: {link('/airflow/development/emds/load/api-key')}",
+    ]
+    assert output.err == ""
+
+
+def test_reads_version_metadata_only_never_a_value(environments, aws, clock):
+    populate(clock)
+    aws.clear()
+    assert run(environments) == 0
+    assert set(aws) == {"GetCallerIdentity", "ListSecrets", "ListSecretVersionIds"}
+
+
+def test_a_secret_scheduled_for_deletion_is_reported(environments, aws, clock, capsys):
+    populate(clock)
+    boto3.client("secretsmanager", region_name=REGION).delete_secret(
+        SecretId="/airflow/development/demo/fresh/set-later", RecoveryWindowInDays=7
+    )
+    assert run(environments) == 0
+    assert "  /airflow/development/demo/fresh/set-later: scheduled for deletion: restore it" in capsys.readouterr().out
+
+
+def test_all_set_says_so(environments, aws, clock, capsys):
+    for (project, workflow), _ in WORKFLOWS.items():
+        if workflow != "no-secrets":
+            (environments / STACK / project / workflow / "workflow.yml").unlink()
+            (environments / STACK / project / workflow).rmdir()
+    assert run(environments) == 0
+    assert capsys.readouterr().out == (
+        f"stack development (account {ACCOUNT}, {REGION}): all 0 secret(s) have a value set by their maintainers "
+        "(no value was read)\n"
+    )
+
+
+def test_credentials_for_another_account_are_refused(environments, aws, capsys, monkeypatch):
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "111122223333")
+    assert run(environments) == 2
+    error = capsys.readouterr().err
+    assert (
+        f"the AWS credentials are for account 111122223333, but the roles, policies and secrets of stack "
+        f"development are in account {ACCOUNT} (platform:accounts.data.id)" in error
+    )
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    requests: list[str] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        _Recorder.requests.append(self.rfile.read(length).decode())
+        body = b"<ErrorResponse><Error><Code>Unreachable</Code><Message>test endpoint</Message></Error></ErrorResponse>"
+        self.send_response(503)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_aws_endpoint_url_is_honoured_and_an_unreachable_aws_exits_2(environments, monkeypatch, capsys):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        for key, value in {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_address[1]}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_MAX_ATTEMPTS": "1",
+        }.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        _Recorder.requests.clear()
+        assert run(environments) == 2
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert any("Action=GetCallerIdentity" in request for request in _Recorder.requests)
+    assert "error: cannot reach AWS" in capsys.readouterr().err
+
+
+def test_an_invalid_manifest_fails_without_a_traceback(environments, capsys):
+    (environments / STACK / "demo" / "job" / "workflow.yml").write_text("dag:\n  retires: 3\n")
+    assert run(environments) == 1
+    output = capsys.readouterr()
+    assert "workflow.yml" in output.err + output.out and "Traceback" not in output.err
