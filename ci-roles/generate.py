@@ -231,6 +231,15 @@ def documents(config: StackConfig) -> dict[str, dict[str, Any]]:
                     {"StringEquals": {"kms:ViaService": [f"secretsmanager.{config.region}.amazonaws.com"]}},
                 ),
             ]
+        if purpose == "preview":
+            # `check-images` on pull requests: does the image a changed manifest's DAG pulls exist in ECR.
+            statements.append(
+                _statement(
+                    "CheckImages",
+                    ["ecr:DescribeImages"],
+                    [f"arn:aws:ecr:{config.image_registry.split('.')[3]}:{common}:repository/*"],
+                )
+            )
         found[f"common-{purpose}.json"] = _document(*statements)
     return found
 

@@ -13,8 +13,9 @@ This file also runs inside the policy pack's own virtual environment
 dependency of the Pulumi SDK) and the stack's own standard-library modules,
 loaded from their files: the type tokens (``workflows/tokens.py``) and the
 environments (``workflows/model.py`` is not importable there, so they are read
-from the stack files). The namespace and the DAG prefix come from the stack's
-``Pulumi.<stack>.yaml``, as the stack reads them.
+from the stack files), and the platform-bucket matcher
+(``workflows/plan/platform_buckets.py``). The namespace, the DAG prefix and the platform
+buckets come from the stack's ``Pulumi.<stack>.yaml``, as the stack reads them.
 """
 
 from __future__ import annotations
@@ -41,6 +42,18 @@ def _load_tokens() -> ModuleType:
 
 
 tokens = _load_tokens()
+
+
+def _load_platform_buckets() -> ModuleType:
+    """The platform-bucket matcher the stack uses (standard library only), loaded from its file."""
+    path = REPO / "workflows" / "plan" / "platform_buckets.py"
+    spec = importlib.util.spec_from_file_location("_stack_platform_buckets", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+platform_buckets_matcher = _load_platform_buckets()
 
 ROLE_TYPE = tokens.ROLE
 POLICY_TYPE = tokens.POLICY
@@ -83,6 +96,7 @@ class StackSettings:
 
     namespace: str
     dags_prefix: str
+    platform_buckets: tuple[str, ...]
 
 
 @cache
@@ -93,13 +107,22 @@ def environments() -> tuple[str, ...]:
 
 @cache
 def stack_settings(environment: str) -> StackSettings:
-    """``platform:namespace`` and ``platform:dagsPrefix`` of a stack, from its stack file."""
+    """``platform:namespace``, ``platform:dagsPrefix`` and ``platform:platformBuckets`` of a stack, from its
+    stack file."""
     path = REPO / f"Pulumi.{environment}.yaml"
     config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-    missing = [key for key in ("platform:namespace", "platform:dagsPrefix") if not config.get(key)]
+    keys = ("platform:namespace", "platform:dagsPrefix", "platform:platformBuckets")
+    missing = [key for key in keys if not config.get(key)]
     if missing:
         raise ValueError(f"{path.name} must set {', '.join(missing)}")
-    return StackSettings(namespace=str(config["platform:namespace"]), dags_prefix=str(config["platform:dagsPrefix"]))
+    buckets = config["platform:platformBuckets"]
+    if not isinstance(buckets, list):
+        raise ValueError(f"{path.name}: platform:platformBuckets must be a list of bucket names")
+    return StackSettings(
+        namespace=str(config["platform:namespace"]),
+        dags_prefix=str(config["platform:dagsPrefix"]),
+        platform_buckets=tuple(str(b) for b in buckets),
+    )
 
 
 def role_prefix(environment: str) -> str:
@@ -220,6 +243,43 @@ def no_wildcard_actions(resource_type: str, props: Mapping[str, Any], environmen
     return problems
 
 
+def platform_buckets(resource_type: str, props: Mapping[str, Any], environment: str) -> list[str]:
+    """No IAM document allows an S3 action on a resource that could match a platform bucket
+    (``platform:platformBuckets``: the MWAA buckets, the state) or its objects: ``arn:aws:s3:::mojap-*/…``
+    and ``*`` match them as surely as their names. Deny statements are fine (every generated policy
+    denies them); so is ``s3:ListAllMyBuckets``, which reaches no bucket."""
+    if environment not in environments():
+        return []  # known_environment reports it
+    buckets = stack_settings(environment).platform_buckets
+    problems: list[str] = []
+    for label, raw in _policy_documents(resource_type, props):
+        document, problem = _document(raw, label)
+        if problem:
+            continue  # no_wildcard_actions reports it
+        for index, statement in enumerate(_statements(document)):
+            if statement.get("Effect") != "Allow":
+                continue
+            s3 = [a for a in _strings(statement.get("Action")) if _may_be_s3(a)]
+            if not s3:
+                continue
+            for resource in _strings(statement.get("Resource")):
+                bucket = platform_buckets_matcher.platform_bucket_of_resource(resource, buckets)
+                if bucket is not None:
+                    problems.append(
+                        f"{label} statement {_sid(statement, index)}: allows {', '.join(s3)} on {resource}, which "
+                        f"matches the platform bucket {bucket}: no workflow may be granted access to it"
+                    )
+    return problems
+
+
+def _may_be_s3(action: str) -> bool:
+    """Whether an action pattern (``s3:GetObject``, ``s3:*``, ``*``, ``s?:Put*``) could be an S3 action
+    other than the account-level ones."""
+    if action.lower() in S3_ACCOUNT_ACTIONS:
+        return False
+    return platform_buckets_matcher.may_reach(action, "s3", ":")
+
+
 def secret_name(resource_type: str, props: Mapping[str, Any], environment: str) -> list[str]:
     """Secrets Manager secrets are named ``/airflow/<env>/…``."""
     if resource_type != SECRET_TYPE:
@@ -287,6 +347,11 @@ RULES: tuple[Rule, ...] = (
         "no-wildcard-actions",
         "IAM documents allow no '*' or '<service>:*' actions, and no S3 actions on '*'.",
         no_wildcard_actions,
+    ),
+    Rule(
+        "platform-buckets",
+        "IAM documents allow no S3 action on a platform bucket (platform:platformBuckets) or its objects.",
+        platform_buckets,
     ),
     Rule("secret-name", "Secrets Manager secrets are named /airflow/<env>/...", secret_name),
     Rule("dag-object-key", "S3 objects are written under the MWAA bucket's dags/ prefix only.", dag_object_key),

@@ -2,7 +2,9 @@
 
     validate [--format text|github|json] PATH...
     render --stack ENV [--environments DIR] --out OUT
-    diff --stack ENV --base REF
+    diff --stack ENV --base REF [--author LOGIN] [--format markdown|json] [--checks-passed]
+    check-images [--format text|github] PATH...
+    check-maintainers [--format text|github] PATH...
     import-plan --stack ENV --out FILE [--lookup]
     secrets-status --stack ENV [--environments DIR]
 
@@ -55,6 +57,21 @@ def parser() -> argparse.ArgumentParser:
     _stack_arguments(diff)
     diff.add_argument("--base", required=True, help="git ref to compare with (for example origin/main)")
     diff.add_argument("--author", help="GitHub user proposing the change (default: $DIFF_AUTHOR, then $GITHUB_ACTOR)")
+    diff.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    diff.add_argument(
+        "--checks-passed",
+        action="store_true",
+        help="the image and maintainer checks passed (CI says so); without it the change is never auto-approved",
+    )
+
+    for name, what in (
+        ("check-maintainers", "every maintainer is an active member of the GitHub organisation, with the exact case"),
+        ("check-images", "the image each manifest's DAG pulls exists in ECR"),
+    ):
+        check = commands.add_parser(name, help=what)
+        check.add_argument("--format", choices=("text", "github"), default="text")
+        check.add_argument("--config-dir", type=Path, default=REPO_ROOT, help="folder holding Pulumi.<stack>.yaml")
+        check.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="a workflow.yml, or a folder to search")
 
     plan = commands.add_parser("import-plan", help="write a `pulumi import --file` plan adopting live resources")
     _stack_arguments(plan)
@@ -91,7 +108,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "diff":
             from shell.diff import diff_command  # noqa: PLC0415 - loads Pulumi only when needed
 
-            return diff_command(args.stack, args.environments, args.base, args.config_dir, author=args.author)
+            return diff_command(
+                args.stack,
+                args.environments,
+                args.base,
+                args.config_dir,
+                author=args.author,
+                output=args.format,
+                checks_passed=args.checks_passed,
+            )
+        if args.command == "check-maintainers":
+            from shell.check_maintainers import check_maintainers_command  # noqa: PLC0415
+
+            return check_maintainers_command(args.paths, args.config_dir, args.format)
+        if args.command == "check-images":
+            from shell.check_images import check_images_command  # noqa: PLC0415 - loads boto3 only when needed
+
+            return check_images_command(args.paths, args.config_dir, args.format)
         if args.command == "import-plan":
             from shell.importplan import import_plan_command  # noqa: PLC0415
 

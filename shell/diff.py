@@ -1,4 +1,5 @@
-"""``python -m workflows diff --stack ENV --base REF``: what a branch changes in a stack, as Markdown.
+"""``python -m workflows diff --stack ENV --base REF``: what a branch changes in a stack, and whether it may be
+approved without review (Markdown, or JSON with ``auto_approve`` and ``reasons``).
 
 Both sides are rendered by the *current* code under the Pulumi mock runtime
 (:func:`components.offline.run_program`); only the inputs come from the base
@@ -10,18 +11,24 @@ deployed state). Rendering the base with the base's own code would need a
 second environment per ref and would mix "what the code does differently" into
 an analyst's review; this is the simple, robust choice.
 
-The pure comparison and the Markdown live in :mod:`workflows.diff`.
+The pure comparison and the Markdown live in :mod:`workflows.review.diff`, the verdict in
+:mod:`workflows.review.approval`. The changed files it judges come from git
+(``git diff --name-only BASE...HEAD``, plus the working tree's changes and untracked
+files), and, independently, from comparing each workflow folder at the base with the
+working tree (any file but ``workflow.yml`` that differs is code).
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -31,6 +38,7 @@ from shell.offline import ProgramFailed, run_program
 from workflows.config import stack_file
 from workflows.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from workflows.manifest.discovery import MANIFEST_NAME
+from workflows.review.approval import assess
 from workflows.review.diff import StackDiff, compare
 
 # Who proposes the change, in order: the --author argument, DIFF_AUTHOR (CI sets it to the
@@ -50,24 +58,39 @@ def diff_command(
     *,
     author: str | None = None,
     out: TextIO | None = None,
+    output: str = "markdown",
+    checks_passed: bool = False,
 ) -> int:
-    """Print the Markdown summary of ``base`` → working tree for ``stack``. Exit 0, 1 (render failed), 2 (git)."""
+    """Print the summary of ``base`` → working tree for ``stack`` (``output`` ``markdown`` or ``json``, both with
+    the approval verdict). Exit 0 (whatever the verdict), 1 (render failed), 2 (git)."""
     out = out or sys.stdout
     author = author or next((os.environ[v] for v in AUTHOR_VARIABLES if os.environ.get(v)), None)
     try:
-        result = stack_diff(stack, environments, base, config_dir, author=author)
+        result = stack_diff(stack, environments, base, config_dir, author=author, checks_passed=checks_passed)
     except GitError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except ProgramFailed as error:
         print(f"error: cannot render stack {stack}:\n{error}", file=sys.stderr)
         return EXIT_FAILED
-    out.write(result.markdown())
+    if output == "json":
+        out.write(json.dumps(result.as_dict(), indent=2, sort_keys=True) + "\n")
+    else:
+        out.write(result.markdown())
     return EXIT_OK
 
 
-def stack_diff(stack: str, environments: Path, base: str, config_dir: Path, author: str | None = None) -> StackDiff:
-    """Render ``stack`` at ``base`` (manifests and stack config from git) and in the working tree; compare."""
+def stack_diff(
+    stack: str,
+    environments: Path,
+    base: str,
+    config_dir: Path,
+    author: str | None = None,
+    *,
+    checks_passed: bool = False,
+) -> StackDiff:
+    """Render ``stack`` at ``base`` (manifests and stack config from git) and in the working tree; compare,
+    and judge whether the change may be approved without review."""
     with tempfile.TemporaryDirectory(prefix="workflows-diff-") as tmp:
         base_environments, base_config_dir = export_base(base, environments, config_dir, stack, Path(tmp))
         try:
@@ -77,16 +100,65 @@ def stack_diff(stack: str, environments: Path, base: str, config_dir: Path, auth
         head_resources = run_program(stack, environments, config_dir)
         base_manifests = read_manifests(base_environments, stack)
         config_changed = _read(stack_file(base_config_dir, stack)) != _read(stack_file(config_dir, stack))
-    return compare(
-        [r.as_json() for r in base_resources],
-        [r.as_json() for r in head_resources],
+        code_changed = workflows_with_code_changes(base_environments / stack, environments / stack)
+    head_manifests = read_manifests(environments, stack)
+    base_json = [r.as_json() for r in base_resources]
+    head_json = [r.as_json() for r in head_resources]
+    result = compare(
+        base_json,
+        head_json,
         stack=stack,
         base_ref=base,
         base_manifests=base_manifests,
-        head_manifests=read_manifests(environments, stack),
+        head_manifests=head_manifests,
         author=author,
         config_changed=config_changed,
+        code_changed=code_changed,
     )
+    repo, prefix = _locate(environments)
+    verdict = assess(
+        result,
+        base_json,
+        head_json,
+        base_manifests=base_manifests,
+        head_manifests=head_manifests,
+        changed_files=changed_files(repo, base),
+        environments_prefix=prefix,
+        author=author,
+        checks_passed=checks_passed,
+        code_changed=code_changed,
+    )
+    return replace(result, verdict=verdict)
+
+
+def changed_files(repo: Path, base: str) -> list[str]:
+    """Repository-relative paths the branch changes: ``BASE...HEAD``, then the working tree (tracked changes
+    and untracked files that are not ignored)."""
+    paths: set[str] = set()
+    for args in (
+        ("diff", "--name-only", "-z", f"{base}...HEAD"),
+        ("diff", "--name-only", "-z", "HEAD"),
+        ("ls-files", "--others", "--exclude-standard", "-z"),
+    ):
+        paths.update(p for p in _git(repo, *args, what=f"the files changed since {base!r}").split("\0") if p)
+    return sorted(paths)
+
+
+def workflows_with_code_changes(base: Path, head: Path) -> set[str]:
+    """``<project>/<workflow>`` of each workflow folder (at both sides) where a file other than the manifest
+    is added, removed or different (a ``dag.py`` is code)."""
+    keys = {f"{p.parent.name}/{p.name}" for side in (base, head) for p in side.glob("*/*") if p.is_dir()}
+    return {key for key in keys if _folder_files(base / key) != _folder_files(head / key)}
+
+
+def _folder_files(folder: Path) -> dict[str, bytes]:
+    if not folder.is_dir():
+        return {}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.relative_to(folder).as_posix() != MANIFEST_NAME
+    }
 
 
 def export_base(base: str, environments: Path, config_dir: Path, stack: str, into: Path) -> tuple[Path, Path]:

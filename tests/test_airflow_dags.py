@@ -18,7 +18,9 @@ import dataclasses
 import functools
 import http.server
 import json
+import os
 import re
+import subprocess
 import sys
 import threading
 import urllib.parse
@@ -666,12 +668,13 @@ def test_harness_reports_per_file_parse_time(airflow: dict[str, Any]) -> None:
 class FakeKubernetes(http.server.ThreadingHTTPServer):
     """A Kubernetes API that knows some secrets in namespace ``mwaa`` and refuses to create pods.
 
-    ``GET /api/v1/namespaces/mwaa/secrets/<name>`` answers 200 (metadata only) for a name in
-    ``secrets``, else 404, or ``secret_status`` for every name when set; listing pods finds none;
+    ``GET /api/v1/namespaces/mwaa/secrets/<name>`` answers 200 (metadata only, with the labels
+    ``secrets`` gives it) for a name in ``secrets``, else 404, or ``secret_status`` for every name
+    when set; listing pods finds none;
     creating a pod is refused with 422, so a task that gets that far ends at once. Every request
     is kept in ``requests`` as (method, path, Accept header)."""
 
-    def __init__(self, secrets: set[str], secret_status: int | None = None) -> None:
+    def __init__(self, secrets: dict[str, dict[str, str]], secret_status: int | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _FakeKubernetesHandler)
         self.secrets, self.secret_status = secrets, secret_status
         self.requests: list[tuple[str, str, str]] = []
@@ -708,7 +711,7 @@ class _FakeKubernetesHandler(http.server.BaseHTTPRequestHandler):
             if self.server.secret_status is not None:
                 self._status(self.server.secret_status, "Forbidden")
             elif name in self.server.secrets:
-                meta = {"name": name, "namespace": "mwaa"}
+                meta = {"name": name, "namespace": "mwaa", "labels": self.server.secrets[name]}
                 self._answer(200, {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta})
             else:
                 self._status(404, "NotFound")
@@ -734,10 +737,25 @@ def _secrets_workflow() -> Workflow:
     )
 
 
+LABEL = "airflow.compute.analytical-platform.service.justice.gov.uk"
+
+
+def labelled(project: str, workflow: str, environment: str = "development") -> dict[str, str]:
+    """The identity labels the stack's ExternalSecrets put on a workflow's Kubernetes secrets, written out."""
+    return {f"{LABEL}/environment": environment, f"{LABEL}/project": project, f"{LABEL}/workflow": workflow}
+
+
 def _execute_against(
-    tmp_path: Path, secrets: set[str], secret_status: int | None = None
+    tmp_path: Path,
+    secrets: set[str] | dict[str, dict[str, str]],
+    secret_status: int | None = None,
+    workflow: Workflow | None = None,
 ) -> tuple[dict[str, Any], FakeKubernetes]:
-    """Execute the main task of a generated DAG with two secrets against a fake Kubernetes API."""
+    """Execute the main task of a DAG (by default a generated one with two secrets) against a fake
+    Kubernetes API; secrets given as a set carry the secrets workflow's own labels."""
+    if not isinstance(secrets, dict):
+        secrets = dict.fromkeys(secrets, labelled("emds-pp", "with-secrets"))
+    workflow = workflow or _secrets_workflow()
     server = FakeKubernetes(secrets, secret_status)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -759,8 +777,8 @@ def _execute_against(
             _config(),
             kubernetes=dataclasses.replace(_config().kubernetes, config_file=str(kubeconfig), cluster_context=None),
         )
-        dags = write_folder(tmp_path / "dags", dags_folder_files([_secrets_workflow()], config))
-        result = run_task(dags, tmp_path / "result.json", derive(_secrets_workflow(), config).dag_id, "main")
+        dags = write_folder(tmp_path / "dags", dags_folder_files([workflow], config))
+        result = run_task(dags, tmp_path / "result.json", derive(workflow, config).dag_id, "main")
     except HarnessError as error:
         pytest.fail(str(error), pytrace=False)
     finally:
@@ -813,7 +831,7 @@ def test_a_task_whose_secrets_exist_goes_on_to_create_its_pod(tmp_path: Path) ->
 
 def test_a_secret_check_that_cannot_be_made_does_not_fail_the_task(tmp_path: Path) -> None:
     """No permission to look secrets up (403): the check is skipped with a warning, the pod is created."""
-    result, server = _execute_against(tmp_path, secrets=set(), secret_status=403)
+    result, server = _execute_against(tmp_path, secrets={}, secret_status=403)
     assert ("POST", "/api/v1/namespaces/mwaa/pods", "application/json") in server.requests
     assert result["exception"]["fail_at_once"] is False, result
 
@@ -821,3 +839,274 @@ def test_a_secret_check_that_cannot_be_made_does_not_fail_the_task(tmp_path: Pat
 def operator_metadata_only() -> str:
     """The Accept header the operator's secret check sends, written out: PartialObjectMetadata first."""
     return "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json"
+
+
+# --------------------------------------------------------------------------- a task's identity (issue 12 item 9)
+
+OTHER_SECRET = "feature-tests-everything-api-key"  # workflow feature-tests/everything's secret api-key
+IDENTITY_DAG = """\
+from datetime import datetime
+
+from airflow.models import DAG
+from airflow.providers.cncf.kubernetes.secret import Secret
+from kubernetes.client import models as k8s
+from analytical_platform.standard_operator import AnalyticalPlatformStandardOperator
+
+OTHER = "{other}"
+OWN = "PLACEHOLDER_PROJECT-PLACEHOLDER_WORKFLOW-own"
+
+with DAG(dag_id="PLACEHOLDER_PROJECT.PLACEHOLDER_WORKFLOW", start_date=datetime(2025, 1, 1), schedule=None) as dag:
+    task = AnalyticalPlatformStandardOperator(
+        task_id="main",
+        image="registry.invalid/image:v1",
+        project={project},
+        workflow={workflow},
+        {extra}
+    )
+{after}
+"""
+# variant -> (keyword arguments, statements after the DAG, project=, workflow=)
+IDENTITY_ATTACKS = {
+    "service-account": ('service_account_name="feature-tests-everything",', "", None, None),
+    "namespace": ('namespace="kube-system",', "", None, None),
+    "secret-env": ('secrets=[Secret("env", "X", OTHER, "data")],', "", None, None),
+    "secret-volume": ('secrets=[Secret("volume", "/mnt/x", OTHER)],', "", None, None),
+    "env-var-value-from": (
+        'env_vars=[k8s.V1EnvVar(name="X", value_from=k8s.V1EnvVarSource('
+        'secret_key_ref=k8s.V1SecretKeySelector(name=OTHER, key="data")))],',
+        "",
+        None,
+        None,
+    ),
+    "env-from": ("env_from=[k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name=OTHER))],", "", None, None),
+    "volume": (
+        'volumes=[k8s.V1Volume(name="s", secret=k8s.V1SecretVolumeSource(secret_name=OTHER))],',
+        "",
+        None,
+        None,
+    ),
+    "projected-volume": (
+        'volumes=[k8s.V1Volume(name="s", projected=k8s.V1ProjectedVolumeSource('
+        "sources=[k8s.V1VolumeProjection(secret=k8s.V1SecretProjection(name=OTHER))]))],",
+        "",
+        None,
+        None,
+    ),
+    "init-container": (
+        'init_containers=[k8s.V1Container(name="i", image="x", '
+        "env_from=[k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name=OTHER))])],",
+        "",
+        None,
+        None,
+    ),
+    "image-pull-secret": ('image_pull_secrets=OWN + "," + OTHER,', "", None, None),
+    "image-pull-secret-object": ("image_pull_secrets=[k8s.V1LocalObjectReference(name=OTHER)],", "", None, None),
+    # A dag.py in its own folder naming another workflow (and so that workflow's secret).
+    "other-workflow-named": ('secrets=[Secret("env", "X", OTHER, "data")],', "", "feature-tests", "everything"),
+}
+# Changed after the operator was made: caught on the pod as built (the harness builds every task's pod).
+IDENTITY_LATE_ATTACKS = {
+    "service-account-set-later": ("", 'task.service_account_name = "feature-tests-everything"', None, None),
+    "secret-added-later": ("", 'task.secrets.append(Secret("env", "X", OTHER, "data"))', None, None),
+    "volume-added-later": (
+        "",
+        'task.volumes = [k8s.V1Volume(name="s", secret=k8s.V1SecretVolumeSource(secret_name=OTHER))]',
+        None,
+        None,
+    ),
+}
+IDENTITY_ALLOWED = {
+    # Its own service account and secrets, spelled out as the running service's DAGs do.
+    "own": (
+        'service_account_name="feature-tests-own", namespace="mwaa", '
+        'secrets=[Secret("env", "X", OWN, "data"), Secret("volume", "/mnt/x", OWN)], '
+        'volumes=[k8s.V1Volume(name="scratch", empty_dir=k8s.V1EmptyDirVolumeSource())], '
+        'env_vars={"SECRET_NAME": "a value, not a secret", "DB_SECRET_NAME": "x"},',
+        "",
+        None,
+        None,
+    ),
+}
+
+
+def _identity_case(variant: str, extra: str, after: str, project: str | None, workflow: str | None) -> Workflow:
+    source = IDENTITY_DAG.format(
+        other=OTHER_SECRET,
+        extra=extra,
+        after=after,
+        project=repr(project) if project else '"PLACEHOLDER_PROJECT"',
+        workflow=repr(workflow) if workflow else '"PLACEHOLDER_WORKFLOW"',
+    )
+    return _workflow("feature-tests", variant, [Task("main")], python_dag=True, python_dag_source=source)
+
+
+@pytest.fixture(scope="module")
+def identity_airflow(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    cases = {**IDENTITY_ATTACKS, **IDENTITY_LATE_ATTACKS, **IDENTITY_ALLOWED}
+    workflows = [_identity_case(variant, *case) for variant, case in cases.items()]
+    dags = write_folder(tmp_path_factory.mktemp("identity-dags"), dags_folder_files(workflows, _config()))
+    try:
+        return run_harness(dags, dags.parent / "airflow.json")
+    except HarnessError as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.mark.parametrize("variant", IDENTITY_ATTACKS)
+def test_a_dag_cannot_run_as_or_read_the_secrets_of_another_workflow(
+    identity_airflow: dict[str, Any], variant: str
+) -> None:
+    error = identity_airflow["import_errors"].get(f"development/feature-tests/{variant}/dag.py")
+    assert error is not None, f"feature-tests.{variant} loaded"
+    assert "TypeError" in error
+    if variant in ("service-account", "namespace"):
+        assert "always runs with" in error
+    elif variant == "other-workflow-named":
+        assert "this DAG file is workflow feature-tests/other-workflow-named's" in error
+    else:
+        assert f"can only read its own secrets (Kubernetes secrets 'feature-tests-{variant}-<id>'" in error
+        assert OTHER_SECRET in error
+
+
+@pytest.mark.parametrize("variant", IDENTITY_LATE_ATTACKS)
+def test_a_change_after_the_operator_is_made_is_caught_on_the_pod(
+    identity_airflow: dict[str, Any], variant: str
+) -> None:
+    dag = identity_airflow["dags"][f"feature-tests.{variant}"]
+    assert "AirflowFailException" in dag["harness_error"]  # building the pod fails the task at once
+    assert "own workflow's identity" in dag["harness_error"] or OTHER_SECRET in dag["harness_error"]
+
+
+def test_a_dag_with_its_own_identity_loads_and_builds_its_pod(identity_airflow: dict[str, Any]) -> None:
+    dag = identity_airflow["dags"]["feature-tests.own"]
+    assert "harness_error" not in dag, dag.get("harness_error")
+    task = dag["tasks"]["main"]
+    assert task["service_account_name"] == "feature-tests-own"
+    assert task["pod"]["spec"]["serviceAccountName"] == "feature-tests-own"
+    assert task["pod"]["metadata"]["namespace"] == "mwaa"
+    assert {v["name"]: v.get("secret") for v in task["pod_env"]}["X"] == "feature-tests-own-own"
+
+
+def test_the_service_account_is_the_workflows_own_when_the_caller_passes_none(
+    identity_airflow: dict[str, Any],
+) -> None:
+    """Where the DAG file sits decides: the layout's folder names, not the task's arguments."""
+    assert identity_airflow["dags"]["feature-tests.own"]["tasks"]["main"]["labels"] == {
+        **labelled("feature-tests", "own")
+    }
+
+
+def test_a_secret_labelled_for_another_workflow_fails_the_task_at_once(tmp_path: Path) -> None:
+    """``feature-tests-a-b-x`` passes the name check for workflow ``a`` (secret ``b-x``), but it is workflow
+    ``a-b``'s secret ``x``: its labels say so, and the task fails before creating its pod."""
+    source = IDENTITY_DAG.format(
+        other=OTHER_SECRET,
+        extra='secrets=[Secret("env", "X", "feature-tests-a-b-x", "data")],',
+        after="",
+        project='"PLACEHOLDER_PROJECT"',
+        workflow='"PLACEHOLDER_WORKFLOW"',
+    )
+    workflow = _workflow("feature-tests", "a", [Task("main")], python_dag=True, python_dag_source=source)
+    for labels, said in [
+        (labelled("feature-tests", "a-b"), "labelled for workflow feature-tests/a-b in development"),
+        (labelled("feature-tests", "a", "production"), "labelled for workflow feature-tests/a in production"),
+    ]:
+        run = tmp_path / str(len(said))
+        run.mkdir()
+        result, server = _execute_against(run, {"feature-tests-a-b-x": labels}, workflow=workflow)
+        error = result["exception"]
+        assert error is not None and error["fail_at_once"] is True, result
+        assert f"feature-tests-a-b-x ({said})" in error["message"]
+        assert not [r for r in server.requests if r[0] == "POST"]
+    # Own labels, or none at all (a secret the running service's ExternalSecret wrote before the
+    # switch-over: the name check stands alone until it is re-synced with labels): the pod is created.
+    for name, labels in (("own", labelled("feature-tests", "a")), ("unlabelled", {})):
+        run = tmp_path / name
+        run.mkdir()
+        result, server = _execute_against(run, {"feature-tests-a-b-x": labels}, workflow=workflow)
+        assert ("POST", "/api/v1/namespaces/mwaa/pods", "application/json") in server.requests, result
+
+
+# --------------------------------------------------------------------------- project names (issue 12 item 1)
+
+# Modules that libraries Airflow loads import when they can (fsspec: lzmaffi; aiohttp: aiodns; …): a
+# top-level folder of that name in the DAG folder (on every Airflow process's sys.path) would be imported
+# as an empty namespace package and crash the library at import.
+OPTIONAL_MODULES = ("lzmaffi", "aiodns", "wcwidth", "cchardet", "simplejson", "ujson", "brotli")
+# Workflow names spelled like the standard library's and Airflow's modules.
+MODULE_LIKE_WORKFLOWS = ("json", "os", "airflow", "typing", "logging", "dag")
+
+
+def _airflow_cli(dags: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``airflow <args>`` in the Airflow environment, on a fresh SQLite database, reading ``dags``."""
+    from tests.airflow_harness.client import AIRFLOW_PYTHON
+
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX": "regexp",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
+    }
+    airflow = AIRFLOW_PYTHON.parent / "airflow"
+    return subprocess.run(
+        [str(airflow), *args], env=env, cwd=home, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+@functools.cache
+def _module_named_workflows() -> tuple[Workflow, ...]:
+    return tuple(
+        _workflow(project, name, [Task("main")], secrets=("token",))
+        for project in OPTIONAL_MODULES
+        for name in MODULE_LIKE_WORKFLOWS
+    )
+
+
+def test_project_folders_named_like_optional_modules_do_not_break_airflow(tmp_path: Path) -> None:
+    config = _config()
+    workflows = _module_named_workflows()
+    files = dags_folder_files(workflows, config)
+    # Only fixed names at the top of the DAG folder: the environment and the runtime package.
+    assert {key.split("/")[0] for key in files} == {"development", "analytical_platform", ".airflowignore"}
+    dags = write_folder(tmp_path / "dags", files)
+    expected = {derive(w, config).dag_id for w in workflows}
+    assert "lzmaffi.json" in expected and len(expected) == len(OPTIONAL_MODULES) * len(MODULE_LIKE_WORKFLOWS)
+
+    # A DagBag, as the DAG processor parses the folder.
+    try:
+        described = run_harness(dags, tmp_path / "airflow.json", "--no-render")
+    except HarnessError as error:
+        pytest.fail(str(error), pytrace=False)
+    assert described["import_errors"] == {}
+    assert set(described["dags"]) == expected
+
+    # The commands MWAA's processes run, with the folder on their import path.
+    home = tmp_path / "home"
+    home.mkdir()
+    migrate = _airflow_cli(dags, home, "db", "migrate")
+    assert migrate.returncode == 0, migrate.stderr[-3000:]
+    listed = _airflow_cli(dags, home, "dags", "list", "--output", "json")
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert {d["dag_id"] for d in json.loads(listed.stdout)} == expected
+
+
+def test_a_top_level_folder_named_like_an_optional_module_would_break_airflow(tmp_path: Path) -> None:
+    """What the layout prevents, shown: the same project as a top-level folder kills ``airflow db migrate``
+    (fsspec imports ``lzmaffi`` when it can), and on the import path the name is importable."""
+    dags = write_folder(tmp_path / "dags", dags_folder_files(_module_named_workflows()[:1], _config()))
+    from tests.airflow_harness.client import AIRFLOW_PYTHON
+
+    probe = "import sys; sys.path.append(sys.argv[1]); import lzmaffi; print(lzmaffi.__path__)"
+    ours = subprocess.run([str(AIRFLOW_PYTHON), "-c", probe, str(dags)], capture_output=True, text=True, check=False)
+    assert ours.returncode != 0 and "ModuleNotFoundError: No module named 'lzmaffi'" in ours.stderr
+    (dags / "lzmaffi").mkdir()  # what a layout with the project folder at the top would write
+    write_folder(dags / "lzmaffi", {"json/dag.py": (dags / "development/lzmaffi/json/dag.py").read_text()})
+    bad = subprocess.run([str(AIRFLOW_PYTHON), "-c", probe, str(dags)], capture_output=True, text=True, check=False)
+    assert bad.returncode == 0, bad.stderr
+    home = tmp_path / "home"
+    home.mkdir()
+    migrate = _airflow_cli(dags, home, "db", "migrate")
+    assert migrate.returncode != 0
+    assert "AttributeError" in migrate.stderr and "fsspec" in migrate.stderr  # fsspec found the empty lzmaffi

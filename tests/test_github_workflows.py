@@ -338,3 +338,63 @@ ZIZMOR = shutil.which("zizmor", path=f"{Path(sys.executable).parent}{os.pathsep}
 def test_zizmor_finds_nothing():
     done = subprocess.run([ZIZMOR, "--offline", str(GITHUB)], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --------------------------------------------------------------------------- approval by risk (issue 13)
+def test_pull_requests_check_images_and_maintainers_on_the_changed_manifests():
+    jobs = workflow("pull-request.yml")["jobs"]
+    checks = " ".join(str(s.get("run", "")) for s in steps(jobs["checks"]))
+    assert "-m workflows check-images --format github" in checks
+    assert "-m workflows check-maintainers --format github" in checks
+    assert "changed_stacks.py --manifests" in checks
+    token = step_using(jobs["checks"], "actions/create-github-app-token")
+    assert token["with"]["permission-members"] == "read"
+    # The diff is told whether the checks passed, and says so in its verdict.
+    assert "checks" in jobs["diff"]["needs"]
+    diff = next(s for s in steps(jobs["diff"]) if s.get("id") == "render")
+    assert diff["env"]["CHECKS_RESULT"] == "${{ needs.checks.result }}"
+    assert "--checks-passed" in diff["run"]
+    assert "--format json" in diff["run"]
+    assert jobs["diff"]["outputs"]["auto_approve"] == "${{ steps.render.outputs.auto_approve }}"
+
+
+def test_the_approve_job_needs_the_verdict_the_pause_switch_and_every_other_job():
+    jobs = workflow("pull-request.yml")["jobs"]
+    approve = jobs["approve"]
+    # Every other job passed: all are needed, and the default success() condition applies (no always()).
+    assert set(approve["needs"]) == set(jobs) - {"approve"}
+    condition = " ".join(approve["if"].split())
+    assert "always()" not in condition
+    assert "needs.diff.outputs.auto_approve == 'true'" in condition
+    assert "vars.AUTO_APPROVE_PAUSED != 'true'" in condition
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in condition
+    # The approval comes from the App's token (GITHUB_TOKEN cannot approve), asking only to review.
+    assert approve["permissions"] == {}
+    token = step_using(approve, "actions/create-github-app-token")
+    assert token["with"]["app-id"] == "${{ secrets.AUTO_APPROVE_APP_ID }}"
+    assert token["with"]["private-key"] == "${{ secrets.AUTO_APPROVE_APP_PRIVATE_KEY }}"
+    assert token["with"]["permission-pull-requests"] == "write"
+    (review,) = [s for s in steps(approve) if "run" in s]
+    assert review["env"]["GH_TOKEN"] == "${{ steps.app-token.outputs.token }}"
+    assert "event=APPROVE" in review["run"]
+    assert 'commit_id="$HEAD_SHA"' in review["run"]  # the commit that was judged, not a later push
+
+
+def test_the_verdict_covers_every_affected_stack():
+    (render,) = [s for s in steps(workflow("pull-request.yml")["jobs"]["diff"]) if s.get("id") == "render"]
+    run = render["run"]
+    assert "verdict=true" in run
+    assert "verdict=false" in run
+    assert run.index("verdict=true") < run.index("for stack in") < run.index("verdict=false")
+    assert 'echo "auto_approve=$verdict" >> "$GITHUB_OUTPUT"' in run
+
+
+def test_codeowners_makes_the_platform_team_review_everything_but_manifests():
+    """Only workflow.yml files are left without a code owner (last match wins): a change to anything else,
+    the pull-request workflow and the verdict code included, needs the platform team whatever the App does."""
+    lines = [
+        line.split()
+        for line in (GITHUB / "CODEOWNERS").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines == [["*", "@ministryofjustice/analytical-platform"], ["/environments/**/workflow.yml"]]

@@ -301,6 +301,8 @@ def expected_grants(path: Path) -> set[Grant] | None:
     grants |= {
         ("Deny", a, f"arn:aws:s3:::{p}") for p in iam.get("s3_deny") or [] for a in (*S3_READ_WRITE, *S3_MULTIPART)
     }
+    # Not today's, and narrower: every generated policy denies every S3 action on the platform buckets (issue 12).
+    grants |= {("Deny", "s3:*", f"arn:aws:s3:::{b}{t}") for b in config["platform:platformBuckets"] for t in ("", "/*")}
     grants |= {("Allow", a, key) for key in iam.get("kms") or [] for a in KMS}
     if iam.get("glue"):
         grants.add(("Allow", "iam:PassRole", f"arn:aws:iam::{account}:role/airflow-{env}-{alias}-{workflow}"))

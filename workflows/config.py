@@ -30,6 +30,7 @@ from pydantic import (
     ConfigDict,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -46,6 +47,8 @@ ACCOUNT_ID = re.compile(r"[0-9]{12}")
 # An IAM role name, optionally with a path (``path/name``): the ARN is derived from the account's id.
 ROLE_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]+(/[A-Za-z0-9+=,.@_-]+)*")
 # A Go duration as the External Secrets Operator reads it (``5m``, ``1h``, ``1h30m``).
+# An S3 bucket name (the general-purpose bucket rules), as written in platform:platformBuckets.
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 DURATION = re.compile(r"([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+")
 
 _CONFIG = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
@@ -67,14 +70,21 @@ TextMap = Annotated[Mapping[str, str], BeforeValidator(_text_map), AfterValidato
 
 @dataclass(config=_CONFIG)
 class ExtraPolicies:
-    """Shared managed policies attached to every workflow whose ``<project>-<workflow>``
-    matches ``pattern`` (shell-style, as in ``analytical-platform-cadet*``)."""
+    """Shared managed policies attached to every workflow whose project folder matches ``project``
+    and whose workflow folder matches ``workflow`` (each a shell-style pattern, case-sensitive:
+    ``{project: analytical-platform, workflow: "cadet*"}``).
 
-    pattern: Text
+    The two are matched separately, never as one joined name: both folder names are the tenant's,
+    and ``analytical/platform-cadet-x`` joined with ``-`` would read as ``analytical-platform`` +
+    ``cadet-x``. A project pattern cannot match across the ``/`` between the two (folder names have none).
+    """
+
+    project: Text
+    workflow: Text
     policies: tuple[Text, ...]
 
     def matches(self, project: str, workflow: str) -> bool:
-        return fnmatch.fnmatchcase(f"{project}-{workflow}", self.pattern)
+        return fnmatch.fnmatchcase(project, self.project) and fnmatch.fnmatchcase(workflow, self.workflow)
 
 
 @dataclass(config=_CONFIG)
@@ -271,6 +281,10 @@ class StackConfig:
     accounts: Accounts
     cluster: Cluster
     mwaa_bucket: Text
+    # Buckets no workflow may be granted anything on (iam.s3_*; each generated policy denies them too):
+    # every environment's MWAA bucket (DAG files, the runtime every DAG imports), the Pulumi state.
+    # Must include mwaa_bucket; declared after it, so that the check below sees it.
+    platform_buckets: tuple[Text, ...]
     image_registry: Text
     secrets_kms_key_arn: Text
     secrets_replica_kms_key_arn: Text
@@ -284,6 +298,9 @@ class StackConfig:
     allowed_repository_organisations: tuple[Text, ...]
     allowed_email_domains: tuple[Text, ...]
     secret_store: SecretStore = field(default_factory=SecretStore)
+    # The GitHub organisation whose active members may be maintainers (`check-maintainers`); the stack
+    # file is its home (None: that check cannot run for the stack).
+    github_organisation: Text | None = None
     # How often an ExternalSecret re-reads its secret: a maintainer's new value reaches pods within this.
     external_secret_refresh_interval: Text = "5m"  # noqa: S105 - a duration, not a password
     shared_policy_path: Text = "airflow-service"
@@ -306,6 +323,26 @@ class StackConfig:
         if not values or not all(v.strip() for v in values):
             raise PydanticCustomError("nothing_allowed", "must list at least one value, none of them empty", {})
         return values
+
+    @field_validator("platform_buckets")
+    @classmethod
+    def _platform_buckets(cls, buckets: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        bad = [b for b in buckets if not BUCKET_NAME.fullmatch(b)]
+        if bad:
+            raise PydanticCustomError(
+                "platform_buckets",
+                "must list S3 bucket names (lower-case letters, digits, '.', '-'; no wildcard), not {bad}",
+                {"bad": ", ".join(repr(b) for b in bad)},
+            )
+        own = info.data.get("mwaa_bucket")
+        if own is not None and own not in buckets:
+            raise PydanticCustomError(
+                "platform_buckets",
+                "must list this stack's own MWAA bucket (platform:mwaaBucket '{own}'): "
+                "no workflow may be granted access to it",
+                {"own": own},
+            )
+        return buckets
 
     @field_validator("secret_recovery_window_days")
     @classmethod
@@ -479,6 +516,7 @@ def _message(detail: ErrorDetails) -> str:
         "deploy_role",
         "cluster_facts",
         "duration",
+        "platform_buckets",
     ):
         return detail["msg"]
     shown = repr(value) if value is None or isinstance(value, str | int | float) else f"a {type(value).__name__}"

@@ -23,9 +23,9 @@ from typing import Any
 from workflows.config import StackConfig
 from workflows.errors import ManifestError, Problem, errors, escape_unprintable
 from workflows.manifest.build import build
-from workflows.manifest.discovery import read_python_dag
+from workflows.manifest.discovery import link_problem, read_python_dag
 from workflows.manifest.load import NodePath, Positions, load
-from workflows.manifest.rules import document_problems, location_problems
+from workflows.manifest.rules import bound_problems, document_problems, location_problems
 from workflows.manifest.schema import schema_problems
 from workflows.plan.limits import limit_problems, name_clashes
 from workflows.plan.workflow_plan import WorkflowPlan, plan
@@ -44,6 +44,8 @@ def check_workflow(
     path: Path, config: StackConfig, text: str | None = None
 ) -> tuple[WorkflowPlan | None, list[Problem]]:
     """One manifest's plan (None when it has an error) and every problem of it, errors and warnings."""
+    if text is None and (refused := link_problem(path)) is not None:
+        return None, [Problem(path, 1, 1, refused)]  # never read: it may be any file of this machine
     try:
         data, positions = load(path, text)
         wants_dag_py = (
@@ -99,6 +101,9 @@ def check(
             )
         )
         return problems, None
+    too_much = bound_problems(data, positions)
+    if too_much:  # nothing else is checked: its size must not make checking it slow
+        return [*problems, *too_much], None
     found, schema_failed = schema_problems(data, positions)
     problems.extend(found)
     if not isinstance(data, dict):

@@ -21,6 +21,10 @@ from typing import Any
 from analytical_platform import identity
 
 PLATFORM_FILE = Path(__file__).resolve().with_name("platform.json")
+# The DAG folder: the stack uploads this package to <dags folder>/analytical_platform/, next to the
+# workflows' DAG files at <dags folder>/<environment>/<project alias>/<workflow>/dag.py.
+DAGS_FOLDER = Path(__file__).resolve().parents[1]
+DAG_FILE_NAME = "dag.py"
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,20 @@ class Platform:
 
     def labels(self, project: str, workflow: str) -> dict[str, str]:
         return identity.labels(self.environment, self.alias(project), workflow)
+
+    def workflow_of_dag_file(self, fileloc: str | None) -> tuple[str, str] | None:
+        """(project alias, workflow) of the DAG file at ``fileloc`` when it sits where the stack puts a
+        workflow's DAG (``<dags folder>/<environment>/<project alias>/<workflow>/dag.py``), else None.
+        Where the file is, not what it says, is whose it is: a file cannot choose its own key."""
+        if not fileloc:
+            return None
+        try:
+            parts = Path(fileloc).resolve().relative_to(DAGS_FOLDER).parts
+        except (ValueError, OSError):
+            return None
+        if len(parts) != 4 or parts[0] != self.environment or parts[3] != DAG_FILE_NAME:
+            return None
+        return parts[1], parts[2]
 
     def secret_path(self, project: str, workflow: str, kubernetes_name: str) -> str | None:
         """The Secrets Manager name behind one of the workflow's own Kubernetes secrets, or None for a

@@ -17,6 +17,29 @@ Environment values are Jinja templates only when they contain ``{{``, ``{%`` or
 ``{#`` (``"{{ run_id }}"``, ``"{{ params.x }}"``); every other value reaches the
 container exactly as written, whatever characters it holds.
 
+A task always runs as its own workflow, whatever the caller passes. Its workflow is
+where its DAG file sits (``<dags folder>/<environment>/<project alias>/<workflow>/dag.py``,
+a key the stack chooses, not the file), and only the ``project``/``workflow`` arguments
+for a file elsewhere (tests, local runs); a file that names another workflow than the
+folder it sits in is refused. The service account is always the workflow's own
+(``identity.service_account``), the namespace the platform's; a different
+``service_account_name`` or ``namespace`` is a ``TypeError``. Every Kubernetes secret the
+pod would read, however it is named (``secrets=``, ``env_vars`` with ``secretKeyRef``,
+``env_from``, ``volumes``, ``init_containers``, ``image_pull_secrets``), must be one of
+the workflow's own: named ``<project alias>-<workflow>-<id>`` (checked when the DAG is
+parsed and again on the pod as built, so a change after construction is caught too), and,
+at run time, labelled with the workflow's identity labels, which the stack's
+ExternalSecrets put on every secret they write. The labels settle what the name cannot
+(``a-b-x`` is workflow ``a``'s secret ``b-x`` or workflow ``a-b``'s secret ``x``): a
+secret labelled for another workflow fails the task at once; one with no identity labels
+yet (written before the switch-over) is held to the name check, with a warning.
+When the labels cannot be read (no permission, API unreachable) the name check stands
+alone and a warning is logged.
+
+These checks keep every DAG that uses the operator in its workflow's identity; they are
+not a sandbox. A ``dag.py`` is code running in the DAG processor and could bypass the
+operator altogether, which is why every change to a ``dag.py`` is reviewed as code.
+
 Before it creates the pod, a task checks that every Kubernetes secret it mounts
 exists. One that does not (its Secrets Manager secret has no value yet, so its
 ExternalSecret has nothing to sync) fails the task at once, naming the Secrets
@@ -28,19 +51,21 @@ from __future__ import annotations
 
 import functools
 import gc
+import json
 import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from airflow.exceptions import AirflowFailException
+from airflow.models.dag import DagContext
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.utils.xcom_sidecar import PodDefaults
 from airflow.utils.template import literal
 from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
-from analytical_platform import pod_spec
+from analytical_platform import identity, pod_spec
 from analytical_platform.compute_profiles import DEFAULT as DEFAULT_COMPUTE_PROFILE
 from analytical_platform.settings import platform
 
@@ -123,6 +148,26 @@ class AnalyticalPlatformStandardOperator(KubernetesPodOperator):
         settings = platform()
         compute = pod_spec.profile(compute_profile)
         del environment  # accepted as the DAGs pass it; the environment label comes from platform.json
+        alias, workflow = own_workflow(kwargs.get("dag") or DagContext.get_current_dag(), project, workflow)
+        own_account = identity.service_account(alias, workflow)
+        for key, own in (("service_account_name", own_account), ("namespace", settings.namespace)):
+            if kwargs.get(key) not in (None, own):
+                raise TypeError(
+                    f"{key}={kwargs[key]!r} cannot be set on AnalyticalPlatformStandardOperator: a task of workflow "
+                    f"{alias}/{workflow} always runs with {key} {own!r}"
+                )
+        foreign = sorted(
+            name
+            for name in secret_references(
+                kwargs.get("secrets"),
+                _env_items(env_vars)[1],  # variables with valueFrom (a mapping's keys are names, not fields)
+                *(kwargs.get(key) for key in ("env_from", "volumes", "init_containers")),
+                {"image_pull_secrets": _image_pull_secrets(kwargs.get("image_pull_secrets"))},
+            )
+            if identity.secret_of(alias, workflow, name) is None
+        )
+        if foreign:
+            raise TypeError(foreign_secrets_message(foreign, alias, workflow))
 
         secrets = list(kwargs.pop("secrets", None) or [])
         from_secrets = {s.deploy_target for s in secrets if s.deploy_type == "env"}
@@ -140,7 +185,7 @@ class AnalyticalPlatformStandardOperator(KubernetesPodOperator):
         if hmcts_sdp_networking:
             annotations.update(settings.sdp_annotations)
             host_aliases = pod_spec.host_aliases(settings.sdp_host_aliases)
-        labels = {**(kwargs.pop("labels", None) or {}), **settings.labels(project, workflow)}
+        labels = {**(kwargs.pop("labels", None) or {}), **identity.labels(settings.environment, alias, workflow)}
 
         if settings.conn_id:
             kwargs.setdefault("kubernetes_conn_id", settings.conn_id)
@@ -148,8 +193,8 @@ class AnalyticalPlatformStandardOperator(KubernetesPodOperator):
             kwargs.setdefault("config_file", settings.config_file)
             kwargs.setdefault("cluster_context", settings.cluster_context)
             kwargs.setdefault("in_cluster", False)
-        kwargs.setdefault("namespace", settings.namespace)
-        kwargs.setdefault("service_account_name", settings.service_account(project, workflow))
+        kwargs["namespace"] = settings.namespace
+        kwargs["service_account_name"] = own_account
         kwargs.setdefault("image_pull_policy", "Always")
         kwargs.setdefault("get_logs", True)
         kwargs.setdefault("startup_timeout_seconds", 600)
@@ -174,14 +219,19 @@ class AnalyticalPlatformStandardOperator(KubernetesPodOperator):
             **kwargs,
         )
         self.compute_profile = compute.name
-        self.project = project
+        self.project = alias  # the project's alias: what its names and labels are made of
         self.workflow = workflow
         self.hmcts_sdp_networking = hmcts_sdp_networking
 
     def build_pod_request_obj(self, context: Any = None) -> k8s.V1Pod:
         """The pod as KubernetesPodOperator builds it, with the platform's XCom sidecar image and the
-        restricted security context on any container Airflow adds (the XCom sidecar) too."""
+        restricted security context on any container Airflow adds (the XCom sidecar) too.
+
+        The pod as built is checked again, against the workflow of the DAG file the task was loaded
+        from: its service account, namespace and every secret it reads, whatever changed since the
+        operator was made."""
         pod = super().build_pod_request_obj(context)
+        self._check_pod_identity(pod)
         image = platform().xcom_sidecar_image
         for container in pod.spec.containers[1:]:
             if image and container.name == PodDefaults.SIDECAR_CONTAINER_NAME:
@@ -192,21 +242,49 @@ class AnalyticalPlatformStandardOperator(KubernetesPodOperator):
                 container.security_context = pod_spec.container_security_context(run_as_user=user)
         return pod
 
+    def _own_workflow(self) -> tuple[str, str]:
+        """(project alias, workflow) as the DAG file the task was loaded from says."""
+        return own_workflow(self.dag if self.has_dag() else None, self.project, self.workflow)
+
+    def _check_pod_identity(self, pod: k8s.V1Pod) -> None:
+        settings = platform()
+        alias, workflow = self._own_workflow()
+        own = {"service account": identity.service_account(alias, workflow), "namespace": settings.namespace}
+        found = {"service account": pod.spec.service_account_name, "namespace": pod.metadata.namespace}
+        wrong = [f"{key} {found[key]!r} (not {own[key]!r})" for key in own if found[key] != own[key]]
+        if wrong:
+            raise AirflowFailException(
+                f"This task of workflow {alias}/{workflow} would run with {' and '.join(wrong)}: "
+                "a task always runs in its own workflow's identity"
+            )
+        foreign = sorted(n for n in secret_references(pod.spec) if identity.secret_of(alias, workflow, n) is None)
+        if foreign:
+            raise AirflowFailException(foreign_secrets_message(foreign, alias, workflow))
+
     def execute(self, context: Any) -> Any:
-        self.check_secrets_exist()
+        self.check_secrets_exist(context)
         return super().execute(context)
 
-    def check_secrets_exist(self) -> None:
-        """Fail the task at once (no retry) when a Kubernetes secret it mounts does not exist.
+    def check_secrets_exist(self, context: Any = None) -> None:
+        """Fail the task at once (no retry) when a Kubernetes secret its pod reads does not exist, or
+        is not this workflow's own (its identity labels name another workflow or environment).
+
+        A secret with no identity labels at all is one the running service's ExternalSecrets wrote
+        before the switch-over (this stack's add the labels; the operator re-syncs within its refresh
+        interval): for it the name check stands alone, with a warning, so no task fails during the
+        cutover.
 
         Only the secrets' metadata is read. A check that cannot be made (no permission, API
-        unreachable) is logged and the task goes on: the check must never be why a task fails.
+        unreachable) is logged and the task goes on with the name check alone (made when the pod
+        is built): the check must never be why a task of this workflow fails.
         """
         namespace = self.namespace or platform().namespace
-        missing = []
-        for name in sorted({secret.secret for secret in self.secrets if secret.secret}):
+        alias, workflow = self._own_workflow()
+        own_labels = identity.labels(platform().environment, alias, workflow)
+        missing, foreign = [], []
+        for name in sorted(secret_references(self.build_pod_request_obj(context).spec)):
             try:
-                exists = _secret_exists(self.hook.core_v1_client, namespace, name)
+                labels = _secret_labels(self.hook.core_v1_client, namespace, name)
             except Exception as error:  # any failure to check: carry on without the check
                 self.log.warning(
                     "Could not check that Kubernetes secret %s exists in namespace %s (%s); starting the pod anyway",
@@ -215,14 +293,110 @@ class AnalyticalPlatformStandardOperator(KubernetesPodOperator):
                     error,
                 )
                 continue
-            if not exists:
+            if labels is None:
                 missing.append(name)
+            elif not any(key in labels for key in own_labels):
+                self.log.warning(
+                    "Kubernetes secret %s carries no workflow labels yet (written before the switch-over): "
+                    "its name is this workflow's, so the task goes on",
+                    name,
+                )
+            elif any(labels.get(key) != value for key, value in own_labels.items()):
+                foreign.append(f"{name} (labelled {_identity_of(labels)})")
+        if foreign:
+            raise AirflowFailException(foreign_secrets_message(foreign, alias, workflow))
         if missing:
-            raise AirflowFailException(missing_secrets_message(missing, namespace, self.project, self.workflow))
+            raise AirflowFailException(missing_secrets_message(missing, namespace, alias, workflow))
 
 
-def _secret_exists(client: Any, namespace: str, name: str) -> bool:
-    """Whether the secret exists (HTTP 404: it does not); any other API error is raised."""
+def own_workflow(dag: Any, project: str | None, workflow: str | None) -> tuple[str, str]:
+    """(project alias, workflow) a task runs as: the workflow whose folder its DAG file sits in, else
+    (a file outside the stack's layout) the ``project``/``workflow`` arguments. A file that names another
+    workflow than the folder it sits in is refused."""
+    settings = platform()
+    found = settings.workflow_of_dag_file(getattr(dag, "fileloc", None))
+    named = (settings.alias(project), workflow) if project and workflow else None
+    if found is None:
+        if named is None:
+            raise TypeError("AnalyticalPlatformStandardOperator needs project= and workflow=")
+        return named
+    if named is not None and named != found:
+        raise TypeError(
+            f"this DAG file is workflow {found[0]}/{found[1]}'s ({settings.environment}/{found[0]}/{found[1]}/dag.py) "
+            f"but its task names project={project!r}, workflow={workflow!r}: a task always runs as the workflow "
+            "whose DAG file it is"
+        )
+    return found
+
+
+# Keys (any spelling: snake_case models, camelCase API objects) under which a pod names a Kubernetes secret.
+_SECRET_OBJECT_KEYS = {"secretkeyref", "secretref", "secret", "nodepublishsecretref", "imagepullsecrets"}
+
+
+def secret_references(*values: Any) -> set[str]:
+    """Every Kubernetes secret name in these values (``Secret``s, Kubernetes models or their dicts, lists
+    of them): env ``secretKeyRef``, ``envFrom`` ``secretRef``, secret and projected volumes, CSI
+    ``nodePublishSecretRef``, ``imagePullSecrets``, and any other ``…secretName``/``…secretRef``."""
+    names: set[str] = set()
+
+    def walk(value: Any, key: str = "") -> None:
+        if value is None or isinstance(value, str | bytes | int | float | bool):
+            if isinstance(value, str) and "secret" in key and key.endswith("name"):
+                names.add(value)
+            return
+        if hasattr(value, "deploy_type") and hasattr(value, "secret"):  # airflow's Secret
+            if value.secret:
+                names.add(value.secret)
+            return
+        if hasattr(value, "to_dict") and hasattr(value, "openapi_types"):  # a kubernetes model
+            value = value.to_dict()
+        if isinstance(value, Mapping):
+            for child_key, child in value.items():
+                normal = str(child_key).replace("_", "").lower()
+                if normal in _SECRET_OBJECT_KEYS:
+                    for item in child if isinstance(child, list | tuple) else [child]:
+                        if isinstance(item, Mapping) and isinstance(item.get("name"), str):
+                            names.add(item["name"])
+                        elif hasattr(item, "name") and isinstance(item.name, str):  # V1LocalObjectReference
+                            names.add(item.name)
+                        elif isinstance(item, str) and normal == "imagepullsecrets":  # a name, as the operator takes it
+                            names.add(item)
+                walk(child, normal)
+        elif isinstance(value, Iterable):
+            for item in value:
+                walk(item, key)
+
+    for value in values:
+        walk(value)
+    return names
+
+
+def _image_pull_secrets(value: Any) -> list[Any]:
+    """``image_pull_secrets`` as KubernetesPodOperator takes it: a comma-separated string or a list."""
+    if isinstance(value, str):
+        return [name.strip() for name in value.split(",") if name.strip()]
+    return list(value or [])
+
+
+def _identity_of(labels: Mapping[str, str]) -> str:
+    project = labels.get(f"{identity.LABEL_PREFIX}/project")
+    workflow = labels.get(f"{identity.LABEL_PREFIX}/workflow")
+    environment = labels.get(f"{identity.LABEL_PREFIX}/environment")
+    if not (project or workflow):
+        return "with no workflow"
+    return f"for workflow {project}/{workflow} in {environment}"
+
+
+def foreign_secrets_message(names: Iterable[str], alias: str, workflow: str) -> str:
+    return (
+        f"A task of workflow {alias}/{workflow} can only read its own secrets (Kubernetes secrets "
+        f"{identity.kubernetes_secret(alias, workflow, '<id>')!r} synced by the stack for this workflow), not: "
+        + ", ".join(names)
+    )
+
+
+def _secret_labels(client: Any, namespace: str, name: str) -> dict[str, str] | None:
+    """The secret's labels, or None when it does not exist (HTTP 404); any other API error is raised."""
     try:
         response = client.api_client.call_api(
             "/api/v1/namespaces/{namespace}/secrets/{name}",
@@ -236,10 +410,13 @@ def _secret_exists(client: Any, namespace: str, name: str) -> bool:
         )
     except ApiException as error:
         if error.status == 404:
-            return False
+            return None
         raise
-    response.release_conn()
-    return True
+    try:
+        body = json.loads(response.data or b"{}")
+    finally:
+        response.release_conn()
+    return dict((body.get("metadata") or {}).get("labels") or {})
 
 
 def console_link(region: str, secret: str | None = None) -> str:

@@ -258,6 +258,66 @@ def test_pass_role_only_passes_its_own_role_to_glue(source: str, stack: str) -> 
                 assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}}
 
 
+# --------------------------------------------------------------------------- platform buckets (issue 12, item 2)
+
+# Every environment's MWAA bucket, in every stack (written out: platform:platformBuckets of the stack files).
+PLATFORM_BUCKETS = ("mojap-compute-development-mwaa", "mojap-compute-test-mwaa", "mojap-compute-production-mwaa")
+PLATFORM_RESOURCES = sorted(f"arn:aws:s3:::{b}{tail}" for b in PLATFORM_BUCKETS for tail in ("", "/*"))
+
+
+@pytest.mark.parametrize(("source", "stack"), SOURCES)
+def test_every_workflow_policy_denies_the_platform_buckets(source: str, stack: str) -> None:
+    """The second line of defence: whatever a workflow is allowed, an explicit Deny of every S3 action on
+    every MWAA bucket and its objects. The only Deny statements are that one and s3_deny's."""
+    policies = [r for r in rendered(source, stack) if r.type == POLICY]
+    assert policies
+    for registration in policies:
+        statements = json.loads(registration.inputs["policy"])["Statement"]
+        assert statements[-1] == {
+            "Sid": "DenyPlatformBuckets",
+            "Effect": "Deny",
+            "Action": ["s3:*"],
+            "Resource": PLATFORM_RESOURCES,
+        }, registration.name
+        assert {s["Sid"] for s in statements if s["Effect"] != "Allow"} <= {"S3Deny", "DenyPlatformBuckets"}
+        for statement in statements:
+            if statement["Effect"] == "Allow" and statement["Sid"] != "S3ListAllMyBuckets":
+                for resource in as_list(statement["Resource"]):
+                    assert not any(resource.startswith(f"arn:aws:s3:::{b}") for b in PLATFORM_BUCKETS), (
+                        f"{registration.name}: {statement}"
+                    )
+
+
+@pytest.mark.parametrize("key", ["s3_read_only", "s3_read_write", "s3_write_only"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "mojap-compute-development-mwaa/dags/*",
+        "mojap-compute-development-mwaa/dags/runtime/__init__.py",
+        "mojap-compute-development-mwaa",
+        "mojap-compute-development-mwaa/",
+        "mojap-compute-development-mwaa/*",
+        "mojap-compute-production-mwaa/dags/*",  # another environment's bucket
+        "mojap-compute-test-mwaa/requirements/*",
+        "s3://mojap-compute-production-mwaa/dags/*",
+        "mojap-compute-*",
+        "mojap-*/dags/*",
+        "*",
+    ],
+)
+def test_a_platform_bucket_is_refused_in_every_grant(manifest, config, key: str, value: str) -> None:
+    message = rejected(manifest, config, key, value)
+    assert f"workflow.yml:9:{len(key) + 6}: iam.{key}[0]: '{value}' " in message
+    assert "the platform bucket 'mojap-compute-" in message
+    assert "no workflow may be granted access to a platform bucket" in message
+
+
+def test_denying_a_platform_bucket_is_accepted(manifest, config) -> None:
+    text = MINIMAL + "iam:\n  s3_read_write: [my-bucket/*]\n  s3_deny: [mojap-compute-development-mwaa/*]\n"
+    workflow = load_workflow(manifest(text), config).workflow
+    assert workflow.iam.s3_deny == ("mojap-compute-development-mwaa/*",)
+
+
 # --------------------------------------------------------------------------- manifest keys naming AWS resources
 
 

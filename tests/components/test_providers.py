@@ -81,7 +81,7 @@ def test_aws_providers_assume_the_accounts_roles_and_tag_as_the_running_service(
     tags = TAGS | {"environment": stack, "is-production": str(stack == "production").lower()}
     session = f"analytical-platform-airflow-{stack}-deploy"
     expected = {
-        DATA: ("593291632749", "arn:aws:iam::593291632749:role/analytical-platform-infrastructure-access"),
+        DATA: ("593291632749", "arn:aws:iam::593291632749:role/analytical-platform-airflow-deploy"),
         COMPUTE: (
             COMPUTE_ACCOUNTS[stack],
             f"arn:aws:iam::{COMPUTE_ACCOUNTS[stack]}:role/analytical-platform-airflow-deploy",

@@ -198,6 +198,99 @@ def test_no_wildcard_actions_checks_every_document_a_type_holds():
     assert rules.no_wildcard_actions(rules.POLICY_TYPE, {"name": "x", "policy": "{oops"}, "development")
 
 
+# --------------------------------------------------------------------------- platform-buckets
+
+DEV_MWAA = "arn:aws:s3:::mojap-compute-development-mwaa"
+PROD_MWAA = "arn:aws:s3:::mojap-compute-production-mwaa"
+DENY_PLATFORM = {
+    "Sid": "DenyPlatformBuckets",
+    "Effect": "Deny",
+    "Action": ["s3:*"],
+    "Resource": [DEV_MWAA, f"{DEV_MWAA}/*", PROD_MWAA, f"{PROD_MWAA}/*"],
+}
+
+
+def platform_violations(*statements: dict[str, Any], environment: str = "development") -> list[str]:
+    return rules.platform_buckets(rules.POLICY_TYPE, {"name": "p", "policy": document(*statements)}, environment)
+
+
+def test_platform_buckets_pass():
+    assert (
+        platform_violations(
+            allow(["s3:GetObject", "s3:PutObject"], ["arn:aws:s3:::bucket-a/*", "arn:aws:s3:::bucket-b"]),
+            allow("s3:ListAllMyBuckets", "*"),  # reaches no bucket
+            allow(["s3:GetObject"], "arn:aws:s3:::mojap-compute-development-mwaa-logs/*"),  # another bucket
+            allow(["s3:GetObject"], "arn:aws:s3:::bucket-a/mojap-compute-development-mwaa/*"),  # a key, not a bucket
+            allow(["kms:Decrypt"], "*"),  # not S3
+            allow(["lakeformation:GetDataAccess"], "*"),
+            {"Effect": "Deny", "Action": "s3:*", "Resource": "*"},  # Denies are fine
+            DENY_PLATFORM,
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("statement", "bucket"),
+    [
+        (allow(["s3:PutObject"], f"{DEV_MWAA}/dags/*"), "mojap-compute-development-mwaa"),
+        (allow(["s3:GetObject"], f"{DEV_MWAA}/dags/runtime/__init__.py"), "mojap-compute-development-mwaa"),
+        (allow(["s3:ListBucket"], DEV_MWAA), "mojap-compute-development-mwaa"),
+        (allow(["s3:PutObject"], [f"{PROD_MWAA}/*"]), "mojap-compute-production-mwaa"),  # another environment's
+        (allow(["s3:PutObject"], "arn:aws:s3:::mojap-compute-test-mwaa/dags/*"), "mojap-compute-test-mwaa"),
+        (allow(["s3:PutObject"], "arn:aws:s3:::mojap-*/dags/*"), "mojap-compute-development-mwaa"),
+        (allow(["s3:PutObject"], "arn:aws:s3:::mojap-compute-????-mwaa/*"), "mojap-compute-test-mwaa"),
+        (allow(["s3:PutObject"], "arn:aws:s3:::*"), "mojap-compute-development-mwaa"),
+        (allow(["s3:GetObject"], "*"), "mojap-compute-development-mwaa"),
+        (allow(["s3:GetObject"], "arn:*:s3:::mojap-compute-test-mwaa/*"), "mojap-compute-"),
+        (allow("*", f"{DEV_MWAA}/*"), "mojap-compute-development-mwaa"),
+        (allow(["s3:Put*"], f"{DEV_MWAA}/*"), "mojap-compute-development-mwaa"),
+        (allow(["S3:PutObject"], f"{DEV_MWAA}/*"), "mojap-compute-development-mwaa"),
+        (allow(["s?:PutObject"], f"{DEV_MWAA}/*"), "mojap-compute-development-mwaa"),
+        (allow(["s3:ListAllMyBuckets", "s3:GetObject"], "*"), "mojap-compute-development-mwaa"),
+    ],
+)
+def test_platform_buckets_fail(statement, bucket):
+    problems = platform_violations(statement, DENY_PLATFORM)  # the Deny does not excuse the Allow
+    assert len(problems) == 1, problems
+    assert f"which matches the platform bucket {bucket}" in problems[0]
+    assert "no workflow may be granted access to it" in problems[0]
+    assert problems[0].startswith("Policy 'p' policy statement #1: allows ")
+
+
+def test_platform_buckets_checks_every_document_a_type_holds():
+    bad = document(allow(["s3:PutObject"], f"{DEV_MWAA}/dags/*"))
+    inline = role(inlinePolicies=({"name": "inline", "policy": bad},))
+    assert rules.platform_buckets(rules.ROLE_TYPE, inline, "development")
+    assert rules.platform_buckets(rules.ROLE_POLICY_TYPE, {"name": "x", "policy": bad}, "test")
+    assert rules.platform_buckets(rules.POLICY_TYPE, {"name": "x", "policy": bad}, "production")
+    assert rules.platform_buckets(rules.POLICY_TYPE, {"name": "x", "policy": bad}, "staging") == []  # environment
+    assert "platform-buckets" in rules.violations(rules.POLICY_TYPE, {"name": "x", "policy": bad}, "development")
+
+
+def test_platform_buckets_come_from_the_stack_file(tmp_path, monkeypatch):
+    (tmp_path / "Pulumi.development.yaml").write_text(
+        "config:\n  platform:namespace: mwaa\n  platform:dagsPrefix: dags/\n"
+        "  platform:platformBuckets: [my-state-bucket, mojap-compute-development-mwaa]\n"
+    )
+    monkeypatch.setattr(rules, "REPO", tmp_path)
+    rules.stack_settings.cache_clear()
+    rules.environments.cache_clear()
+    try:
+        assert platform_violations(allow(["s3:GetObject"], "arn:aws:s3:::my-state-bucket/.pulumi/*"))
+        assert platform_violations(allow(["s3:GetObject"], f"{PROD_MWAA}/*")) == []  # not listed in this file
+    finally:
+        rules.stack_settings.cache_clear()
+        rules.environments.cache_clear()
+
+
+def test_the_pack_and_the_stack_match_platform_buckets_with_the_same_code():
+    """One matcher: the pack loads the stack's own file (workflows/plan/platform_buckets.py)."""
+    from workflows.plan import platform_buckets
+
+    assert Path(rules.platform_buckets_matcher.__file__) == Path(platform_buckets.__file__)
+
+
 # --------------------------------------------------------------------------- secret-name
 
 
@@ -293,7 +386,8 @@ iam:
   s3_read_only: [bucket-one/data/*]
   s3_read_write: [bucket-two]
   s3_write_only: [bucket-three/out/*]
-  s3_deny: [bucket-two/private/*]
+  # A platform bucket may be denied (only granting is refused): it gets no ListBucket, so the pack passes.
+  s3_deny: [bucket-two/private/*, mojap-compute-production-mwaa/*]
   kms: [arn:aws:kms:eu-west-2:593291632749:key/0000-1111]
   cloudwatch_logs_read_only: [arn:aws:logs:eu-west-2:593291632749:log-group:/aws/x]
 secrets: [api-key, db-password]
@@ -351,6 +445,12 @@ def test_a_rendered_resource_that_breaks_a_rule_is_caught(own_examples):
     role_ = next(r for r in registrations if r.type == rules.ROLE_TYPE)
     broken = dict(role_.inputs, assumeRolePolicy=role_.inputs["assumeRolePolicy"].replace(":mwaa:", ":default:"))
     assert "role-trust" in rules.violations(role_.type, broken, "development")
+    policy_ = next(r for r in registrations if r.type == rules.POLICY_TYPE and r.name == "demo/everything")
+    document_ = json.loads(policy_.inputs["policy"])
+    assert document_["Statement"][-1]["Sid"] == "DenyPlatformBuckets"
+    document_["Statement"].append(allow(["s3:PutObject"], "arn:aws:s3:::mojap-compute-development-mwaa/dags/*"))
+    broken = dict(policy_.inputs, policy=json.dumps(document_))
+    assert "platform-buckets" in rules.violations(policy_.type, broken, "development")
 
 
 # --------------------------------------------------------------------------- the pack itself
@@ -374,12 +474,13 @@ def test_namespace_and_dag_prefix_come_from_the_stack_file(tmp_path, monkeypatch
     says otherwise changes what the rules expect."""
     (tmp_path / "Pulumi.development.yaml").write_text(
         "config:\n  platform:namespace: airflow-jobs\n  platform:dagsPrefix: airflow/dags/\n"
+        "  platform:platformBuckets: [b]\n"
     )
     monkeypatch.setattr(rules, "REPO", tmp_path)
     rules.stack_settings.cache_clear()
     rules.environments.cache_clear()
     try:
-        assert rules.stack_settings("development") == rules.StackSettings("airflow-jobs", "airflow/dags/")
+        assert rules.stack_settings("development") == rules.StackSettings("airflow-jobs", "airflow/dags/", ("b",))
         assert rules.dag_object_key(rules.DAG_OBJECT_TYPE, {"key": "airflow/dags/x/y/dag.py"}, "development") == []
         assert rules.dag_object_key(rules.DAG_OBJECT_TYPE, {"key": "dags/x/y/dag.py"}, "development")
     finally:
@@ -390,7 +491,11 @@ def test_namespace_and_dag_prefix_come_from_the_stack_file(tmp_path, monkeypatch
 def test_the_repository_stacks_are_the_environments_and_set_namespace_and_prefix():
     assert set(rules.environments()) == set(ENVIRONMENTS)
     for environment in ENVIRONMENTS:
-        assert rules.stack_settings(environment) == rules.StackSettings("mwaa", "dags/")
+        assert rules.stack_settings(environment) == rules.StackSettings(
+            "mwaa",
+            "dags/",
+            ("mojap-compute-development-mwaa", "mojap-compute-test-mwaa", "mojap-compute-production-mwaa"),
+        )
 
 
 def test_rule_types_are_the_stack_tokens():

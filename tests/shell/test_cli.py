@@ -118,9 +118,9 @@ def test_the_real_corpus_with_its_dag_py_validates_with_warnings_only(tmp_path, 
     assert main(["validate", str(environments)]) == 0
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
-    assert len(lines) == 3
+    assert len(lines) == 4  # tests/workflows/manifest/test_rules.py lists them (an outlet not written: issue 12)
     assert all(": warning: " in line for line in lines)
-    assert captured.err == "120 manifest(s) checked, 0 invalid, 0 error(s), 3 warning(s)\n"
+    assert captured.err == "120 manifest(s) checked, 0 invalid, 0 error(s), 4 warning(s)\n"
 
 
 @needs_corpus

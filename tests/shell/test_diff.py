@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 import textwrap
@@ -146,3 +147,165 @@ def test_cli_invalid_manifest_fails_without_traceback(repo: Path, capsys):
     assert code == 1
     assert "demo/broken/workflow.yml" in captured.err
     assert "Traceback" not in captured.err + captured.out
+
+
+# --- Approval by risk (issue 13): each rule both ways, on real renders of a real git repository. -------------
+
+S3 = "iam:\n  s3_read_only:\n    - example-landing/a/*\n"
+
+
+def approval_repo(tmp_path: Path, manifests: dict[str, str]) -> Path:
+    repo = tmp_path / "approval"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    shutil.copy(REPO / "Pulumi.development.yaml", repo)
+    for key, text in manifests.items():
+        write(repo, key, text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    return repo
+
+
+def verdict(repo: Path, author: str = "octo-analyst", checks_passed: bool = True) -> dict:
+    out = io.StringIO()
+    code = diff_command(
+        "development",
+        repo / "environments",
+        "main",
+        repo,
+        author=author,
+        out=out,
+        output="json",
+        checks_passed=checks_passed,
+    )
+    assert code == 0
+    return json.loads(out.getvalue())
+
+
+def edit(repo: Path, key: str, old: str, new: str) -> None:
+    path = repo / "environments/development" / key / "workflow.yml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_a_tag_bump_by_a_maintainer_approves_and_by_someone_else_does_not(tmp_path: Path):
+    repo = approval_repo(tmp_path, {"demo/job": MINIMAL})
+    edit(repo, "demo/job", "v1.0.0", "v1.1.0")
+
+    assert verdict(repo, author="Octo-Analyst") == {**verdict(repo, author="Octo-Analyst"), "auto_approve": True}
+    assert verdict(repo, author="Octo-Analyst")["reasons"] == []
+    other = verdict(repo, author="mallory")
+    assert other["auto_approve"] is False
+    assert other["reasons"] == ["`demo/job`: @mallory is not a maintainer of this workflow at the base"]
+
+
+def test_committed_changes_count_like_working_tree_ones(tmp_path: Path):
+    repo = approval_repo(tmp_path, {"demo/job": MINIMAL})
+    git(repo, "checkout", "-q", "-b", "feature")
+    edit(repo, "demo/job", "v1.0.0", "v1.1.0")
+    git(repo, "commit", "-q", "-am", "bump")
+    (repo / "notes.md").write_text("hello\n")
+    git(repo, "add", "notes.md")
+    git(repo, "commit", "-q", "-m", "notes")
+
+    result = verdict(repo)
+
+    assert result["auto_approve"] is False
+    assert result["reasons"] == ["`notes.md` is outside environments/: needs review"]
+
+
+def test_the_checks_must_have_passed(tmp_path: Path):
+    repo = approval_repo(tmp_path, {"demo/job": MINIMAL})
+    edit(repo, "demo/job", "v1.0.0", "v1.1.0")
+    result = verdict(repo, checks_passed=False)
+    assert result["auto_approve"] is False
+    assert result["reasons"] == ["the image and maintainer checks did not pass (or were not run)"]
+
+
+def test_an_added_s3_path_needs_review_and_a_removed_one_does_not(tmp_path: Path):
+    repo = approval_repo(tmp_path, {"demo/job": MINIMAL + S3})
+    edit(repo, "demo/job", "    - example-landing/a/*\n", "    - example-landing/a/*\n    - example-landing/b/*\n")
+    added = verdict(repo)
+    assert added["auto_approve"] is False
+    assert "`demo/job`: grants more: Allow `s3:GetObject` on `arn:aws:s3:::example-landing/b/*`" in added["reasons"]
+
+    edit(repo, "demo/job", "    - example-landing/a/*\n    - example-landing/b/*\n", "    - example-landing/b/*\n")
+    moved = verdict(repo)  # a different path is a new grant too
+    assert moved["auto_approve"] is False
+
+
+def test_a_removed_s3_path_approves(tmp_path: Path):
+    repo = approval_repo(tmp_path, {"demo/job": MINIMAL + S3.replace("/a/*\n", "/a/*\n    - example-landing/b/*\n")})
+    edit(repo, "demo/job", "    - example-landing/b/*\n", "")
+    assert verdict(repo) == {**verdict(repo), "auto_approve": True, "reasons": []}
+
+
+def test_a_new_workflow_needs_review_and_a_removed_one_too(tmp_path: Path):
+    repo = approval_repo(tmp_path, {"demo/job": MINIMAL, "demo/old": MINIMAL})
+    write(repo, "demo/new", MINIMAL)
+    shutil.rmtree(repo / "environments/development/demo/old")
+
+    result = verdict(repo)
+
+    assert result["auto_approve"] is False
+    assert "`demo/new`: a new workflow needs review" in result["reasons"]
+    assert "`demo/old`: a removed workflow needs review" in result["reasons"]
+
+
+def test_a_maintainer_added_needs_review_and_one_removed_does_not(tmp_path: Path):
+    repo = approval_repo(tmp_path, {"demo/job": MINIMAL.replace("[octo-analyst]", "[octo-analyst, other-analyst]")})
+    edit(repo, "demo/job", "[octo-analyst, other-analyst]", "[octo-analyst, other-analyst, new-analyst]")
+    added = verdict(repo)
+    assert added["auto_approve"] is False
+    assert "`demo/job`: maintainers gain new-analyst" in added["reasons"]
+
+    edit(repo, "demo/job", "[octo-analyst, other-analyst, new-analyst]", "[octo-analyst]")
+    assert verdict(repo)["auto_approve"] is True
+
+
+def test_a_dag_py_change_needs_review_and_is_never_image_tag_only(tmp_path: Path):
+    example = REPO / "environments/development/platform-examples/python-dag"
+    repo = approval_repo(tmp_path, {"demo/code": (example / "workflow.yml").read_text()})
+    dag = repo / "environments/development/demo/code/dag.py"
+    shutil.copy(example / "dag.py", dag)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "dag.py")
+    edit(repo, "demo/code", "v1.0.0", "v1.1.0")
+    assert verdict(repo)["auto_approve"] is True  # the tag bump alone approves
+
+    dag.write_text(dag.read_text() + "\n# a change\n")
+    result = verdict(repo)
+    assert result["auto_approve"] is False
+    code = "`environments/development/demo/code/dag.py`: code changed (a file other than workflow.yml): needs review"
+    assert code in result["reasons"]
+    (workflow,) = result["workflows"]
+    assert workflow["code_changed"] is True
+    assert workflow["tag_only"] is False
+    markdown = io.StringIO()
+    diff_command(
+        "development", repo / "environments", "main", repo, author="octo-analyst", out=markdown, checks_passed=True
+    )
+    assert "image tag only" not in markdown.getvalue()
+    assert "**Approval: needs review by the platform team:**" in markdown.getvalue()
+
+
+def test_several_workflows_in_one_change(tmp_path: Path):
+    repo = approval_repo(tmp_path, {"demo/one": MINIMAL, "demo/two": MINIMAL, "team/three": MINIMAL})
+    edit(repo, "demo/one", "v1.0.0", "v1.1.0")
+    edit(repo, "demo/two", "  tag: v1.0.0\n", "  tag: v1.0.0\n  schedule: '@daily'\n")
+    assert verdict(repo) == {**verdict(repo), "auto_approve": True, "reasons": []}
+
+    edit(repo, "team/three", "v1.0.0", "v2.0.0")
+    assert verdict(repo)["auto_approve"] is True
+    assert verdict(repo, author="someone-else")["auto_approve"] is False
+    # One workflow the author does not maintain is enough to need review.
+    three = repo / "environments/development/team/three/workflow.yml"
+    bumped = three.read_text()
+    three.write_text(bumped.replace("v2.0.0", "v1.0.0").replace("[octo-analyst]", "[someone-else]"))
+    git(repo, "commit", "-q", "-am", "three belongs to someone else")
+    three.write_text(bumped.replace("[octo-analyst]", "[someone-else]"))
+    result = verdict(repo, author="octo-analyst")
+    # base is main, which now has someone-else as three's maintainer
+    assert result["auto_approve"] is False
+    assert result["reasons"] == ["`team/three`: @octo-analyst is not a maintainer of this workflow at the base"]

@@ -560,11 +560,21 @@ def secret_block(alias: str, project: str, workflow: str, secret: str) -> list[s
 
 
 EMDS = "electronic-monitoring-data-store"
+# Issue 12: every generated policy denies the platform buckets (a second line of defence).
+PLATFORM_DENY = [
+    "    grant added: Deny s3:* on arn:aws:s3:::mojap-compute-development-mwaa",
+    "    grant added: Deny s3:* on arn:aws:s3:::mojap-compute-development-mwaa/*",
+    "    grant added: Deny s3:* on arn:aws:s3:::mojap-compute-production-mwaa",
+    "    grant added: Deny s3:* on arn:aws:s3:::mojap-compute-production-mwaa/*",
+    "    grant added: Deny s3:* on arn:aws:s3:::mojap-compute-test-mwaa",
+    "    grant added: Deny s3:* on arn:aws:s3:::mojap-compute-test-mwaa/*",
+]
 EMDS_LOAD = [
     "  policy airflow-development-emds-load:",
     "    grant removed: Allow s3:ListAllMyBuckets on arn:aws:s3:::mojap-land",
     "    grant removed: Allow s3:CreateMultipartUpload on arn:aws:s3:::mojap-land/emds/*",
     "    grant added: Allow s3:ListAllMyBuckets on *",
+    *PLATFORM_DENY,
     "    grant added: Allow s3:AbortMultipartUpload, s3:ListMultipartUploadParts on arn:aws:s3:::mojap-land/emds/*",
     *workflow_tags(EMDS, "load"),
     "  role airflow-development-emds-load:",
@@ -575,6 +585,7 @@ EMDS_LOAD = [
 ]
 DEMO_JOB = [
     "  policy airflow-development-demo-job:",
+    *PLATFORM_DENY,
     *workflow_tags("demo", "job"),
     "  role airflow-development-demo-job:",
     *TRUST_SID,

@@ -156,7 +156,14 @@ def test_a_deploy_refuses_example_cluster_facts_naming_their_keys(environments):
             },
             "platform:accounts.compute.id: '123456789012' has the example account id 123456789012",
         ),
-        ({"platform:mwaaBucket": "replace with the MWAA bucket"}, "platform:mwaaBucket: "),
+        (
+            # A bucket name (the platform buckets must list it, and hold bucket names only).
+            {
+                "platform:mwaaBucket": "replace-me-mwaa-bucket",
+                "platform:platformBuckets": json.dumps(["replace-me-mwaa-bucket"]),
+            },
+            "platform:mwaaBucket: 'replace-me-mwaa-bucket' says 'replace-me'",
+        ),
         (
             # Today's stack files before this change: the cluster facts as values, endpoint and CA placeholders.
             {

@@ -40,6 +40,7 @@ REQUIRED = {
     "accounts": ACCOUNTS,
     "cluster": CLUSTER,
     "mwaaBucket": "bucket",
+    "platformBuckets": ["bucket"],
     "imageRegistry": "registry",
     "secretsKmsKeyArn": "k1",
     "secretsReplicaKmsKeyArn": "k2",
@@ -52,10 +53,10 @@ REQUIRED = {
 
 KNOWN = (
     "accounts, allowedEmailDomains, allowedRepositoryOrganisations, cluster, dagsPrefix, "
-    "externalSecretRefreshInterval, extraPolicies, hmctsSdpNetworking, imageRegistry, kubernetes, "
-    "maintainerUseridPattern, mwaaBucket, namespace, projectAliases, region, replicaRegion, retainSecretsOnDelete, "
-    "secretRecoveryWindowDays, secretStore, secretsKmsKeyArn, secretsReplicaKmsKeyArn, sharedPolicyPath, "
-    "slackConnId, tags, taskEnv, xcomSidecarImage"
+    "externalSecretRefreshInterval, extraPolicies, githubOrganisation, hmctsSdpNetworking, imageRegistry, "
+    "kubernetes, maintainerUseridPattern, mwaaBucket, namespace, platformBuckets, projectAliases, region, "
+    "replicaRegion, retainSecretsOnDelete, secretRecoveryWindowDays, secretStore, secretsKmsKeyArn, "
+    "secretsReplicaKmsKeyArn, sharedPolicyPath, slackConnId, tags, taskEnv, xcomSidecarImage"
 )
 COMPUTE_ACCOUNTS = {"development": "381491960855", "test": "767397661611", "production": "992382429243"}
 
@@ -78,10 +79,10 @@ def test_every_stack_file_loads(environment):
     config = StackConfig.from_stack_file(stack_file(REPO, environment))
     assert config.environment == environment
     assert (config.region, config.replica_region) == ("eu-west-2", "eu-west-1")
-    # The accounts of the reference page; the data account's role is the running service's.
+    # The accounts of the reference page; the data account has a deploy role of this stack's own.
     assert config.accounts.data == Account(
         id="593291632749",
-        deploy_role="analytical-platform-infrastructure-access",
+        deploy_role="analytical-platform-airflow-deploy",
         preview_role="analytical-platform-airflow-preview",
     )
     assert config.accounts.compute == Account(
@@ -102,6 +103,12 @@ def test_every_stack_file_loads(environment):
         ),
     )
     assert config.mwaa_bucket == f"mojap-compute-{environment}-mwaa"
+    # Every environment's MWAA bucket in every stack: no workflow of any stack may reach any of them.
+    assert config.platform_buckets == (
+        "mojap-compute-development-mwaa",
+        "mojap-compute-test-mwaa",
+        "mojap-compute-production-mwaa",
+    )
     assert config.namespace == "mwaa"
     assert config.dags_prefix == "dags/"
     assert config.image_registry == "509399598587.dkr.ecr.eu-west-2.amazonaws.com"
@@ -110,7 +117,10 @@ def test_every_stack_file_loads(environment):
     assert config.secret_store == SecretStore(kind="SecretStore", name="analytical-platform-data-production")
     assert config.external_secret_refresh_interval == "5m"
     assert config.shared_policy_path == "airflow-service"
-    assert config.extra_policies == (ExtraPolicies(pattern="analytical-platform-cadet*", policies=("cadet",)),)
+    # Project and workflow matched separately (issue 12): the live cadet workflows, and no other split.
+    assert config.extra_policies == (
+        ExtraPolicies(project="analytical-platform", workflow="cadet*", policies=("cadet",)),
+    )
     assert dict(config.task_env) == {
         "AIRFLOW_ENVIRONMENT": environment.upper(),
         "AWS_ATHENA_QUERY_EXTRACT_REGION": "eu-west-1",
@@ -197,13 +207,13 @@ def test_numbers_as_the_engine_hands_them_over():
             # the engine JSON-decodes an unquoted account id
             "accounts": ACCOUNTS | {"data": {"id": 210000000004, "deployRole": "r"}},
             "taskEnv": {"AWS_METADATA_SERVICE_TIMEOUT": 60, "FLAG": True},
-            "extraPolicies": [{"pattern": "p-*", "policies": [2024]}],
+            "extraPolicies": [{"project": "p", "workflow": "*", "policies": [2024]}],
         },
     )
     assert config.secret_recovery_window_days == 7
     assert config.account_id == "210000000004"
     assert dict(config.task_env) == {"AWS_METADATA_SERVICE_TIMEOUT": "60", "FLAG": "True"}
-    assert config.extra_policies == (ExtraPolicies(pattern="p-*", policies=("2024",)),)
+    assert config.extra_policies == (ExtraPolicies(project="p", workflow="*", policies=("2024",)),)
 
 
 def test_mappings_are_read_only_and_sorted():
@@ -236,7 +246,9 @@ def test_mappings_are_read_only_and_sorted():
 
 
 def test_the_config_is_frozen_and_replace_revalidates():
-    config = StackConfig.from_mapping("test", REQUIRED | {"extraPolicies": [{"pattern": "a*", "policies": ["x"]}]})
+    config = StackConfig.from_mapping(
+        "test", REQUIRED | {"extraPolicies": [{"project": "a*", "workflow": "*", "policies": ["x"]}]}
+    )
     assert isinstance(config.extra_policies, tuple)
     assert isinstance(config.extra_policies[0].policies, tuple)
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -279,7 +291,7 @@ def test_malformed_nested_values_name_their_path():
             "hmctsSdpNetworking": {
                 "hostAliases": [{"hostnames": ["a.internal"]}, {"ip": "10.0.0.1", "hostnames": "b"}],
             },
-            "extraPolicies": [{"pattern": "x"}],
+            "extraPolicies": [{"project": "x", "workflow": "y"}],
             "secretStore": {"kind": "ClusterSecretStore", "nmae": "store"},
             "kubernetes": {"connId": "x", "conId": "y"},
         }
@@ -462,3 +474,49 @@ def test_an_allowed_list_cannot_be_empty(empty):
     assert refusal(REQUIRED | {"allowedEmailDomains": empty}) == (
         "platform:allowedEmailDomains: must list at least one value, none of them empty"
     )
+
+
+# --------------------------------------------------------------------------- platform buckets, extra policies
+
+
+def test_the_platform_buckets_must_include_the_stacks_own_mwaa_bucket():
+    message = refusal(REQUIRED | {"platformBuckets": ["other-bucket"]})
+    assert message == (
+        "platform:platformBuckets: must list this stack's own MWAA bucket (platform:mwaaBucket 'bucket'): "
+        "no workflow may be granted access to it"
+    )
+    assert refusal(REQUIRED | {"platformBuckets": []}).startswith("platform:platformBuckets: must list this stack")
+    values = {k: v for k, v in REQUIRED.items() if k != "platformBuckets"}
+    assert refusal(values) == "stack config for test is missing platformBuckets"
+    config = StackConfig.from_mapping("test", REQUIRED | {"platformBuckets": ["state", "bucket", "other"]})
+    assert config.platform_buckets == ("state", "bucket", "other")
+
+
+@pytest.mark.parametrize("bad", ["mojap-*", "*", "Bucket", "s3://bucket", "arn:aws:s3:::bucket", "b", ""])
+def test_platform_buckets_are_bucket_names(bad):
+    message = refusal(REQUIRED | {"platformBuckets": ["bucket", bad]})
+    assert message == (
+        "platform:platformBuckets: must list S3 bucket names (lower-case letters, digits, '.', '-'; no wildcard), "
+        f"not {bad!r}"
+    )
+
+
+def test_replace_checks_the_platform_buckets_too():
+    config = StackConfig.from_mapping("test", REQUIRED)
+    with pytest.raises(ValueError, match="must list this stack's own MWAA bucket"):
+        dataclasses.replace(config, mwaa_bucket="another")
+
+
+def test_extra_policies_name_project_and_workflow_separately():
+    cadet = {"project": "analytical-platform", "workflow": "cadet*", "policies": ["c"]}
+    config = StackConfig.from_mapping("test", REQUIRED | {"extraPolicies": [cadet]})
+    assert config.extra_policy_names("analytical-platform", "cadet-x") == ("c",)
+    assert config.extra_policy_names("analytical", "platform-cadet-x") == ()
+    assert config.extra_policy_names("analytical-platform-cadet", "x") == ()
+    # The old shape, one pattern over "<project>-<workflow>", is refused: it could be met by another split.
+    message = refusal(REQUIRED | {"extraPolicies": [{"pattern": "analytical-platform-cadet*", "policies": ["c"]}]})
+    assert message.splitlines() == [
+        "platform:extraPolicies[0].project: missing",
+        "platform:extraPolicies[0].workflow: missing",
+        "platform:extraPolicies[0].pattern: unknown key; known: policies, project, workflow",
+    ]

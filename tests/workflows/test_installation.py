@@ -56,7 +56,7 @@ def test_one_provider_per_account_written_to_and_none_for_the_replica_region():
             name="data-account",
             account_id="593291632749",
             region="eu-west-2",
-            role_arn="arn:aws:iam::593291632749:role/analytical-platform-infrastructure-access",
+            role_arn="arn:aws:iam::593291632749:role/analytical-platform-airflow-deploy",
             session_name="analytical-platform-airflow-development-deploy",
             default_tags=TAGS,
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 
@@ -9,7 +10,10 @@ import pytest
 
 from tests.conftest import MINIMAL
 from workflows.errors import ManifestError
+from workflows.manifest.log_groups import PATTERN
+from workflows.manifest.schema import schema
 from workflows.model import CronSchedule, DatasetSchedule, IntervalSchedule, Workflow
+from workflows.plan import limits
 from workflows.validate import check_workflow, load_all, load_workflow
 
 
@@ -344,17 +348,78 @@ def test_a_tag_yaml_reads_as_a_number_must_be_quoted(manifest, config):
     assert model(manifest(MINIMAL.replace("tag: v1.0.0", "tag: 7")), config).dag.tag == "7"
 
 
-@pytest.mark.parametrize(
-    ("group", "ok"),
-    [("*", False), ("*:*", False), ("*-logs", False), ("my-team-*", True), ("cloudtrail-athena-events:*", True)],
+WILDCARD = (
+    "a wildcard in the log group name would let the workflow read log groups it does not own, other teams' and "
+    "the cluster's pod logs included: name one log group; only its streams may be wildcarded, as in "
+    "log-group:<name>:*"
 )
-def test_log_groups_cannot_cover_every_team(manifest, config, group, ok):
-    arn = f"arn:aws:logs:eu-west-2:593291632749:log-group:{group}"
+EXAMPLE = "arn:aws:logs:eu-west-2:123456789012:log-group:my-log-group (or …:log-group:my-log-group:* with its streams)"
+NAME_RULE = (
+    "a log group name is 1 to 512 letters, digits, '.', '-', '_', '/' and '#', optionally followed by ':*' for its "
+    f"streams: write {EXAMPLE}"
+)
+ACCOUNT = "593291632749"
+
+
+@pytest.mark.parametrize(
+    ("arn", "rule"),
+    [
+        # A log group, with or without its streams: fine (the corpus's one entry is the second).
+        (f"arn:aws:logs:eu-west-2:{ACCOUNT}:log-group:cloudtrail-athena-events", None),
+        (f"arn:aws:logs:eu-west-2:{ACCOUNT}:log-group:cloudtrail-athena-events:*", None),
+        (f"arn:aws:logs:eu-west-2:{ACCOUNT}:log-group:/aws/lambda/my-team_job.1#x", None),
+        (f"arn:aws:logs:us-gov-west-1:{ACCOUNT}:log-group:g", None),
+        # A wildcard anywhere in the name: every group, every group under '/', a prefix another team can match.
+        *(
+            (f"arn:aws:logs:eu-west-2:{ACCOUNT}:log-group:{name}", WILDCARD)
+            for name in (
+                "*",
+                "*:*",
+                "/*",
+                "/*:*",
+                "/aws/*",
+                "/aws/containerinsights/*",
+                "team-*",
+                "my-team-*",
+                "*-logs",
+                "?x",
+                "a?c",
+                "a*c:*",
+                "x:*:*",
+            )
+        ),
+        # The region and the account have their shapes.
+        (f"arn:aws:logs:*:{ACCOUNT}:log-group:g", f"'*' is not an AWS region (such as eu-west-2): write {EXAMPLE}"),
+        (
+            f"arn:aws:logs:eu-west:{ACCOUNT}:log-group:g",
+            f"'eu-west' is not an AWS region (such as eu-west-2): write {EXAMPLE}",
+        ),
+        ("arn:aws:logs:eu-west-2:*:log-group:g", f"'*' is not an AWS account id (12 digits): write {EXAMPLE}"),
+        (
+            "arn:aws:logs:eu-west-2:59329163274:log-group:g",
+            f"'59329163274' is not an AWS account id (12 digits): write {EXAMPLE}",
+        ),
+        # Not a log group name, or not a log group ARN at all.
+        (f"arn:aws:logs:eu-west-2:{ACCOUNT}:log-group:", NAME_RULE),
+        (f"arn:aws:logs:eu-west-2:{ACCOUNT}:log-group:a b", NAME_RULE),
+        (f"arn:aws:logs:eu-west-2:{ACCOUNT}:log-group:g:log-stream:s", NAME_RULE),
+        (f"arn:aws:logs:eu-west-2:{ACCOUNT}:log-group:{'g' * 513}", NAME_RULE),
+        (f"arn:aws:logs:eu-west-2:{ACCOUNT}:destination:d", f"each entry must be a log-group ARN, as in {EXAMPLE}"),
+    ],
+)
+def test_a_log_group_entry_names_one_log_group(manifest, config, arn, rule):
     path = manifest(MINIMAL + f"iam:\n  cloudwatch_logs_read_only: ['{arn}']\n")
     found = problems(path, config)
-    assert (found == []) is ok, found
-    if not ok:
-        assert "every log group" in found[0][2]
+    if rule is None:
+        assert found == []
+    else:
+        shown = repr(arn if len(arn) <= 80 else arn[:77] + "...")
+        assert found == [(9, 31, f"{shown} is not a valid value for iam.cloudwatch_logs_read_only[0]: {rule}")]
+
+
+def test_the_schema_pattern_is_the_validators():
+    """Editors (the schema) and the validator (log_groups.py) accept exactly the same entries."""
+    assert schema()["properties"]["iam"]["properties"]["cloudwatch_logs_read_only"]["items"]["pattern"] == PATTERN
 
 
 def test_warnings_never_stop_the_stack(manifest, config):
@@ -383,3 +448,165 @@ def test_check_workflow_returns_the_plan_with_its_warnings(manifest, config):
     assert plan is not None and plan.workflow.iam.s3_deny == ("bucket-one/secret/",)
     assert [(p.line, p.column, p.severity) for p in problems] == [(9, 13, "warning")]
     assert str(problems[0]).startswith(f"{path}:9:13: warning: iam.s3_deny[0]: 'bucket-one/secret/' matches only")
+
+
+# --- symbolic links (workflows/manifest/discovery.py link_problem) ----------------------------------------
+
+
+@pytest.mark.parametrize("where", ["manifest", "workflow-folder", "project-folder"])
+def test_a_manifest_reached_through_a_link_is_never_read(tmp_path, config, where):
+    outside = tmp_path / "outside" / "wf"
+    outside.mkdir(parents=True)
+    (outside / "workflow.yml").write_text(MINIMAL)
+    project = tmp_path / "environments/development/proj"
+    project.mkdir(parents=True)
+    if where == "manifest":
+        (project / "wf").mkdir()
+        (project / "wf/workflow.yml").symlink_to(outside / "workflow.yml")
+    elif where == "workflow-folder":
+        (project / "wf").symlink_to(outside, target_is_directory=True)
+    else:
+        project.rmdir()
+        project.symlink_to(tmp_path / "outside", target_is_directory=True)
+    path = project / "wf/workflow.yml"
+    plan, found = check_workflow(path, config)
+    assert plan is None
+    [(line, column, message)] = [(p.line, p.column, p.message) for p in found]
+    assert (line, column) == (1, 1)
+    assert "is a symbolic link" in message and "replace the link with the real file or folder" in message
+
+
+def test_a_linked_dag_py_is_never_read(manifest, config, tmp_path):
+    path = manifest(with_dag("python_dag: true"))
+    secret = tmp_path / "id_rsa"
+    secret.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    (path.parent / "dag.py").symlink_to(secret)
+    plan, found = check_workflow(path, config)
+    assert plan is None
+    assert [p.path.name for p in found] == ["dag.py"]
+    assert "dag.py is a symbolic link" in found[0].message
+    assert "BEGIN OPENSSH" not in found[0].message
+
+
+# --- bounds (workflows/plan/limits.py): how much one manifest may hold --------------------------------------
+
+
+def tasks_manifest(count: int, dependencies: int = 1, extra: str = "", missing: str = "missing-{i}-{j}") -> str:
+    """MINIMAL with ``count`` tasks, each depending on ``dependencies`` tasks that do not exist."""
+    lines = [
+        f"    task-{i:05d}: {{dependencies: [{', '.join(missing.format(i=i, j=j) for j in range(dependencies))}]}}"
+        for i in range(count)
+    ]
+    return with_dag("tasks:\n" + "\n".join(line[2:] for line in lines)) + extra
+
+
+def test_the_bounds_are_generous():
+    assert (limits.MANIFEST_SIZE_LIMIT, limits.TASK_LIMIT, limits.DEPENDENCY_LIMIT) == (262144, 500, 100)
+    assert (limits.ENV_VAR_LIMIT, limits.LIST_LIMIT, limits.SUGGESTION_LIMIT) == (200, 500, 20)
+
+
+def test_thousands_of_tasks_with_unknown_dependencies_are_refused_quickly(manifest, config):
+    """The quadratic "did you mean" search (and the DAG Airflow could not parse) never starts: the bound
+    is checked first, and alone. A 240 KB manifest (within the size bound) takes well under a second."""
+    text = tasks_manifest(5000)
+    assert 200_000 < len(text) < 262_144
+    path = manifest(text)
+    started = time.perf_counter()
+    assert problems(path, config) == [
+        (4, 3, "dag.tasks has 5,000 tasks, over the limit of 500: split the workflow into several workflows")
+    ]
+    assert time.perf_counter() - started < 1.5
+
+
+def test_at_the_task_bound_unknown_dependencies_are_all_reported_but_few_get_a_suggestion(manifest, config):
+    text = tasks_manifest(500, 4, missing="task-{i:05d}x{j}")  # every one close to a real name
+    started = time.perf_counter()
+    found = problems(manifest(text), config)
+    assert time.perf_counter() - started < 1.5
+    assert len(found) == 2000
+    assert found[0][2] == "task 'task-00000' depends on 'task-00000x0', which is not a task of this workflow " + (
+        "(did you mean 'task-00000'?)"
+    )
+    assert sum("did you mean" in message for _, _, message in found) == 20
+
+
+def test_a_manifest_over_the_size_bound_is_not_even_parsed(manifest, config):
+    path = manifest(MINIMAL + "#" + "x" * 262_144 + "\n")
+    size = path.stat().st_size
+    assert problems(path, config) == [
+        (
+            1,
+            1,
+            f"the manifest is {size:,} bytes, over the limit of 262,144 (256 KiB) for one workflow: "
+            "split it into several workflows",
+        )
+    ]
+    # Not even read: a file over the bound that is not text gets the bound, not a decoding error.
+    path.write_bytes(b"\xff" * 300_000)
+    assert problems(path, config)[0][2].startswith("the manifest is 300,000 bytes, over the limit of 262,144")
+    path.write_text(MINIMAL + "#" + "x" * 262_144 + "\n")
+    # The same text given directly (as diff reads a base revision) is refused the same way.
+    _, found = check_workflow(path, config, text=path.read_text())
+    assert [p.message for p in found] == [problems(path, config)[0][2]]
+
+
+@pytest.mark.parametrize(
+    ("extra", "where", "message"),
+    [
+        (
+            with_dag("tasks:\n  main:\n    dependencies: [" + ", ".join(f"d{i}" for i in range(101)) + "]"),
+            (6, 7),
+            "dag.tasks.main.dependencies has 101 dependencies, over the limit of 100: list fewer",
+        ),
+        (
+            with_dag("tasks:\n  main:\n    env_vars:\n" + "".join(f"      V{i}: x\n" for i in range(201))),
+            (6, 7),
+            "dag.tasks.main.env_vars has 201 entries, over the limit of 200: list fewer, or pass them in a file",
+        ),
+        (
+            with_dag("env_vars:\n" + "".join(f"  V{i}: x\n" for i in range(201))),
+            (4, 3),
+            "dag.env_vars has 201 entries, over the limit of 200: list fewer, or pass them in a file or a secret",
+        ),
+        (
+            MINIMAL + "iam:\n  s3_read_only:\n" + "".join(f"    - bucket/p{i}/*\n" for i in range(501)),
+            (9, 3),
+            "iam.s3_read_only has 501 entries, over the limit of 500: list fewer: a wildcard prefix "
+            "('bucket/prefix/*') covers many",
+        ),
+        (
+            MINIMAL + "secrets: [" + ", ".join(f"s{i}" for i in range(501)) + "]\n",
+            (8, 1),
+            "secrets has 501 entries, over the limit of 500: list fewer",
+        ),
+        (
+            with_dag("outlets: [" + ", ".join(f"s3://b/{i}" for i in range(501)) + "]"),
+            (4, 3),
+            "dag.outlets has 501 datasets, over the limit of 500: list fewer",
+        ),
+    ],
+)
+def test_each_bound_has_a_clear_message(manifest, config, extra, where, message):
+    assert problems(manifest(extra), config) == [(*where, message)]
+
+
+def test_just_within_the_bounds_is_fine(manifest, config):
+    deps = ", ".join(f"t{i}" for i in range(100))
+    tasks = "".join(f"  t{i}: {{}}\n" for i in range(100)) + f"  main:\n    dependencies: [{deps}]\n"
+    tasks += "    env_vars:\n" + "".join(f"      V{i}: x\n" for i in range(200))
+    assert problems(manifest(with_dag("tasks:\n" + tasks)), config) == []
+
+
+def test_the_stack_refuses_an_outlet_another_project_announces(manifest, config):
+    """load_all (what the program deploys) reports it on both manifests, as it does name clashes."""
+    theirs = manifest(with_dag("outlets: ['s3://bucket/data']"), project="team-a", workflow="produce")
+    mine = manifest(with_dag("outlets: ['s3://bucket/data/']"), project="team-b", workflow="trigger")
+    ours = manifest(with_dag("outlets: ['s3://bucket/data']"), project="team-a", workflow="also")
+    with pytest.raises(ManifestError) as caught:
+        load_all([theirs, mine, ours], config)
+    assert sorted((p.path.parts[-3], p.message.split(", a workflow")[0]) for p in caught.value.problems) == [
+        ("team-a", "outlet dataset 's3://bucket/data' is also announced by team-b/trigger"),
+        ("team-a", "outlet dataset 's3://bucket/data' is also announced by team-b/trigger"),
+        ("team-b", "outlet dataset 's3://bucket/data' is also announced by team-a/also, team-a/produce"),
+    ]
+    assert len(load_all([theirs, ours], config)) == 2  # one project: fine

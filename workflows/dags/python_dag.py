@@ -1,13 +1,17 @@
 """A ``python_dag`` workflow's own ``dag.py``, with its placeholders filled in.
 
-Placeholders (``PLACEHOLDER_PROJECT`` …) are replaced inside string literals
-(escaped for the literal's kind) and comments only, and the result must parse to
-the same program with only those strings changed, so a value can never turn into code.
+Placeholders (``PLACEHOLDER_PROJECT`` …) are replaced inside string literals only
+(escaped for the literal's kind); a placeholder in a comment stays as written. The
+file must be read as UTF-8 (no encoding declaration naming another codec), and the
+filled file, read exactly as Python reads its bytes, must parse to the same program
+with only those strings changed, so a value can never turn into code or change how
+the file is decoded.
 """
 
 from __future__ import annotations
 
 import ast
+import codecs
 import copy
 import io
 import re
@@ -15,7 +19,7 @@ import tokenize
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from workflows.dags.literal import comment_text, header
+from workflows.dags.literal import header
 from workflows.dags.runtime import PRE_IMPORTS
 from workflows.errors import ManifestError, Problem
 from workflows.manifest.discovery import PYTHON_DAG_NAME
@@ -52,9 +56,11 @@ def render_python_dag(workflow: Workflow, names: Names) -> str:
     """The workflow's own ``dag.py`` with its placeholders filled in.
 
     Placeholders are replaced inside string literals (escaped for the literal's kind:
-    quotes, backslashes, braces in f-strings) and comments, nowhere else. The result
-    must parse to the same program with only those strings changed, so a value can
-    never turn into code.
+    quotes, backslashes, braces in f-strings), nowhere else: not in comments, where a
+    value could become an encoding declaration (``# coding=PLACEHOLDER_OWNER``). The
+    file must declare no encoding but UTF-8, and the deployed file, compiled from its
+    UTF-8 bytes as Python will read it, must parse to the same program with only those
+    strings changed, so a value can never turn into code.
     """
     dag_py = workflow.path.parent / PYTHON_DAG_NAME
     source = workflow.python_dag_source
@@ -62,10 +68,7 @@ def render_python_dag(workflow: Workflow, names: Names) -> str:
         raise ManifestError(
             [Problem(dag_py, 1, 1, f"dag.python_dag is true but {PYTHON_DAG_NAME} is missing next to the manifest")]
         )
-    original = _parse(source, dag_py, "")
-    values = placeholder_values(workflow, names)
-    filled = _fill_placeholders(source, values, dag_py)
-    _check_same_program(original, _parse(filled, dag_py, " once its placeholders are filled in"), values, dag_py)
+    _check_encoding(source.encode("utf-8"), dag_py, "")
     trailer = header(
         [
             f"Deployed from {names.folder}/{PYTHON_DAG_NAME} with its placeholders filled in",
@@ -73,11 +76,73 @@ def render_python_dag(workflow: Workflow, names: Names) -> str:
         ]
     )
     trailer += PRE_IMPORTS
-    separator = "" if filled.endswith("\n") or not filled else "\n"
-    return filled + separator + "\n".join(trailer) + "\n"
+    separator = "" if source.endswith("\n") or not source else "\n"
+    ending = separator + "\n".join(trailer) + "\n"
+    original = _parse((source + ending).encode("utf-8"), dag_py, "")
+    values = placeholder_values(workflow, names)
+    # A byte-order mark is not Python: fill the text after it, and keep it.
+    bom = "\ufeff" if source.startswith("\ufeff") else ""
+    rendered = bom + _fill_placeholders(source[len(bom) :], values, dag_py) + ending
+    # The deployed file exactly as Python will read it: its UTF-8 bytes (as uploaded), decoded as they declare.
+    deployed = rendered.encode("utf-8")
+    when = " once its placeholders are filled in"
+    _check_encoding(deployed, dag_py, when)
+    _check_same_program(original, _parse(deployed, dag_py, when), values, dag_py)
+    return rendered
 
 
-def _parse(source: str, dag_py: Path, when: str) -> ast.Module:
+# PEP 263: the codecs Python accepts as UTF-8 in an encoding declaration (``utf8``, ``UTF-8``, ``utf_8`` …).
+_UTF8 = "utf-8"
+_DECLARATION = re.compile(rb"^[ \t\f]*#.*?coding[:=]")
+
+
+def _declaration_line(data: bytes) -> int:
+    """The line (1 or 2) of the file's encoding declaration, else 1."""
+    for number, line in enumerate(data.removeprefix(codecs.BOM_UTF8).splitlines()[:2], start=1):
+        if _DECLARATION.match(line):
+            return number
+    return 1
+
+
+def _check_encoding(data: bytes, dag_py: Path, when: str) -> None:
+    """Python must read the file as UTF-8: an encoding declaration (``# coding: …`` or
+    ``# vim: set fileencoding=…`` on line 1 or 2, PEP 263) may only name UTF-8."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:  # an unknown codec, or a byte-order mark with another declaration
+        raise ManifestError(
+            [
+                Problem(
+                    dag_py,
+                    _declaration_line(data),
+                    1,
+                    f"{PYTHON_DAG_NAME}{when} has an encoding declaration Python cannot use ({error}): "
+                    "save the file as UTF-8 and remove the declaration, or declare `# -*- coding: utf-8 -*-`",
+                )
+            ]
+        ) from None
+    if encoding == "utf-8-sig":  # a byte-order mark, no declaration or a UTF-8 one
+        return
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:  # detect_encoding has looked it up already; kept for safety
+        name = encoding
+    if name != _UTF8:
+        raise ManifestError(
+            [
+                Problem(
+                    dag_py,
+                    _declaration_line(data),
+                    1,
+                    f"{PYTHON_DAG_NAME}{when} declares the encoding {encoding!r}, so Python would not read it as "
+                    "UTF-8: save the file as UTF-8 and remove the declaration, or declare `# -*- coding: utf-8 -*-`",
+                )
+            ]
+        )
+
+
+def _parse(source: bytes, dag_py: Path, when: str) -> ast.Module:
+    """The program Python compiles from these bytes (decoded as they declare, as Python reads a file)."""
     try:
         return ast.parse(source, filename=str(dag_py))
     except SyntaxError as error:
@@ -104,16 +169,12 @@ def _fill_placeholders(source: str, values: Mapping[str, str], dag_py: Path) -> 
         return starts[position[0] - 1] + position[1]
 
     edits: list[tuple[int, int, str]] = []
-    for kind, start, end in _literal_spans(source):
+    for start, end in _string_spans(source):
         begin, finish = offset(start), offset(end)
         text = source[begin:finish]
         if not _PLACEHOLDER.search(text):
             continue
-        if kind == "comment":
-            new = _PLACEHOLDER.sub(lambda m: comment_text(values[m[1]]), text)
-        else:
-            new = _fill_string(text, values, dag_py, start)
-        edits.append((begin, finish, new))
+        edits.append((begin, finish, _fill_string(text, values, dag_py, start)))
     out, last = [], 0
     for begin, finish, new in edits:
         out += [source[last:begin], new]
@@ -122,8 +183,9 @@ def _fill_placeholders(source: str, values: Mapping[str, str], dag_py: Path) -> 
     return "".join(out)
 
 
-def _literal_spans(source: str) -> Iterator[tuple[str, tuple[int, int], tuple[int, int]]]:
-    """Every string literal (an f-string as a whole) and comment, as (kind, start, end) positions."""
+def _string_spans(source: str) -> Iterator[tuple[tuple[int, int], tuple[int, int]]]:
+    """Every string literal (an f-string as a whole), as (start, end) positions. Comments are not
+    strings: a placeholder in one stays as written."""
     fstring_start = getattr(tokenize, "FSTRING_START", None)  # Python 3.12+ splits f-strings
     fstring_end = getattr(tokenize, "FSTRING_END", None)
     depth, opened = 0, (0, 0)
@@ -135,13 +197,11 @@ def _literal_spans(source: str) -> Iterator[tuple[str, tuple[int, int], tuple[in
         elif fstring_end is not None and token.type == fstring_end:
             depth -= 1
             if depth == 0:
-                yield "string", opened, token.end
+                yield opened, token.end
         elif depth:
             continue
         elif token.type == tokenize.STRING:
-            yield "string", token.start, token.end
-        elif token.type == tokenize.COMMENT:
-            yield "comment", token.start, token.end
+            yield token.start, token.end
 
 
 _STRING_PREFIX = re.compile(r"(?i)([rbuf]*)('''|\"\"\"|'|\")")

@@ -8,6 +8,12 @@ A file that looks like a manifest but is not where the stack reads one
 (``workflow.yaml``, ``Workflow.yml``, a ``workflow.yml`` one folder too high or too
 deep) would silently deploy nothing: :func:`discover` refuses the whole environment
 while one exists, and ``validate`` reports it, each saying where the file must go.
+
+Nothing is read through a symbolic link: a ``workflow.yml`` or ``dag.py`` that is one,
+or in a project or workflow folder that is one, could bring any file of the deploy
+machine into a DAG or a manifest (and so into the MWAA bucket). :func:`link_problem`
+says why such a file is refused; :func:`discover` refuses the environment while one
+exists, ``validate`` and :func:`read_python_dag` refuse the file.
 """
 
 from __future__ import annotations
@@ -31,6 +37,36 @@ def location(path: Path) -> tuple[str, str, str]:
     if len(parts) < 4:
         return "", "", ""
     return parts[-4], parts[-3], parts[-2]
+
+
+def link_problem(path: Path) -> str | None:
+    """Why ``path`` (a manifest or a workflow's ``dag.py``) must not be read, or None when it may: it is a
+    symbolic link, a folder between it and the environments folder (workflow, project, environment) is one,
+    or it resolves outside the environments folder (``…/<environments>/<env>/<project>/<workflow>/<file>``)."""
+    path = Path(os.path.abspath(path))  # '..' resolved as written, links untouched
+    places = [(path, path.name)]
+    for depth, kind in enumerate(("workflow", "project", "environment")):
+        if depth < len(path.parents) - 1:
+            places.append((path.parents[depth], f"the {kind} folder {path.parents[depth].name}"))
+    for place, what in places:
+        if place.is_symlink():
+            return (
+                f"{what} is a symbolic link (to {os.readlink(place)}): the stack reads nothing through a link, "
+                "only files in the repository: replace the link with the real file or folder"
+            )
+    environments = path.parents[3] if len(path.parents) > 4 else path.parent
+    if not path.resolve().is_relative_to(environments.resolve()):
+        return (
+            f"{path.name} resolves to {path.resolve()}, outside {environments}: the stack reads only files "
+            "in the repository's environments folder"
+        )
+    return None
+
+
+def _refused(path: Path) -> list[Problem]:
+    """A problem for a manifest or ``dag.py`` that is (or is reached through) a link, else none."""
+    reason = link_problem(path)
+    return [] if reason is None else [Problem(path, 1, 1, reason)]
 
 
 def looks_like_manifest(path: Path) -> bool:
@@ -83,22 +119,41 @@ def _wrong_depth(environment: str, below: tuple[str, ...]) -> str:
 
 def scan(environments: Path, environment: str) -> tuple[list[Path], list[Problem]]:
     """The manifests of one environment in a stable order (project, then workflow), and a problem for
-    every file under it that looks like a manifest but would never be read."""
+    every file under it that looks like a manifest but would never be read, and for every symbolic link
+    that a manifest or ``dag.py`` is or is reached through (never followed, so never read)."""
     root = environments / environment
     manifests: list[Path] = []
     strays: list[Problem] = []
+    if root.is_symlink():
+        return [], [Problem(root, 1, 1, _link_folder(root, "environment"))]
     for folder, subfolders, files in os.walk(root):
         subfolders.sort()
+        for name in subfolders:
+            if (Path(folder) / name).is_symlink():  # os.walk does not enter it: say so rather than skip it
+                strays.append(Problem(Path(folder) / name, 1, 1, _link_folder(Path(folder) / name, "")))
         for name in sorted(files):
             path = Path(folder) / name
+            if name == PYTHON_DAG_NAME:
+                strays.extend(_refused(path) if path.is_symlink() else [])
+                continue
             if not looks_like_manifest(path):
                 continue
             reason = stray_reason(environment, path.relative_to(root).parts)
-            if reason is None:
+            if reason is None and path.is_symlink():
+                strays.extend(_refused(path))
+            elif reason is None:
                 manifests.append(path)
             else:
                 strays.append(Problem(path, 1, 1, reason))
     return sorted(manifests), strays
+
+
+def _link_folder(folder: Path, kind: str) -> str:
+    what = f"the {kind} folder {folder.name}" if kind else f"the folder {folder.name}"
+    return (
+        f"{what} is a symbolic link (to {os.readlink(folder)}): the stack never reads manifests or dag.py "
+        "through a link: replace the link with the real folder"
+    )
 
 
 def discover(environments: Path, environment: str) -> list[Path]:
@@ -115,16 +170,19 @@ def discover(environments: Path, environment: str) -> list[Path]:
 
 def expand(paths: list[Path]) -> list[Path]:
     """CLI arguments → files to check: files as given, folders searched for anything that looks
-    like a manifest (``workflow.yml``, and the names and places that are never read)."""
+    like a manifest (``workflow.yml``, and the names and places that are never read). Linked folders
+    are searched too (each real folder once), so that the check refuses what is found through them."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(
-                Path(folder) / name
-                for folder, _, files in os.walk(path)
-                for name in files
-                if looks_like_manifest(Path(name))
-            )
+            seen: set[str] = set()
+            for folder, subfolders, files in os.walk(path, followlinks=True):
+                real = os.path.realpath(folder)
+                if real in seen:  # a link back up the tree: searched already
+                    subfolders[:] = []
+                    continue
+                seen.add(real)
+                found.extend(Path(folder) / name for name in files if looks_like_manifest(Path(name)))
         else:
             found.append(path)
     return sorted(dict.fromkeys(found))
@@ -133,9 +191,12 @@ def expand(paths: list[Path]) -> list[Path]:
 def read_python_dag(manifest: Path) -> str | None:
     """The ``dag.py`` beside a manifest, or None when there is none.
 
-    Raises :class:`ManifestError` when it is not UTF-8 text (Python source must be).
+    Raises :class:`ManifestError` when it is not UTF-8 text (Python source must be), or when it is a
+    symbolic link or reached through one (:func:`link_problem`): it is never read then.
     """
     dag_py = manifest.parent / PYTHON_DAG_NAME
+    if dag_py.is_symlink() or (dag_py.is_file() and link_problem(dag_py)):
+        raise ManifestError(_refused(dag_py))
     if not dag_py.is_file():
         return None
     try:

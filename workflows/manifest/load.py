@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from workflows.errors import ERROR, ManifestError, Problem, Severity
+from workflows.plan.limits import MANIFEST_SIZE_LIMIT
 
 NodePath = tuple[str | int, ...]
 
@@ -75,11 +76,16 @@ def load(path: Path, text: str | None = None) -> tuple[Any, Positions]:
     recoverable problems are in ``positions.problems``."""
     if text is None:
         try:
+            size = path.stat().st_size
+            if size > MANIFEST_SIZE_LIMIT:  # not even read: bounded work whatever the file
+                raise ManifestError([Problem(path, 1, 1, _too_big(size))])
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as error:
             raise ManifestError([Problem(path, 1, 1, f"the file is not UTF-8 text ({error.reason})")]) from None
         except OSError as error:
             raise ManifestError([Problem(path, 1, 1, f"cannot read the file: {error.strerror or error}")]) from None
+    if len(text) > MANIFEST_SIZE_LIMIT or len(text.encode("utf-8", "surrogatepass")) > MANIFEST_SIZE_LIMIT:
+        raise ManifestError([Problem(path, 1, 1, _too_big(len(text.encode("utf-8", "surrogatepass"))))])
     try:
         loader = _Loader(text)
         try:
@@ -101,6 +107,13 @@ def load(path: Path, text: str | None = None) -> tuple[Any, Positions]:
         return None, positions
     value = _convert(node, (), positions, positions.problems, loader)
     return value, positions
+
+
+def _too_big(size: int) -> str:
+    return (
+        f"the manifest is {size:,} bytes, over the limit of {MANIFEST_SIZE_LIMIT:,} "
+        f"({MANIFEST_SIZE_LIMIT // 1024} KiB) for one workflow: split it into several workflows"
+    )
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:

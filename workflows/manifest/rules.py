@@ -13,6 +13,7 @@ import difflib
 import graphlib
 import json
 import re
+import urllib.parse
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -29,6 +30,14 @@ from workflows.manifest.load import NodePath, Positions
 from workflows.manifest.schema import field_name, show
 from workflows.manifest.templating import template_problem, timezone_valid
 from workflows.model import DEFAULT_START_DATE, ENVIRONMENTS
+from workflows.plan.iam import platform_bucket_problem
+from workflows.plan.limits import (
+    DEPENDENCY_LIMIT,
+    ENV_VAR_LIMIT,
+    LIST_LIMIT,
+    SUGGESTION_LIMIT,
+    TASK_LIMIT,
+)
 from workflows.plan.naming import param_env_var
 
 PRESETS = frozenset(
@@ -38,6 +47,56 @@ _FOLDER = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 # A container image tag (the OCI distribution grammar). The image is a templated field of the task, so
 # anything else (``{{ var.value.x }}``) would be rendered by Airflow with every tenant's Variables in reach.
 _IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+def bound_problems(data: Any, positions: Positions) -> list[Problem]:
+    """Bounds on how much one manifest may hold (:mod:`workflows.plan.limits`): tasks, dependencies and env
+    vars per task, entries of a list. Checked first and alone: a manifest over one gets no other check,
+    so that its size never makes checking it slow."""
+    if not isinstance(data, dict):
+        return []
+    found: list[Problem] = []
+
+    def over(where: NodePath, value: Any, limit: int, what: str, fix: str) -> None:
+        if isinstance(value, dict | list) and len(value) > limit:
+            found.append(
+                positions.problem(
+                    where,
+                    f"{field_name(where)} has {len(value):,} {what}, over the limit of {limit:,}: {fix}",
+                    key=True,
+                )
+            )
+
+    dag = data.get("dag") if isinstance(data.get("dag"), dict) else {}
+    tasks = dag.get("tasks")
+    over(("dag", "tasks"), tasks, TASK_LIMIT, "tasks", "split the workflow into several workflows")
+    if found:  # no per-task work on thousands of tasks
+        return found
+    fewer = "list fewer"
+    for key in ("env_vars", "params"):
+        over(("dag", key), dag.get(key), ENV_VAR_LIMIT, "entries", f"{fewer}, or pass them in a file or a secret")
+    for key in ("inlets", "outlets"):
+        over(("dag", key), dag.get(key), LIST_LIMIT, "datasets", fewer)
+    schedule = dag.get("schedule")
+    if isinstance(schedule, dict):
+        over(("dag", "schedule", "datasets"), schedule.get("datasets"), LIST_LIMIT, "datasets", fewer)
+    for name, task in (tasks if isinstance(tasks, dict) else {}).items():
+        if not isinstance(task, dict):
+            continue
+        where = ("dag", "tasks", name)
+        over((*where, "dependencies"), task.get("dependencies"), DEPENDENCY_LIMIT, "dependencies", fewer)
+        over((*where, "env_vars"), task.get("env_vars"), ENV_VAR_LIMIT, "entries", f"{fewer}, or pass them in a file")
+        for key in ("inlets", "outlets"):
+            over((*where, key), task.get(key), LIST_LIMIT, "datasets", fewer)
+    for key in ("maintainers", "secrets"):
+        over((key,), data.get(key), LIST_LIMIT, "entries", fewer)
+    notifications = data.get("notifications")
+    if isinstance(notifications, dict):
+        over(("notifications", "emails"), notifications.get("emails"), LIST_LIMIT, "entries", fewer)
+    iam = data.get("iam")
+    for key, value in (iam if isinstance(iam, dict) else {}).items():
+        over(("iam", key), value, LIST_LIMIT, "entries", f"{fewer}: a wildcard prefix ('bucket/prefix/*') covers many")
+    return found
 
 
 def document_problems(data: dict, positions: Positions, config: StackConfig, *, has_dag_py: bool) -> Iterator[Problem]:
@@ -53,7 +112,9 @@ def document_problems(data: dict, positions: Positions, config: StackConfig, *, 
     yield from _check_param_names(dag, positions)
     yield from _check_iam(data.get("iam"), positions)
     yield from _check_s3_paths(data.get("iam"), positions)
+    yield from _check_platform_buckets(data.get("iam"), positions, config)
     yield from _check_datasets(dag, positions)
+    yield from _check_outlets_written(dag, data.get("iam"), positions)
     yield from _check_email_domains(data, positions, config)
     if dag.get("python_dag") is True and not has_dag_py:
         dag_py = positions.path.parent / PYTHON_DAG_NAME
@@ -211,6 +272,50 @@ def _check_datasets(dag: dict, positions: Positions) -> Iterator[Problem]:
             yield positions.problem(where, f"dataset URI {show(uri)} {problem}")
 
 
+def _outlet_places(dag: dict) -> Iterator[tuple[NodePath, Any]]:
+    return ((where, uri) for where, uri in _dataset_places(dag) if "outlets" in where)
+
+
+def _check_outlets_written(dag: dict, section: Any, positions: Positions) -> Iterator[Problem]:
+    """A warning for an ``s3://`` outlet that none of the workflow's own write grants (``iam.s3_read_write``,
+    ``iam.s3_write_only``, IAM wildcards as IAM matches them) covers: an outlet triggers every DAG scheduled
+    on the dataset, so announcing data the workflow does not write is announcing someone else's. A warning,
+    not an error: some live workflows announce data written by other means. An external role's grants are
+    not in the manifest: nothing to compare with."""
+    if isinstance(section, dict) and "external_role" in section:
+        return
+    grants = [
+        path
+        for key in ("s3_read_write", "s3_write_only")
+        for path in ((section or {}).get(key) if isinstance(section, dict) else None) or ()
+        if isinstance(path, str)
+    ]
+    matchers = [_iam_pattern(grant) for grant in grants]
+    for where, uri in _outlet_places(dag):
+        if not isinstance(uri, str) or not uri.startswith("s3://"):
+            continue
+        split = urllib.parse.urlsplit(uri)
+        path = f"{split.netloc}{split.path}"
+        # The dataset as written, without its trailing '/' (as Airflow reads it), and the objects under it.
+        candidates = {path, path.rstrip("/"), path.rstrip("/") + "/"}
+        if any(m.fullmatch(c) for m in matchers for c in candidates):
+            continue
+        yield positions.problem(
+            where,
+            f"{field_name(where)}: {show(uri)} is outside this workflow's write grants (iam.s3_read_write, "
+            "iam.s3_write_only): an outlet triggers every DAG scheduled on that dataset, other teams' included, "
+            f"so announce only data this workflow writes: grant it the write (iam.s3_write_only: ['{path}'], or a "
+            "prefix of it ending in '*') or remove the outlet",
+            severity=WARNING,
+        )
+
+
+def _iam_pattern(grant: str) -> re.Pattern[str]:
+    """An ``iam.s3_*`` path as IAM matches it in a resource ARN: ``*`` any characters (``/`` included),
+    ``?`` any one character, everything else itself (case-sensitive)."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in grant), re.DOTALL)
+
+
 def _check_timezone(value: Any, positions: Positions) -> Iterator[Problem]:
     if isinstance(value, str) and timezone_valid(value):
         return
@@ -241,6 +346,7 @@ def _check_tasks(dag: dict, positions: Positions) -> Iterator[Problem]:
     if not isinstance(tasks, dict):
         return
     names = set(tasks)
+    candidates, suggested = sorted(names), 0
     graph: dict[str, list[str]] = {}
     for name, task in tasks.items():
         deps = task.get("dependencies") if isinstance(task, dict) else None
@@ -253,7 +359,9 @@ def _check_tasks(dag: dict, positions: Positions) -> Iterator[Problem]:
             if dep == name:
                 yield positions.problem(where, f"task '{name}' cannot depend on itself")
             elif isinstance(dep, str) and dep not in names:
-                close = difflib.get_close_matches(dep, sorted(names), n=1)
+                # Each suggestion is a search over every task name: only the first few unknown names get one.
+                suggest = (suggested := suggested + 1) <= SUGGESTION_LIMIT
+                close = difflib.get_close_matches(dep, candidates, n=1) if suggest else []
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 yield positions.problem(
                     where, f"task '{name}' depends on '{dep}', which is not a task of this workflow{hint}"
@@ -388,6 +496,17 @@ def _check_s3_paths(section: Any, positions: Positions) -> Iterator[Problem]:
                 yield positions.problem(where, f"{field_name(where)}: {message}", severity=WARNING)
 
 
+def _check_platform_buckets(section: Any, positions: Positions, config: StackConfig) -> Iterator[Problem]:
+    """iam.s3_* entries that could reach a platform bucket (the rule: workflows/plan/iam.py)."""
+    for key in S3_KEYS if isinstance(section, dict) else ():
+        paths = section.get(key)
+        for index, path in enumerate(paths if isinstance(paths, list) else []):
+            message = platform_bucket_problem(key, path, config) if isinstance(path, str) else None
+            if message:
+                where = ("iam", key, index)
+                yield positions.problem(where, f"{field_name(where)}: {message}")
+
+
 def s3_path_warning(path: str, siblings: list[str]) -> str | None:
     """Why ``path`` (one entry of an ``iam.s3_*`` list that holds ``siblings``) does not match the objects
     its author probably meant, and what to write instead; None when it is fine."""
@@ -430,15 +549,7 @@ def _check_iam(section: Any, positions: Positions) -> Iterator[Problem]:
             "iam.textract needs iam.s3_read_only: list the bucket paths Textract reads from",
             key=True,
         )
-    groups = section.get("cloudwatch_logs_read_only")
-    for index, arn in enumerate(groups if isinstance(groups, list) else []):
-        name = arn.partition(":log-group:")[2].removesuffix(":*") if isinstance(arn, str) else ""
-        if name[:1] in ("*", "?"):
-            yield positions.problem(
-                ("iam", "cloudwatch_logs_read_only", index),
-                f"{show(arn)} would let the workflow read every log group, other teams' included: "
-                "name the log group (a trailing * after a prefix is fine, as in log-group:my-team-*)",
-            )
+    # cloudwatch_logs_read_only: the schema's pattern, worded by workflows/manifest/log_groups.py.
     if "external_role" in section:
         generated = sorted(k for k in section if k != "external_role")
         if generated:

@@ -28,6 +28,7 @@ from jsonschema.exceptions import ValidationError
 
 from workflows.errors import Problem
 from workflows.manifest.load import NodePath, Positions
+from workflows.manifest.log_groups import log_group_problem
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "workflow.schema.json"
 
@@ -109,9 +110,10 @@ def _schema_problem(error: ValidationError, positions: Positions) -> Iterator[Pr
     elif validator == "type":
         yield positions.problem(where, f"{field} must be {_type_words(error.validator_value)}, not {show(instance)}")
     elif validator in ("pattern", "format"):
-        yield positions.problem(
-            where, f"{show(instance)} is not a valid value for {field}: {_value_rule(where, description)}"
-        )
+        rule = _value_rule(where, description)
+        if "cloudwatch_logs_read_only" in where and isinstance(instance, str):
+            rule = log_group_problem(instance) or rule  # what exactly is wrong: a wildcard, the region, ...
+        yield positions.problem(where, f"{show(instance)} is not a valid value for {field}: {rule}")
     elif validator == "uniqueItems":
         yield positions.problem(where, f"{field} lists the same value more than once")
     elif validator in ("minItems", "minProperties", "minLength"):

@@ -26,7 +26,7 @@ Sid                        Effect  from
                                    bucket ARNs, which matches nothing)
 ``S3Buckets``              Allow   ``ListBucket``/``GetBucketLocation`` on every bucket
                                    named by any ``s3_*`` key, ``s3_deny`` included (as
-                                   today)
+                                   today), except a platform bucket (``s3_deny`` only)
 ``S3ReadOnly``             Allow   ``s3_read_only``
 ``S3ReadWrite``            Allow   ``s3_read_write``
 ``S3WriteOnly``            Allow   ``s3_write_only``
@@ -39,7 +39,15 @@ Sid                        Effect  from
 ``CloudWatchLogsQueries``  Allow   ``cloudwatch_logs_read_only``: the Logs Insights
                                    query actions of that list that take no resource
                                    (``"*"``: scoped to log groups they match nothing)
+``DenyPlatformBuckets``    Deny    always: ``s3:*`` on every platform bucket
+                                   (``platform:platformBuckets``) and its objects
 =========================  ======  ==================================================
+
+Platform buckets (the MWAA buckets, whose DAG files and runtime every tenant's DAG runs; the
+Pulumi state) are refused in every ``s3_*`` key but ``s3_deny`` by ``validate``, whatever
+form the path takes (``s3://``, wildcards that could match one:
+:mod:`workflows.plan.platform_buckets`); the policy pack refuses any Allow that reaches one;
+``DenyPlatformBuckets`` is the third line.
 
 ``bedrock`` and ``textract`` grant through their shared policies only (attached by
 :func:`managed_policy_arns`), as today: no inline statement repeats them.
@@ -65,6 +73,7 @@ from typing import Any
 from workflows.config import StackConfig
 from workflows.model import Iam
 from workflows.plan.naming import Names
+from workflows.plan.platform_buckets import platform_bucket_arns, platform_bucket_of_path
 
 POLICY_VERSION = "2012-10-17"
 ROLE_MAX_SESSION_SECONDS = 12 * 3600
@@ -95,6 +104,9 @@ S3_READ_WRITE_ACTIONS = (
 S3_DENY_ACTIONS = S3_READ_WRITE_ACTIONS
 S3_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucket")
 S3_ACCOUNT_ACTIONS = ("s3:ListAllMyBuckets",)
+# Denied on the platform buckets (a Deny: the whole service is meant).
+S3_ALL_ACTIONS = ("s3:*",)
+PLATFORM_BUCKETS_DENY_SID = "DenyPlatformBuckets"
 
 KMS_ACTIONS = (
     "kms:Decrypt",
@@ -172,7 +184,11 @@ def policy_document(iam: Iam, names: Names, config: StackConfig, secrets: Iterab
     paths = (*iam.s3_read_only, *iam.s3_read_write, *iam.s3_write_only, *iam.s3_deny)
     if paths:
         statements.append(_statement("S3ListAllMyBuckets", S3_ACCOUNT_ACTIONS, [ALL_RESOURCES]))
-        statements.append(_statement("S3Buckets", S3_BUCKET_ACTIONS, (bucket_arn(path) for path in paths)))
+        # A platform bucket can only come from s3_deny here (validate refuses it in the other keys):
+        # denying it is harmless, but it gets no ListBucket.
+        listed = [path for path in paths if platform_bucket_of_path(path, config.platform_buckets) is None]
+        if listed:
+            statements.append(_statement("S3Buckets", S3_BUCKET_ACTIONS, (bucket_arn(path) for path in listed)))
     for sid, actions, granted in (
         ("S3ReadOnly", S3_READ_ACTIONS, iam.s3_read_only),
         ("S3ReadWrite", S3_READ_WRITE_ACTIONS, iam.s3_read_write),
@@ -202,7 +218,37 @@ def policy_document(iam: Iam, names: Names, config: StackConfig, secrets: Iterab
         log_resources = (arn for group in iam.cloudwatch_logs_read_only for arn in log_group_arns(group))
         statements.append(_statement("CloudWatchLogsRead", LOGS_READ_ACTIONS, log_resources))
         statements.append(_statement("CloudWatchLogsQueries", LOGS_QUERY_ACTIONS, [ALL_RESOURCES]))
+    statements.append(platform_buckets_deny(config))
     return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def platform_buckets_deny(config: StackConfig) -> dict[str, Any]:
+    """``DenyPlatformBuckets``: every S3 action on the platform buckets and their objects, in every
+    generated policy. A second line of defence behind ``validate``: whatever an Allow above (or a shared
+    policy attached to the role) matches, an explicit Deny wins in IAM."""
+    return _statement(
+        PLATFORM_BUCKETS_DENY_SID, S3_ALL_ACTIONS, platform_bucket_arns(config.platform_buckets), effect="Deny"
+    )
+
+
+# The iam keys that grant on S3 paths; s3_deny only takes away, so a platform bucket is fine there.
+S3_GRANT_KEYS = ("s3_read_only", "s3_read_write", "s3_write_only")
+
+
+def platform_bucket_problem(key: str, path: str, config: StackConfig) -> str | None:
+    """Why the ``iam.<key>`` entry ``path`` is refused because it could reach a platform bucket, or None."""
+    if key not in S3_GRANT_KEYS:
+        return None
+    bucket = platform_bucket_of_path(path, config.platform_buckets)
+    if bucket is None:
+        return None
+    named = bucket_of(path.split("://", 1)[-1]).lower() == bucket
+    how = "names" if named else "could match, through its wildcards,"
+    return (
+        f"'{path}' {how} the platform bucket '{bucket}', which holds what every workflow depends on "
+        "(Airflow's DAG files and runtime, or the platform's state): no workflow may be granted access to "
+        "a platform bucket. Use a bucket of your own team, named without a wildcard"
+    )
 
 
 def trust_document(names: Names, config: StackConfig) -> dict[str, Any]:

@@ -30,7 +30,7 @@ def service_account(names: Names, config: StackConfig, role_arn: str) -> dict[st
 
 def external_secret(names: Names, secret: str, config: StackConfig) -> dict[str, Any]:
     """The ExternalSecret that syncs ``/airflow/<env>/<project>/<workflow>/<id>`` into the
-    Kubernetes secret ``<project>-<workflow>-<id>`` under key ``data``."""
+    Kubernetes secret ``<project>-<workflow>-<id>`` under key ``data``, labelled with the workflow's labels."""
     return {
         "apiVersion": EXTERNAL_SECRET_API_VERSION,
         "kind": "ExternalSecret",
@@ -42,7 +42,14 @@ def external_secret(names: Names, secret: str, config: StackConfig) -> dict[str,
         "spec": {
             "refreshInterval": config.external_secret_refresh_interval,
             "secretStoreRef": {"kind": config.secret_store.kind, "name": config.secret_store.name},
-            "target": {"name": names.kubernetes_secret(secret), "creationPolicy": "Owner"},
+            # The Kubernetes secret carries the workflow's identity labels too: the operator refuses, at run
+            # time, a secret labelled for another workflow (a name alone is ambiguous: ``a-b-x`` is workflow
+            # ``a``'s ``b-x`` or workflow ``a-b``'s ``x``). A template with metadata only keeps the data as synced.
+            "target": {
+                "name": names.kubernetes_secret(secret),
+                "creationPolicy": "Owner",
+                "template": {"metadata": {"labels": dict(names.labels)}},
+            },
             "data": [{"secretKey": EXTERNAL_SECRET_KEY, "remoteRef": {"key": names.secret_name(secret)}}],
         },
     }

@@ -8,6 +8,7 @@ Each problem names the manifest key to point at (``""`` for the file itself,
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Iterable, Iterator
 
 from workflows.errors import Problem
@@ -22,6 +23,19 @@ S3_KEY_LIMIT = 1024
 DAG_ID_LIMIT = 250
 # Characters, not counting whitespace, that AWS allows in a customer managed policy.
 POLICY_SIZE_LIMIT = 6144
+
+# Bounds on what one manifest may hold: generous (the largest live workflow has 220 tasks, a
+# handful of dependencies and env vars per task), so that no manifest makes validation, the
+# DAG file or Airflow's parse of it slow for everyone. Checked by workflows/manifest/load.py
+# (the size, before YAML parsing) and workflows/manifest/rules.py (the rest, before any
+# per-task work), each with a message that names the bound.
+MANIFEST_SIZE_LIMIT = 256 * 1024  # bytes of workflow.yml
+TASK_LIMIT = 500  # tasks per workflow
+DEPENDENCY_LIMIT = 100  # dependencies per task
+ENV_VAR_LIMIT = 200  # env_vars of the DAG or of one task; params of the DAG
+LIST_LIMIT = 500  # entries of any other list: iam paths and keys, secrets, datasets, maintainers, emails
+# Unknown dependencies that get a "did you mean" suggestion (each costs a search over every task name).
+SUGGESTION_LIMIT = 20
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -91,24 +105,14 @@ def limit_problems(plan: WorkflowPlan) -> list[tuple[str, str]]:
 
 
 def name_clashes(plans: Iterable[WorkflowPlan]) -> Iterator[Problem]:
-    """Names joined with '-' (and project aliases) can coincide: ``a`` + ``b-c`` and ``a-b`` + ``c`` both give
-    the service account ``a-b-c``. Two workflows must never share a name the stack derives: role, policy,
-    service account, secret, Kubernetes secret, DAG id, DAG file or logical name."""
+    """What two workflows of one stack must never share: every name the stack derives (:func:`_claims`),
+    and a dataset announced as an outlet by workflows of two projects (:func:`_outlet_clashes`). Names
+    joined with '-' (and project aliases) can coincide: ``a`` + ``b-c`` and ``a-b`` + ``c`` both give the
+    service account ``a-b-c``. Every clash is reported on both manifests: either may be the one to change."""
+    plans = list(plans)
     owners: dict[tuple[str, str], WorkflowPlan] = {}
     for plan in plans:
-        names = plan.names
-        claims = [
-            ("logical name", plan.logical_name),
-            ("Kubernetes service account", names.service_account),
-            ("secrets prefix", names.secret_prefix),
-            ("DAG id", names.dag_id),
-            ("DAG file", names.dag_key),
-        ]
-        if plan.identity is not None:
-            claims += [("IAM role", plan.identity.role), ("IAM policy", plan.identity.policy)]
-        claims += [("Kubernetes secret", names.kubernetes_secret(s.id)) for s in plan.secrets]
-        claims += [("secret", s.name) for s in plan.secrets]
-        for kind, name in claims:
+        for kind, name in _claims(plan):
             other = owners.setdefault((kind, name), plan)
             if other is not plan:  # both manifests hear of it: either may be the one to rename
                 for mine, theirs in ((plan, other), (other, plan)):
@@ -119,3 +123,63 @@ def name_clashes(plans: Iterable[WorkflowPlan]) -> Iterator[Problem]:
                         f"{kind} '{name}' would also belong to {theirs.workflow.key}: rename the workflow folder "
                         "(or change the project alias) so that no two workflows share it",
                     )
+    yield from _outlet_clashes(plans)
+
+
+# Every name of :class:`~workflows.plan.naming.Names` that names a resource (or a resource's logical
+# name) is claimed below; tests/workflows/plan/test_limits.py fails when a new one is not.
+def _claims(plan: WorkflowPlan) -> list[tuple[str, str]]:
+    names = plan.names
+    claims = [
+        ("logical name", names.key),
+        ("Kubernetes service account", names.service_account),
+        ("secrets prefix", names.secret_prefix),
+        ("DAG id", names.dag_id),
+        ("DAG file", names.dag_key),
+    ]
+    if plan.identity is not None:  # the generated role and policy (an external role is not ours to name)
+        claims += [("IAM role", names.role), ("IAM policy", names.policy)]
+    claims += [("Kubernetes secret", names.kubernetes_secret(s.id)) for s in plan.secrets]
+    claims += [("secret", names.secret_name(s.id)) for s in plan.secrets]
+    claims += [("secret logical name", names.secret_logical_name(s.id)) for s in plan.secrets]
+    return claims
+
+
+def dataset_identity(uri: str) -> str:
+    """The dataset Airflow (2.10) makes of ``uri``: scheme lower-cased, credentials and fragment dropped,
+    query sorted (blank values dropped), trailing slashes removed from the path, as
+    ``airflow.datasets._sanitize_uri`` does. ``s3://b/x/``, ``s3://b/x?`` and ``S3://b/x`` are the
+    dataset ``s3://b/x``: announcing any of them triggers the DAGs scheduled on it."""
+    parsed = urllib.parse.urlsplit(uri)
+    scheme = parsed.scheme.lower()
+    if (not parsed.scheme and not parsed.netloc) or not scheme or scheme.startswith("x-"):
+        return uri
+    query = urllib.parse.urlencode(sorted(urllib.parse.parse_qsl(parsed.query))) if parsed.query else ""
+    return urllib.parse.urlunsplit(
+        (scheme, parsed.netloc.rpartition("@")[2], parsed.path.rstrip("/") or "/", query, "")
+    )
+
+
+def _outlet_clashes(plans: list[WorkflowPlan]) -> Iterator[Problem]:
+    """An outlet triggers every DAG scheduled on its dataset, whoever owns that DAG: a dataset that a
+    workflow of one project announces may not be announced by a workflow of another project (workflows of
+    one project may share one). Reported on both manifests, naming the other workflow."""
+    announced: dict[str, list[WorkflowPlan]] = {}
+    for plan in plans:
+        datasets = dict.fromkeys(dataset_identity(uri) for task in plan.workflow.dag.tasks for uri in task.outlets)
+        for dataset in datasets:
+            announced.setdefault(dataset, []).append(plan)
+    for dataset, announcers in announced.items():
+        for mine in announcers:
+            others = sorted(p.workflow.key for p in announcers if p.workflow.project != mine.workflow.project)
+            if not others:
+                continue
+            yield Problem(
+                mine.workflow.path,
+                1,
+                1,
+                f"outlet dataset '{dataset}' is also announced by {', '.join(others)}, a workflow of another "
+                "project: an outlet triggers every DAG scheduled on that dataset, so only the one project that "
+                "produces it may announce it: remove the outlet, or agree with the other project's maintainers "
+                "which of you produces it",
+            )

@@ -19,18 +19,24 @@ manifests, and returns a :class:`StackDiff` that renders as Markdown.
   maintainer* when, in addition, the author (the pull request's) is listed in
   the workflow's ``maintainers`` at the base ref (GitHub names compare without
   case). A workflow that is new at the head has no base maintainers, so adding
-  one is never a tag-only change.
+  one is never a tag-only change; nor is a change to any other file of the
+  workflow's folder (a ``dag.py`` is code: ``code_changed``).
+- Whether the change may be approved without review is :mod:`workflows.review.approval`'s
+  :class:`~workflows.review.approval.Verdict`, attached as ``verdict``.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from workflows import tokens
+
+if TYPE_CHECKING:
+    from workflows.review.approval import Verdict
 
 WORKFLOW_TYPE = tokens.WORKFLOW
 DAG_OBJECT_TYPES = frozenset({tokens.BUCKET_OBJECT})
@@ -69,6 +75,7 @@ class WorkflowDiff:
     tag_only: bool = False
     author: str | None = None
     base_maintainers: tuple[str, ...] = ()
+    code_changed: bool = False
 
     @property
     def author_is_maintainer(self) -> bool:
@@ -88,6 +95,7 @@ class WorkflowDiff:
             "manifest_fields": list(self.manifest_fields),
             "tag": list(self.tag) if self.tag else None,
             "tag_only": self.tag_only,
+            "code_changed": self.code_changed,
             "author": self.author,
             "author_is_maintainer": self.author_is_maintainer,
             "tag_only_by_maintainer": self.tag_only_by_maintainer,
@@ -102,6 +110,7 @@ class StackDiff:
     workflows: tuple[WorkflowDiff, ...]
     platform: tuple[ResourceChange, ...] = ()
     config_changed: bool = False
+    verdict: Verdict | None = None
 
     def by_change(self, change: Change) -> list[WorkflowDiff]:
         return [w for w in self.workflows if w.change == change]
@@ -117,7 +126,9 @@ class StackDiff:
         return bool(changed) and not self.platform and all(w.tag_only_by_maintainer for w in changed)
 
     def as_dict(self) -> dict[str, Any]:
+        verdict = self.verdict.as_dict() if self.verdict else {"auto_approve": False, "reasons": ["not assessed"]}
         return {
+            **verdict,
             "stack": self.stack,
             "base": self.base_ref,
             "config_changed": self.config_changed,
@@ -140,17 +151,19 @@ def compare(
     head_manifests: Mapping[str, Any] | None = None,
     author: str | None = None,
     config_changed: bool = False,
+    code_changed: Collection[str] = (),
 ) -> StackDiff:
     """Compare two renders of one stack.
 
     ``base``/``head`` are resource dicts as ``render`` writes them; ``*_manifests``
     map ``<project>/<workflow>`` to the parsed manifest (YAML as data) at each side;
-    ``author`` is the GitHub user proposing the change.
+    ``author`` is the GitHub user proposing the change; ``code_changed`` are the workflows whose
+    folder has a changed file other than the manifest (never "image tag only").
     """
     base_manifests = base_manifests or {}
     head_manifests = head_manifests or {}
-    base_groups = _group(base)
-    head_groups = _group(head)
+    base_groups = group_by_workflow(base)
+    head_groups = group_by_workflow(head)
     keys = sorted((set(base_groups) | set(head_groups) | set(base_manifests) | set(head_manifests)) - {PLATFORM})
     workflows = [
         _workflow_diff(
@@ -160,6 +173,7 @@ def compare(
             base_manifest=base_manifests.get(key),
             head_manifest=head_manifests.get(key),
             author=author,
+            code_changed=key in code_changed,
         )
         for key in keys
     ]
@@ -181,6 +195,7 @@ def _workflow_diff(
     base_manifest: Any,
     head_manifest: Any,
     author: str | None,
+    code_changed: bool = False,
 ) -> WorkflowDiff:
     resources = tuple(_resource_changes(base, head))
     in_base = bool(base) or base_manifest is not None
@@ -193,13 +208,15 @@ def _workflow_diff(
     # Without both manifests (a side that is not valid YAML), only the resources can tell what changed.
     known = base_manifest is not None and head_manifest is not None
     manifest_fields = tuple(changed_fields(base_manifest, head_manifest)) if known else ()
-    if not resources and not manifest_fields:
+    if not resources and not manifest_fields and not code_changed:
         return WorkflowDiff(key, "unchanged", author=author, base_maintainers=maintainers)
     tag = None
     if TAG_FIELD in manifest_fields:
         tag = (_dag_tag(base_manifest), _dag_tag(head_manifest))
-    tag_only = manifest_fields == (TAG_FIELD,) and all(
-        r.type in DAG_OBJECT_TYPES and r.change == "changed" for r in resources
+    tag_only = (
+        not code_changed
+        and manifest_fields == (TAG_FIELD,)
+        and all(r.type in DAG_OBJECT_TYPES and r.change == "changed" for r in resources)
     )
     return WorkflowDiff(
         key,
@@ -210,6 +227,7 @@ def _workflow_diff(
         tag_only=tag_only,
         author=author,
         base_maintainers=maintainers,
+        code_changed=code_changed,
     )
 
 
@@ -224,7 +242,7 @@ def _dag_tag(manifest: Any) -> Any:
     return dag.get("tag") if isinstance(dag, Mapping) else None
 
 
-def _group(resources: Iterable[Mapping[str, Any]]) -> dict[str, dict[tuple[str, str], Mapping[str, Any]]]:
+def group_by_workflow(resources: Iterable[Mapping[str, Any]]) -> dict[str, dict[tuple[str, str], Mapping[str, Any]]]:
     """Resources by the workflow above them (``<project>/<workflow>``, or :data:`PLATFORM`), then by (type, name).
 
     Component resources themselves are left out: they have no inputs a provider
@@ -346,6 +364,8 @@ def render_markdown(diff: StackDiff) -> str:
     if not diff.has_changes:
         out.append("")
         out.append("No resource of this stack changes.")
+        if diff.verdict is not None:
+            out += ["", *diff.verdict.markdown()]
         return "\n".join(out) + "\n"
     out += ["", "| workflow | change | summary |", "| --- | --- | --- |"]
     for workflow in [*added, *removed, *changed]:
@@ -354,6 +374,8 @@ def render_markdown(diff: StackDiff) -> str:
         out.append(f"| platform runtime | changed | {_count_summary(diff.platform)} |")
     if diff.only_tag_bumps_by_maintainers:
         out += ["", "Every change is an image-tag bump by a listed maintainer of the workflow."]
+    if diff.verdict is not None:
+        out += ["", *diff.verdict.markdown()]
     for workflow in [*added, *removed, *changed]:
         out += ["", *_details(f"<code>{workflow.key}</code>", workflow.resources, workflow.manifest_fields)]
     if diff.platform:
@@ -372,6 +394,8 @@ def _summary(workflow: WorkflowDiff) -> str:
     if workflow.tag is not None:
         old, new = workflow.tag
         parts.append(f"tag `{old}` → `{new}`")
+    if workflow.code_changed:
+        parts.append("**code changed** (a file other than the manifest)")
     if workflow.tag_only:
         who = f"@{workflow.author}" if workflow.author else "an unknown author"
         if workflow.author_is_maintainer:

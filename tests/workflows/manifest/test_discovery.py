@@ -13,7 +13,15 @@ import pytest
 
 from tests.conftest import CORPUS, MINIMAL
 from workflows.errors import ManifestError
-from workflows.manifest.discovery import discover, expand, looks_like_manifest, misplaced, scan
+from workflows.manifest.discovery import (
+    discover,
+    expand,
+    link_problem,
+    looks_like_manifest,
+    misplaced,
+    read_python_dag,
+    scan,
+)
 
 WRONG_NAME = (
     "this file is never read: the stack reads only files called exactly workflow.yml (lower-case, .yml): "
@@ -130,3 +138,122 @@ def test_misplaced_files_outside_any_environment_folder(tmp_path):
 def test_the_live_corpus_has_no_stray_manifest():
     manifests, strays = scan(CORPUS, "development")
     assert (len(manifests), strays) == (120, [])
+
+
+# --- symbolic links: nothing is read through one ---------------------------------------------------------
+
+LINK = "is a symbolic link (to {target}): the stack reads nothing through a link, only files in the repository: "
+LINK_FIX = "replace the link with the real file or folder"
+FOLDER_LINK = (
+    "the folder {name} is a symbolic link (to {target}): the stack never reads manifests or dag.py through a "
+    "link: replace the link with the real folder"
+)
+
+
+def linked_tree(tmp_path: Path, kind: str) -> tuple[Path, Path, Path]:
+    """An environments tree with one real workflow and one reached through a link of ``kind``: (root, the
+    manifest as the tree shows it, the link). The link's target is outside the tree (``/outside``)."""
+    root = tmp_path / "environments"
+    write(root, "development/proj/good/workflow.yml")
+    outside = tmp_path / "outside"
+    if kind == "manifest":
+        target = write(outside, "wf/workflow.yml")
+        link = root / "development/proj/bad/workflow.yml"
+        link.parent.mkdir(parents=True)
+        link.symlink_to(target)
+        return root, link, link
+    if kind == "manifest-inside":  # a link to another manifest of the same tree is refused too
+        link = root / "development/proj/bad/workflow.yml"
+        link.parent.mkdir(parents=True)
+        link.symlink_to(root / "development/proj/good/workflow.yml")
+        return root, link, link
+    if kind == "workflow-folder":
+        write(outside, "wf/workflow.yml")
+        link = root / "development/proj/bad"
+        link.symlink_to(outside / "wf", target_is_directory=True)
+        return root, link / "workflow.yml", link
+    if kind == "project-folder":
+        write(outside, "proj/wf/workflow.yml")
+        link = root / "development/linked"
+        link.symlink_to(outside / "proj", target_is_directory=True)
+        return root, link / "wf/workflow.yml", link
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["manifest", "manifest-inside", "workflow-folder", "project-folder"])
+def test_the_stack_refuses_an_environment_with_a_link(tmp_path, kind):
+    root, _, link = linked_tree(tmp_path, kind)
+    with pytest.raises(ManifestError) as caught:
+        discover(root, "development")
+    [problem] = caught.value.problems
+    assert problem.path == link
+    target = link.readlink()
+    if link.is_dir():
+        assert problem.message == FOLDER_LINK.format(name=link.name, target=target)
+    else:
+        assert problem.message == f"workflow.yml {LINK.format(target=target)}{LINK_FIX}"
+    assert scan(root, "development")[0] == [root / "development/proj/good/workflow.yml"]
+
+
+@pytest.mark.parametrize("kind", ["manifest", "manifest-inside", "workflow-folder", "project-folder"])
+def test_validate_finds_manifests_through_links_and_refuses_them(tmp_path, kind):
+    root, manifest, link = linked_tree(tmp_path, kind)
+    found = expand([root])
+    assert manifest in found  # found, so that the check (tests/workflows/test_validate.py) refuses it
+    what = {
+        "manifest": "workflow.yml",
+        "manifest-inside": "workflow.yml",
+        "workflow-folder": "the workflow folder bad",
+        "project-folder": "the project folder linked",
+    }[kind]
+    assert link_problem(manifest) == f"{what} {LINK.format(target=link.readlink())}{LINK_FIX}"
+    assert link_problem(root / "development/proj/good/workflow.yml") is None
+
+
+def test_a_link_loop_is_searched_once(tmp_path):
+    root = tmp_path / "environments"
+    write(root, "development/proj/wf/workflow.yml")
+    (root / "development/proj/wf/loop").symlink_to(root / "development", target_is_directory=True)
+    assert expand([root]) == [root / "development/proj/wf/workflow.yml"]
+
+
+def test_a_linked_environment_folder_is_refused(tmp_path):
+    write(tmp_path / "real", "development/proj/wf/workflow.yml")
+    root = tmp_path / "environments"
+    root.mkdir()
+    (root / "development").symlink_to(tmp_path / "real/development", target_is_directory=True)
+    with pytest.raises(ManifestError) as caught:
+        discover(root, "development")
+    assert "the environment folder development is a symbolic link" in caught.value.problems[0].message
+    assert link_problem(root / "development/proj/wf/workflow.yml").startswith(
+        "the environment folder development is a symbolic link"
+    )
+
+
+@pytest.mark.parametrize("target", ["outside", "inside"])
+def test_a_linked_dag_py_is_never_read(tmp_path, target):
+    manifest = write(tmp_path, "environments/development/proj/wf/workflow.yml")
+    secret = write(tmp_path, "secret.txt", "password = 'hunter2'\n")
+    other = write(tmp_path, "environments/development/proj/other/dag.py", "# dag\n")
+    dag_py = manifest.parent / "dag.py"
+    dag_py.symlink_to(secret if target == "outside" else other)
+    with pytest.raises(ManifestError) as caught:
+        read_python_dag(manifest)
+    [problem] = caught.value.problems
+    assert (problem.path, problem.message) == (dag_py, f"dag.py {LINK.format(target=dag_py.readlink())}{LINK_FIX}")
+    with pytest.raises(ManifestError) as caught:
+        discover(tmp_path / "environments", "development")
+    assert [p.path for p in caught.value.problems] == [dag_py]
+
+
+def test_a_dangling_linked_dag_py_is_refused_too(tmp_path):
+    manifest = write(tmp_path, "environments/development/proj/wf/workflow.yml")
+    (manifest.parent / "dag.py").symlink_to(tmp_path / "nothing-here.py")
+    with pytest.raises(ManifestError):
+        read_python_dag(manifest)
+
+
+def test_a_real_dag_py_is_read(tmp_path):
+    manifest = write(tmp_path, "environments/development/proj/wf/workflow.yml")
+    write(tmp_path, "environments/development/proj/wf/dag.py", "# dag\n")
+    assert read_python_dag(manifest) == "# dag\n"

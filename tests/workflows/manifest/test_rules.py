@@ -454,6 +454,8 @@ def test_the_live_corpus_gets_only_warnings_besides_missing_dag_py(config):
     assert warnings == {
         "iam": ["prison-intel-dsai/drugs"],  # s3_read_write: alpha-app-drugs-app/
         "dag.params": ["prison-safety-dsai/vast-lightgbm", "prison-safety-dsai/vast-lightgbm"],  # 0.10 twice
+        # s3://ap_bucket/this_is_a_test_dataset.json, with no iam at all: announced, not written (issue 12)
+        "dag.tasks.task_one": ["analytical-platform/example-outlet"],
     }
 
 
@@ -463,3 +465,64 @@ def test_a_manifest_with_errors_and_warnings_raises_only_its_errors(manifest, co
         load_workflow(path, config)
     assert [p.severity for p in caught.value.problems] == ["error"]
     assert [(p.line, p.severity) for p in check_workflow(path, config)[1]] == [(10, "warning"), (11, "error")]
+
+
+# --------------------------------------------------------------------------- outlets and write grants
+
+
+OUTSIDE = (
+    "{field}: {uri!r} is outside this workflow's write grants (iam.s3_read_write, iam.s3_write_only): an outlet "
+    "triggers every DAG scheduled on that dataset, other teams' included, so announce only data this workflow "
+    "writes: grant it the write (iam.s3_write_only: ['{path}'], or a prefix of it ending in '*') or remove the outlet"
+)
+
+
+@pytest.mark.parametrize(
+    ("grants", "outlet", "written"),
+    [
+        ({"s3_read_write": ["bucket/data/*"]}, "s3://bucket/data/x.csv", True),
+        ({"s3_write_only": ["bucket/data/*"]}, "s3://bucket/data/", True),  # the objects under it
+        ({"s3_read_write": ["bucket/data/*"]}, "s3://bucket/data", True),  # the same dataset to Airflow
+        ({"s3_read_write": ["bucket/*/out/*"]}, "s3://bucket/team/x/out/y", True),  # '*' crosses '/', as in IAM
+        ({"s3_read_write": ["bucket/d?ta/*"]}, "s3://bucket/data/x", True),
+        ({"s3_read_write": ["bucket/data/x.csv"]}, "s3://bucket/data/x.csv", True),
+        ({"s3_read_write": ["bucket/data/x.csv"]}, "s3://bucket/data/x.csv?v=1", True),  # the query is not the key
+        # Not written: read-only, denied-only, another prefix or bucket, a prefix that only looks alike.
+        ({"s3_read_only": ["bucket/data/*"]}, "s3://bucket/data/x.csv", False),
+        ({"s3_deny": ["bucket/data/*"]}, "s3://bucket/data/x.csv", False),
+        ({"s3_read_write": ["bucket/data/*"]}, "s3://bucket/other/x.csv", False),
+        ({"s3_read_write": ["bucket/data/*"]}, "s3://other-bucket/data/x.csv", False),
+        ({"s3_read_write": ["bucket/data*"]}, "s3://bucket-two/data/x", False),
+        ({"s3_read_write": ["bucket/data/x.csv"]}, "s3://bucket/data/x.csv.bak", False),
+        ({"s3_read_write": ["bucket/Data/*"]}, "s3://bucket/data/x", False),  # keys are case-sensitive
+        ({"s3_read_write": ["bucket/d.ta/*"]}, "s3://bucket/data/x", False),  # '.' is itself, not any character
+        ({}, "s3://bucket/data/x.csv", False),
+    ],
+)
+@pytest.mark.parametrize("level", ["dag", "task"])
+def test_an_s3_outlet_outside_the_write_grants_is_a_warning(manifest, config, grants, outlet, written, level):
+    iam = "".join(f"  {key}: {paths}\n" for key, paths in grants.items())
+    if level == "dag":
+        text, field = with_dag(f"outlets: ['{outlet}']"), "dag.outlets[0]"
+    else:
+        text, field = with_dag(f"tasks:\n  main:\n    outlets: ['{outlet}']"), "dag.tasks.main.outlets[0]"
+    path = manifest(text + (f"iam:\n{iam}" if iam else ""))
+    problems = found(path, config)
+    outside = [p for p in problems if "write grants" in p[3]]
+    assert [p for p in problems if p not in outside] == [], problems
+    if written:
+        assert outside == []
+    else:
+        key = outlet.removeprefix("s3://").partition("?")[0]
+        [(_, _, severity, message)] = outside
+        assert severity == "warning"
+        assert message == OUTSIDE.format(field=field, uri=outlet, path=key)
+        assert load_workflow(path, config) is not None  # deployable: a warning only
+
+
+def test_outlets_of_other_schemes_and_of_an_external_role_are_not_compared(manifest, config):
+    for text in (
+        with_dag("outlets: ['postgres://db/schema/table', 'x-team://thing']"),
+        with_dag("outlets: ['s3://bucket/x']") + "iam:\n  external_role: arn:aws:iam::123456789012:role/theirs\n",
+    ):
+        assert found(manifest(text), config) == []

@@ -17,6 +17,7 @@ import yaml
 from moto import mock_aws
 from moto.iam.policy_validation import IAMPolicyDocumentValidator
 
+from tests.ci_roles.policy_eval import allowed
 from tests.conftest import CORPUS, REPO
 from workflows.config import ExtraPolicies, StackConfig
 from workflows.model import Dag, Iam, Task, Workflow
@@ -41,6 +42,21 @@ LIST_ALL_MY_BUCKETS = {
     "Effect": "Allow",
     "Action": ["s3:ListAllMyBuckets"],
     "Resource": ["*"],
+}
+# In every generated policy, last: every S3 action on every environment's MWAA bucket and its objects
+# (platform:platformBuckets of the development stack file).
+DENY_PLATFORM = {
+    "Sid": "DenyPlatformBuckets",
+    "Effect": "Deny",
+    "Action": ["s3:*"],
+    "Resource": [
+        "arn:aws:s3:::mojap-compute-development-mwaa",
+        "arn:aws:s3:::mojap-compute-development-mwaa/*",
+        "arn:aws:s3:::mojap-compute-production-mwaa",
+        "arn:aws:s3:::mojap-compute-production-mwaa/*",
+        "arn:aws:s3:::mojap-compute-test-mwaa",
+        "arn:aws:s3:::mojap-compute-test-mwaa/*",
+    ],
 }
 # The running service's action lists (reference/live-installation.md), with the real multipart actions
 # (AbortMultipartUpload, ListMultipartUploadParts) in place of s3:CreateMultipartUpload, which is no IAM action.
@@ -198,7 +214,7 @@ def sids(document: dict[str, Any]) -> list[str]:
 
 
 def test_every_policy_reads_its_own_secrets_in_both_regions(config: StackConfig) -> None:
-    assert policy(make_workflow(), config) == {"Version": "2012-10-17", "Statement": [SECRETS_READ]}
+    assert policy(make_workflow(), config) == {"Version": "2012-10-17", "Statement": [SECRETS_READ, DENY_PLATFORM]}
 
 
 def test_secret_prefix_uses_the_project_alias(config: StackConfig) -> None:
@@ -227,12 +243,19 @@ def test_s3_read_only(config: StackConfig) -> None:
         LIST_ALL_MY_BUCKETS,
         {"Sid": "S3Buckets", "Effect": "Allow", "Action": S3_BUCKETS, "Resource": ["arn:aws:s3:::bucket-a"]},
         {"Sid": "S3ReadOnly", "Effect": "Allow", "Action": S3_READ, "Resource": ["arn:aws:s3:::bucket-a/prefix/*"]},
+        DENY_PLATFORM,
     ]
 
 
 def test_s3_read_write(config: StackConfig) -> None:
     document = policy(make_workflow(Iam(s3_read_write=("bucket-a/*",))), config)
-    assert sids(document) == ["SecretsManagerRead", "S3ListAllMyBuckets", "S3Buckets", "S3ReadWrite"]
+    assert sids(document) == [
+        "SecretsManagerRead",
+        "S3ListAllMyBuckets",
+        "S3Buckets",
+        "S3ReadWrite",
+        "DenyPlatformBuckets",
+    ]
     assert statement(document, "S3ReadWrite") == {
         "Sid": "S3ReadWrite",
         "Effect": "Allow",
@@ -246,7 +269,13 @@ def test_s3_read_write(config: StackConfig) -> None:
 
 def test_s3_write_only_grants_no_reads(config: StackConfig) -> None:
     document = policy(make_workflow(Iam(s3_write_only=("bucket-a/out/*",))), config)
-    assert sids(document) == ["SecretsManagerRead", "S3ListAllMyBuckets", "S3Buckets", "S3WriteOnly"]
+    assert sids(document) == [
+        "SecretsManagerRead",
+        "S3ListAllMyBuckets",
+        "S3Buckets",
+        "S3WriteOnly",
+        "DenyPlatformBuckets",
+    ]
     write = statement(document, "S3WriteOnly")
     assert write == {
         "Sid": "S3WriteOnly",
@@ -265,6 +294,7 @@ def test_s3_deny_alone_lists_its_bucket_as_today(config: StackConfig) -> None:
         LIST_ALL_MY_BUCKETS,
         {"Sid": "S3Buckets", "Effect": "Allow", "Action": S3_BUCKETS, "Resource": ["arn:aws:s3:::bucket-a"]},
         {"Sid": "S3Deny", "Effect": "Deny", "Action": S3_READ_WRITE, "Resource": ["arn:aws:s3:::bucket-a/secret/*"]},
+        DENY_PLATFORM,
     ]
 
 
@@ -290,6 +320,7 @@ def test_s3_buckets_are_distinct_sorted_and_include_deny_buckets(config: StackCo
         "S3ReadWrite",
         "S3WriteOnly",
         "S3Deny",
+        "DenyPlatformBuckets",
     ]
     assert statement(document, "S3Buckets")["Resource"] == [
         "arn:aws:s3:::bucket-a",
@@ -352,6 +383,7 @@ def test_kms(config: StackConfig) -> None:
             "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
             "Resource": [KMS_KEY_2, KMS_KEY_1],
         },
+        DENY_PLATFORM,
     ]
 
 
@@ -366,6 +398,7 @@ def test_glue_passes_only_its_own_role_only_to_glue(config: StackConfig) -> None
             "Resource": [f"arn:aws:iam::{ACCOUNT}:role/airflow-development-proj-wf"],
             "Condition": {"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}},
         },
+        DENY_PLATFORM,
     ]
 
 
@@ -378,9 +411,15 @@ def test_glue_role_uses_the_project_alias(config: StackConfig) -> None:
 
 def test_bedrock_and_textract_grant_through_their_shared_policies_only(config: StackConfig) -> None:
     """As today: no inline statement repeats what the shared bedrock/textract policies give."""
-    assert policy(make_workflow(Iam(bedrock=True)), config)["Statement"] == [SECRETS_READ]
+    assert policy(make_workflow(Iam(bedrock=True)), config)["Statement"] == [SECRETS_READ, DENY_PLATFORM]
     document = policy(make_workflow(COMBINATIONS["textract"]), config)
-    assert sids(document) == ["SecretsManagerRead", "S3ListAllMyBuckets", "S3Buckets", "S3ReadOnly"]
+    assert sids(document) == [
+        "SecretsManagerRead",
+        "S3ListAllMyBuckets",
+        "S3Buckets",
+        "S3ReadOnly",
+        "DenyPlatformBuckets",
+    ]
     assert shared_policies(make_workflow(Iam(bedrock=True, textract=True)), config) == shared(
         "kms", "bedrock", "textract"
     )
@@ -391,6 +430,7 @@ def test_lake_formation(config: StackConfig) -> None:
     assert document["Statement"] == [
         SECRETS_READ,
         {"Sid": "LakeFormation", "Effect": "Allow", "Action": ["lakeformation:GetDataAccess"], "Resource": ["*"]},
+        DENY_PLATFORM,
     ]
 
 
@@ -433,6 +473,7 @@ def test_cloudwatch_logs_read_only(config: StackConfig) -> None:
             ],
             "Resource": ["*"],
         },
+        DENY_PLATFORM,
     ]
 
 
@@ -452,12 +493,14 @@ def test_update_secrets_puts_and_updates_each_listed_secret_in_both_regions(conf
                 f"arn:aws:secretsmanager:eu-west-2:{ACCOUNT}:secret:/airflow/development/proj/wf/token*",
             ],
         },
+        DENY_PLATFORM,
     ]
 
 
 def test_update_secrets_without_secrets_grants_nothing_more(config: StackConfig) -> None:
     """No secret to update, so no statement (one with no resource is not a valid policy)."""
-    assert policy(make_workflow(Iam(update_secrets=True), secrets=()), config)["Statement"] == [SECRETS_READ]
+    document = policy(make_workflow(Iam(update_secrets=True), secrets=()), config)
+    assert document["Statement"] == [SECRETS_READ, DENY_PLATFORM]
 
 
 def test_update_secrets_follows_the_project_alias(config: StackConfig) -> None:
@@ -471,7 +514,7 @@ def test_update_secrets_follows_the_project_alias(config: StackConfig) -> None:
 @pytest.mark.parametrize("athena", ["read", "write"])
 def test_athena_only_attaches_shared_policies(config: StackConfig, athena: str) -> None:
     workflow = make_workflow(Iam(athena=athena))  # type: ignore[arg-type]
-    assert policy(workflow, config)["Statement"] == [SECRETS_READ]
+    assert policy(workflow, config)["Statement"] == [SECRETS_READ, DENY_PLATFORM]
 
 
 def test_everything_together_in_a_fixed_statement_order(config: StackConfig) -> None:
@@ -490,6 +533,7 @@ def test_everything_together_in_a_fixed_statement_order(config: StackConfig) -> 
         "LakeFormation",
         "CloudWatchLogsRead",
         "CloudWatchLogsQueries",
+        "DenyPlatformBuckets",
     ]
     # Each key's statement is the same as when the key is alone.
     for key, sid in [("kms", "KMS"), ("glue", "GluePassRole"), ("lake_formation", "LakeFormation")]:
@@ -519,12 +563,168 @@ def test_policy_invariants(config: StackConfig, case: str, workflow: Workflow) -
         assert s["Resource"], s["Sid"]
         for action in s["Action"]:
             assert action != "*"
-            assert not action.endswith(":*"), action
+            # A whole service only in the platform buckets' Deny.
+            assert not action.endswith(":*") or s == DENY_PLATFORM, action
         if "*" in s["Resource"]:
             assert s["Sid"] in STAR_RESOURCE_SIDS
             assert s["Resource"] == ["*"]
+    assert document["Statement"][-1] == DENY_PLATFORM
+    assert [x["Sid"] for x in document["Statement"] if x["Effect"] == "Deny"] in (
+        ["DenyPlatformBuckets"],
+        ["S3Deny", "DenyPlatformBuckets"],
+    )
     # Deterministic: a second build is identical to the byte.
     assert iam.policy_json(document) == iam.policy_json(policy(workflow, config))
+
+
+# --- platform buckets (issue 12, item 2) -----------------------------------------------------------
+
+PLATFORM_PATHS = [
+    "mojap-compute-development-mwaa",
+    "mojap-compute-development-mwaa/",
+    "mojap-compute-development-mwaa/*",
+    "mojap-compute-development-mwaa/dags/*",
+    "mojap-compute-development-mwaa/dags/runtime/__init__.py",
+    # Another environment's bucket: a development workflow must not write production's DAGs either.
+    "mojap-compute-production-mwaa/dags/*",
+    "mojap-compute-test-mwaa/requirements.txt",
+    "s3://mojap-compute-production-mwaa/dags/*",
+    "S3://mojap-compute-test-mwaa",
+    "/mojap-compute-test-mwaa/dags/x",
+    "arn:aws:s3:::mojap-compute-test-mwaa/dags/*",
+    # Wildcards that could match one (the schema refuses them too; this rule holds on its own).
+    "mojap-compute-*",
+    "mojap-compute-*/dags/*",
+    "mojap-*/x",
+    "*",
+    "*/dags/*",
+    "mojap-compute-????-mwaa/*",
+    "mojap-compute-test-mwaa*",
+    "mojap-compute-test-mwaa?x",
+]
+NOT_PLATFORM_PATHS = [
+    "bucket-a/*",
+    "mojap-compute-development-mwaa-logs/*",  # another bucket whose name starts alike
+    "mojap-compute-test-mwaa.backup/*",
+    "mojap-compute-test-mwa/*",
+    "mojap-compute-?????-mwaa/*",  # five characters: no environment's name
+    "alpha-*/x",
+    "my-bucket/mojap-compute-development-mwaa/*",  # a key that looks like one, in a bucket of its own
+]
+
+
+@pytest.mark.parametrize("path", PLATFORM_PATHS)
+@pytest.mark.parametrize("key", ["s3_read_only", "s3_read_write", "s3_write_only"])
+def test_a_grant_that_reaches_a_platform_bucket_is_refused(config: StackConfig, key: str, path: str) -> None:
+    message = iam.platform_bucket_problem(key, path, config)
+    assert message is not None
+    assert message.startswith(f"'{path}' ")
+    assert "platform bucket 'mojap-compute-" in message
+    assert "no workflow may be granted access to a platform bucket" in message
+
+
+def test_the_refusal_says_whether_the_bucket_is_named_or_matched(config: StackConfig) -> None:
+    named = iam.platform_bucket_problem("s3_read_write", "mojap-compute-development-mwaa/dags/*", config)
+    assert named == (
+        "'mojap-compute-development-mwaa/dags/*' names the platform bucket 'mojap-compute-development-mwaa', "
+        "which holds what every workflow depends on (Airflow's DAG files and runtime, or the platform's state): "
+        "no workflow may be granted access to a platform bucket. Use a bucket of your own team, named without a "
+        "wildcard"
+    )
+    matched = iam.platform_bucket_problem("s3_read_only", "mojap-*/x", config)
+    assert matched.startswith(
+        "'mojap-*/x' could match, through its wildcards, the platform bucket 'mojap-compute-development-mwaa'"
+    )
+
+
+@pytest.mark.parametrize("path", PLATFORM_PATHS)
+def test_denying_a_platform_bucket_is_fine(config: StackConfig, path: str) -> None:
+    assert iam.platform_bucket_problem("s3_deny", path, config) is None
+
+
+@pytest.mark.parametrize("path", NOT_PLATFORM_PATHS)
+@pytest.mark.parametrize("key", ["s3_read_only", "s3_read_write", "s3_write_only", "s3_deny"])
+def test_other_buckets_are_not_platform_buckets(config: StackConfig, key: str, path: str) -> None:
+    assert iam.platform_bucket_problem(key, path, config) is None
+
+
+def test_the_platform_buckets_come_from_the_stack_config(config: StackConfig) -> None:
+    custom = dataclasses.replace(config, platform_buckets=("state-bucket", "mojap-compute-development-mwaa"))
+    assert iam.platform_bucket_problem("s3_read_only", "state-bucket/.pulumi/*", custom) is not None
+    assert iam.platform_bucket_problem("s3_read_only", "state-bucket/.pulumi/*", config) is None
+    # No longer listed: production's bucket is then an ordinary one for this config.
+    assert iam.platform_bucket_problem("s3_read_only", "mojap-compute-production-mwaa/*", custom) is None
+    assert statement(policy(make_workflow(), custom), "DenyPlatformBuckets")["Resource"] == [
+        "arn:aws:s3:::mojap-compute-development-mwaa",
+        "arn:aws:s3:::mojap-compute-development-mwaa/*",
+        "arn:aws:s3:::state-bucket",
+        "arn:aws:s3:::state-bucket/*",
+    ]
+
+
+@pytest.mark.skipif(not CORPUS_MANIFESTS, reason="no corpus next to the repository")
+def test_no_live_workflow_is_granted_a_platform_bucket(config: StackConfig) -> None:
+    found = [
+        (str(path.relative_to(CORPUS)), key, entry)
+        for path in CORPUS_MANIFESTS
+        for key in ("s3_read_only", "s3_read_write", "s3_write_only")
+        for entry in getattr(corpus_workflow(path).iam, key)
+        if iam.platform_bucket_problem(key, entry, config) is not None
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize(("case", "workflow"), WORKFLOW_CASES, ids=[c for c, _ in WORKFLOW_CASES])
+def test_every_policy_denies_the_platform_buckets(config: StackConfig, case: str, workflow: Workflow) -> None:
+    document = policy(workflow, config)
+    assert document["Statement"][-1] == DENY_PLATFORM
+    for bucket in ("development", "test", "production"):
+        arn = f"arn:aws:s3:::mojap-compute-{bucket}-mwaa"
+        for action, resource in [
+            ("s3:PutObject", f"{arn}/dags/runtime/__init__.py"),
+            ("s3:GetObject", f"{arn}/dags/x/y/dag.py"),
+            ("s3:DeleteObject", f"{arn}/requirements.txt"),
+            ("s3:ListBucket", arn),
+        ]:
+            assert not allowed(document, action, resource), (action, resource)
+
+
+def test_the_deny_wins_over_an_allow_that_slipped_through(config: StackConfig) -> None:
+    """Built without validate (which refuses these): the Deny still keeps the platform buckets out of reach."""
+    workflow = make_workflow(
+        Iam(s3_read_write=("mojap-compute-development-mwaa/dags/*", "mojap-*", "bucket-a/*"), s3_read_only=("*",))
+    )
+    document = policy(workflow, config)
+    assert allowed(document, "s3:PutObject", "arn:aws:s3:::bucket-a/data.csv")
+    for resource in (
+        "arn:aws:s3:::mojap-compute-development-mwaa/dags/x/y/dag.py",
+        "arn:aws:s3:::mojap-compute-production-mwaa/dags/x/y/dag.py",
+    ):
+        assert not allowed(document, "s3:PutObject", resource)
+        assert not allowed(document, "s3:GetObject", resource)
+    # Without the Deny, the same policy would allow it: the statement is what protects.
+    allows_only = {**document, "Statement": [s for s in document["Statement"] if s["Sid"] != "DenyPlatformBuckets"]}
+    assert allowed(allows_only, "s3:PutObject", "arn:aws:s3:::mojap-compute-development-mwaa/dags/x/y/dag.py")
+
+
+def test_a_denied_platform_bucket_gets_no_list_bucket(config: StackConfig) -> None:
+    document = policy(make_workflow(Iam(s3_deny=("mojap-compute-test-mwaa/*",))), config)
+    assert sids(document) == ["SecretsManagerRead", "S3ListAllMyBuckets", "S3Deny", "DenyPlatformBuckets"]
+    mixed = policy(make_workflow(Iam(s3_deny=("mojap-compute-test-mwaa/*", "bucket-a/secret/*"))), config)
+    assert statement(mixed, "S3Buckets")["Resource"] == ["arn:aws:s3:::bucket-a"]
+    assert statement(mixed, "S3Deny")["Resource"] == [
+        "arn:aws:s3:::bucket-a/secret/*",
+        "arn:aws:s3:::mojap-compute-test-mwaa/*",
+    ]
+
+
+def test_the_deny_adds_a_fixed_size(config: StackConfig) -> None:
+    """343 characters with the three MWAA buckets, whatever else the policy holds: the size limit
+    (tests/workflows/plan/test_limits.py) counts it; the largest live policy still fits with room to spare."""
+    for name in ("none", "s3_all", "everything"):
+        document = policy(make_workflow(COMBINATIONS[name]), config)
+        without = {**document, "Statement": document["Statement"][:-1]}
+        assert iam.policy_size(document) - iam.policy_size(without) == 343, name
 
 
 # --- trust, managed policies, secret policy ------------------------------------------------------
@@ -610,14 +810,50 @@ def test_managed_policy_arns_extras_keep_config_order_without_duplicates(config:
         config,
         shared_policy_path="/platform/shared/",
         extra_policies=(
-            ExtraPolicies("proj-*", ("zeta", "glue")),
-            ExtraPolicies("*-wf", ("alpha", "zeta")),
-            ExtraPolicies("nope-*", ("never",)),
+            ExtraPolicies("proj*", "*", ("zeta", "glue")),
+            ExtraPolicies("*", "wf", ("alpha", "zeta")),
+            ExtraPolicies("nope", "*", ("never",)),
         ),
     )
     assert shared_policies(make_workflow(Iam(glue=True)), custom) == tuple(
         f"arn:aws:iam::{ACCOUNT}:policy/platform/shared/{name}" for name in ("kms", "glue", "zeta", "alpha")
     )
+
+
+@pytest.mark.parametrize(
+    ("project", "workflow", "gets_cadet"),
+    [
+        ("analytical-platform", "cadet-x", True),
+        ("analytical-platform", "cadet", True),
+        ("analytical-platform", "cadet-compile", True),
+        # The same joined name "analytical-platform-cadet-x", split elsewhere: other teams' folders.
+        ("analytical", "platform-cadet-x", False),
+        ("analytical-platform-cadet", "x", False),
+        ("analytical-platform-cadet-x", "y", False),
+        ("analytical-platform-x", "cadet-y", False),
+        ("analytical", "platform", False),
+        ("analytical-platform", "x-cadet", False),
+        ("analytical-platform", "Cadet-x", False),  # case-sensitive, as folder names are
+        ("hmpps", "cadet-deployer-dpr", False),
+    ],
+)
+def test_extra_policies_match_project_and_workflow_separately(
+    config: StackConfig, project: str, workflow: str, gets_cadet: bool
+) -> None:
+    """The stack files' cadet rule is project analytical-platform, workflow cadet*: no other split of the
+    joined name reaches it (issue 12, item 3)."""
+    expected = shared("kms", "cadet") if gets_cadet else shared("kms")
+    assert shared_policies(make_workflow(project=project, name=workflow), config) == expected
+
+
+def test_extra_policy_patterns_apply_to_their_own_part_only() -> None:
+    extra = ExtraPolicies(project="a*", workflow="b?", policies=("p",))
+    assert extra.matches("a", "b1")
+    assert extra.matches("abc", "bc")
+    assert not extra.matches("a-b1", "x")  # the project pattern cannot reach into the workflow name
+    assert not extra.matches("x", "a-b1")
+    assert not extra.matches("a", "b12")
+    assert not ExtraPolicies(project="*", workflow="*-x", policies=("p",)).matches("a-b", "x")
 
 
 SECRET_ARN = f"arn:aws:secretsmanager:eu-west-2:{ACCOUNT}:secret:/airflow/development/proj/wf/token-AbCdEf"

@@ -58,7 +58,11 @@ def test_external_secret(config):
         "spec": {
             "refreshInterval": "5m",
             "secretStoreRef": {"kind": "SecretStore", "name": "analytical-platform-data-production"},
-            "target": {"name": "emds-load-api-key", "creationPolicy": "Owner"},
+            "target": {
+                "name": "emds-load-api-key",
+                "creationPolicy": "Owner",
+                "template": {"metadata": {"labels": LABELS}},
+            },
             "data": [{"secretKey": "data", "remoteRef": {"key": "/airflow/development/emds/load/api-key"}}],
         },
     }

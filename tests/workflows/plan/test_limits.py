@@ -25,7 +25,7 @@ from workflows.plan.limits import (
     limit_problems,
     name_clashes,
 )
-from workflows.plan.naming import derive
+from workflows.plan.naming import Names, derive
 from workflows.plan.workflow_plan import plan
 
 EXTERNAL_ROLE = "arn:aws:iam::111122223333:role/theirs"
@@ -225,3 +225,224 @@ def test_an_alias_can_make_two_projects_clash(config):
         ("lp", "secret '/airflow/development/lp/job/token'"),
         ("long-project", "secret '/airflow/development/lp/job/token'"),
     ]
+
+
+# --- every derived name is claimed (issue 12, item 4) ---------------------------------------------------
+
+FIX = "rename the workflow folder (or change the project alias) so that no two workflows share it"
+
+
+def clash_kinds(plans) -> list[tuple[str, str]]:
+    """(the manifest's project/workflow, what clashes) of every clash, in order."""
+    return [
+        (f"{p.path.parts[2]}/{p.path.parts[3]}", p.message.split(" would also")[0].split(" is also")[0])
+        for p in name_clashes(plans)
+    ]
+
+
+# Every field of Names, and the clash kind that claims it, or why it is no resource's name.
+CLAIMED_FIELDS = {
+    "key": "logical name",
+    "role": "IAM role",
+    "policy": "IAM policy",
+    "service_account": "Kubernetes service account",
+    "dag_id": "DAG id",
+    "dag_key": "DAG file",
+    "secret_prefix": "secrets prefix",
+}
+NOT_A_RESOURCE_NAME = {
+    "project": "a part of the names above (one project has many workflows)",
+    "workflow": "a part of the names above (one name in many projects)",
+    "labels": "label values: the service-account label set, shared by design with the project",
+    "image": "many workflows may run one image",
+    "folder": "the manifest's folder in the repository, one per key",
+}
+# Every name method of Names (one name per secret), and the clash kind that claims it.
+CLAIMED_METHODS = {
+    "kubernetes_secret": "Kubernetes secret",
+    "secret_name": "secret",
+    "secret_logical_name": "secret logical name",
+}
+
+
+def test_every_name_the_plan_derives_is_in_the_clash_check():
+    """A new name in Names (a field or a per-secret method) fails here until name_clashes claims it, or
+    it is listed as no resource's name."""
+    fields = {f.name for f in dataclasses.fields(Names)}
+    assert fields == set(CLAIMED_FIELDS) | set(NOT_A_RESOURCE_NAME)
+    methods = {n for n, v in vars(Names).items() if callable(v) and not n.startswith("_")}
+    assert methods == set(CLAIMED_METHODS)
+
+
+@pytest.mark.parametrize("field", sorted(CLAIMED_FIELDS))
+def test_each_claimed_name_is_checked(config, field):
+    """Two workflows made to share only ``field``: the clash check says so, on both."""
+    first, second = plan(workflow("a", "one"), config), plan(workflow("b", "two"), config)
+    shared = dataclasses.replace(
+        second, names=dataclasses.replace(second.names, **{field: getattr(first.names, field)})
+    )
+    kind = CLAIMED_FIELDS[field]
+    value = getattr(first.names, field)
+    assert clash_kinds([first, shared]) == [("b/two", f"{kind} '{value}'"), ("a/one", f"{kind} '{value}'")]
+
+
+@pytest.mark.parametrize("method", sorted(CLAIMED_METHODS))
+def test_each_claimed_secret_name_is_checked(config, method, monkeypatch):
+    """Two workflows whose per-secret name ``method`` alone coincides (forced): the clash check says so."""
+    first = plan(workflow("a", "one", secrets=("s",)), config)
+    second = plan(workflow("b", "two", secrets=("t",)), config)
+    monkeypatch.setattr(Names, method, lambda self, secret: "the-same")
+    kind = CLAIMED_METHODS[method]
+    assert clash_kinds([first, second]) == [("b/two", f"{kind} 'the-same'"), ("a/one", f"{kind} 'the-same'")]
+
+
+# --- the class of clashes, by variant ------------------------------------------------------------------------
+
+
+def test_a_dash_moved_across_the_slash(config):
+    """``a-b/c`` and ``a/b-c``: one service account, role, policy and Kubernetes secret; the DAG file
+    (``a-b/c/dag.py``, ``a/b-c/dag.py``), DAG id (``a-b.c``, ``a.b-c``) and secret names stay apart."""
+    first = plan(workflow("a-b", "c", secrets=("token",)), config)
+    second = plan(workflow("a", "b-c", secrets=("token",)), config)
+    assert (first.names.dag_key, second.names.dag_key) == (
+        "dags/development/a-b/c/dag.py",
+        "dags/development/a/b-c/dag.py",
+    )
+    expected = []
+    for kind in (
+        "Kubernetes service account 'a-b-c'",
+        "IAM role 'airflow-development-a-b-c'",
+        "IAM policy 'airflow-development-a-b-c'",
+        "Kubernetes secret 'a-b-c-token'",
+    ):
+        expected += [("a/b-c", kind), ("a-b/c", kind)]
+    assert clash_kinds([first, second]) == expected
+
+
+def test_three_ways_to_split_one_name(config):
+    plans = [plan(workflow(p, w), config) for p, w in (("a", "b-c-d"), ("a-b", "c-d"), ("a-b-c", "d"))]
+    found = clash_kinds(plans)
+    assert ("a-b/c-d", "Kubernetes service account 'a-b-c-d'") in found
+    assert ("a-b-c/d", "Kubernetes service account 'a-b-c-d'") in found
+    assert ("a/b-c-d", "IAM role 'airflow-development-a-b-c-d'") in found
+    assert {where for where, _ in found} == {"a/b-c-d", "a-b/c-d", "a-b-c/d"}
+
+
+def test_a_secret_id_can_make_two_kubernetes_secrets_coincide(config):
+    """``a/b`` with secret ``c-d`` and ``a/b-c`` with secret ``d``: only the Kubernetes secret ``a-b-c-d``
+    is shared (service accounts ``a-b`` and ``a-b-c``, Secrets Manager names apart)."""
+    first = plan(workflow("a", "b", secrets=("c-d",)), config)
+    second = plan(workflow("a", "b-c", secrets=("d",)), config)
+    assert clash_kinds([first, second]) == [
+        ("a/b-c", "Kubernetes secret 'a-b-c-d'"),
+        ("a/b", "Kubernetes secret 'a-b-c-d'"),
+    ]
+    # Across projects too: x/y + secret z-w and x-y/z + secret w.
+    third = plan(workflow("x", "y", secrets=("z-w",)), config)
+    fourth = plan(workflow("x-y", "z", secrets=("w",)), config)
+    assert ("x-y/z", "Kubernetes secret 'x-y-z-w'") in clash_kinds([third, fourth])
+
+
+def test_a_project_folder_named_like_another_projects_alias(config):
+    """The development stack aliases electronic-monitoring-data-store to emds: a project folder called
+    ``emds`` takes every name of the aliased project's workflow of the same name."""
+    assert config.alias("electronic-monitoring-data-store") == "emds"
+    real = plan(workflow("electronic-monitoring-data-store", "load", secrets=("key",)), config)
+    impostor = plan(workflow("emds", "load", secrets=("key",)), config)
+    kinds = [kind for where, kind in clash_kinds([real, impostor]) if where == "emds/load"]
+    assert kinds == [
+        "Kubernetes service account 'emds-load'",
+        "secrets prefix '/airflow/development/emds/load/'",
+        "DAG id 'emds.load'",
+        "DAG file 'dags/development/emds/load/dag.py'",
+        "IAM role 'airflow-development-emds-load'",
+        "IAM policy 'airflow-development-emds-load'",
+        "Kubernetes secret 'emds-load-key'",
+        "secret '/airflow/development/emds/load/key'",
+    ]
+    # An alias plus a dash: emds-pp is another project's alias, and emds + pp-load its split.
+    assert config.alias("electronic-monitoring-data-store-pp") == "emds-pp"
+    aliased = plan(workflow("electronic-monitoring-data-store-pp", "load"), config)
+    split = plan(workflow("emds", "pp-load"), config)
+    assert ("emds/pp-load", "Kubernetes service account 'emds-pp-load'") in clash_kinds([aliased, split])
+
+
+def test_dag_ids_with_a_dot_do_not_clash_across_the_dash(config):
+    """``a.b-c`` (``a/b-c``) and ``a-b.c`` (``a-b/c``) are different DAG ids: the '.' keeps them apart, and a
+    folder name cannot hold a '.', so only an alias could make one DAG id of two projects."""
+    first, second = plan(workflow("a", "b-c"), config), plan(workflow("a-b", "c"), config)
+    assert (first.names.dag_id, second.names.dag_id) == ("a.b-c", "a-b.c")
+    assert not [kind for _, kind in clash_kinds([first, second]) if kind.startswith("DAG")]
+    aliased = dataclasses.replace(config, project_aliases=frozen_map({"other": "a"}))
+    third, fourth = plan(workflow("a", "b-c"), aliased), plan(workflow("other", "b-c"), aliased)
+    assert ("other/b-c", "DAG id 'a.b-c'") in clash_kinds([third, fourth])
+
+
+# --- outlets: one dataset, one producing project (issue 12, item 5) -------------------------------------------
+
+
+def announcing(project: str, name: str, *outlets: str) -> Workflow:
+    base = workflow(project, name)
+    return dataclasses.replace(base, dag=dataclasses.replace(base.dag, tasks=(Task("main", outlets=outlets),)))
+
+
+def outlet_clash(dataset: str, others: str) -> str:
+    return (
+        f"outlet dataset '{dataset}' is also announced by {others}, a workflow of another project: an outlet "
+        "triggers every DAG scheduled on that dataset, so only the one project that produces it may announce it: "
+        "remove the outlet, or agree with the other project's maintainers which of you produces it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("theirs", "mine", "dataset"),
+    [
+        ("s3://bucket/data", "s3://bucket/data", "s3://bucket/data"),
+        ("s3://bucket/data", "s3://bucket/data/", "s3://bucket/data"),  # Airflow drops trailing slashes
+        ("s3://bucket/data/", "s3://bucket/data//", "s3://bucket/data"),
+        ("s3://bucket/data", "S3://bucket/data", "s3://bucket/data"),  # and lower-cases the scheme
+        ("s3://bucket/data", "s3://bucket/data?", "s3://bucket/data"),  # an empty query is no query
+        ("s3://b/t?x=1&y=2", "s3://b/t?y=2&x=1", "s3://b/t?x=1&y=2"),  # a query is sorted
+        ("s3://bucket", "s3://bucket/", "s3://bucket/"),
+        ("postgres://db/schema/table", "postgres://db/schema/table", "postgres://db/schema/table"),
+    ],
+)
+def test_an_outlet_another_project_announces_is_refused_on_both(config, theirs, mine, dataset):
+    producer = plan(announcing("team-a", "produce", theirs), config)
+    intruder = plan(announcing("team-b", "trigger", mine), config)
+    assert [(p.path.parts[2], p.message) for p in name_clashes([producer, intruder])] == [
+        ("team-a", outlet_clash(dataset, "team-b/trigger")),
+        ("team-b", outlet_clash(dataset, "team-a/produce")),
+    ]
+
+
+def test_workflows_of_one_project_may_share_an_outlet(config):
+    plans = [plan(announcing("team-a", name, "s3://bucket/data"), config) for name in ("one", "two")]
+    assert list(name_clashes(plans)) == []
+
+
+def test_different_datasets_do_not_clash(config):
+    plans = [
+        plan(announcing("team-a", "one", "s3://bucket/data"), config),
+        plan(announcing("team-b", "two", "s3://bucket/data2", "s3://bucket/dat", "s3://bucket/data/x"), config),
+        plan(announcing("team-c", "three", "x-private://bucket/data/"), config),  # x- schemes are kept as written
+        plan(announcing("team-d", "four", "x-private://bucket/data"), config),
+    ]
+    assert list(name_clashes(plans)) == []
+
+
+def test_an_outlet_announced_by_three_projects_names_the_others(config):
+    plans = [plan(announcing(p, "job", "s3://bucket/data"), config) for p in ("team-a", "team-b", "team-c")]
+    plans.append(plan(announcing("team-a", "other", "s3://bucket/data"), config))
+    messages = {p.path.parts[2] + "/" + p.path.parts[3]: p.message for p in name_clashes(plans)}
+    assert messages == {
+        "team-a/job": outlet_clash("s3://bucket/data", "team-b/job, team-c/job"),
+        "team-b/job": outlet_clash("s3://bucket/data", "team-a/job, team-a/other, team-c/job"),
+        "team-c/job": outlet_clash("s3://bucket/data", "team-a/job, team-a/other, team-b/job"),
+        "team-a/other": outlet_clash("s3://bucket/data", "team-b/job, team-c/job"),
+    }
+
+
+@pytest.mark.skipif(not CORPUS_MANIFESTS, reason="no corpus next to the repository")
+def test_no_two_live_projects_announce_one_dataset(config):
+    assert list(name_clashes([plan(corpus_workflow(path), config) for path in CORPUS_MANIFESTS])) == []

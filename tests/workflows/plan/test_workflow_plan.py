@@ -107,6 +107,20 @@ PERMISSIONS = {
             "Action": ["s3:GetObject", "s3:GetObjectAcl", "s3:GetObjectVersion"],
             "Resource": ["arn:aws:s3:::bucket-a/in/*"],
         },
+        {
+            # Every generated policy: no S3 action on any environment's MWAA bucket (issue 12).
+            "Sid": "DenyPlatformBuckets",
+            "Effect": "Deny",
+            "Action": ["s3:*"],
+            "Resource": [
+                "arn:aws:s3:::mojap-compute-development-mwaa",
+                "arn:aws:s3:::mojap-compute-development-mwaa/*",
+                "arn:aws:s3:::mojap-compute-production-mwaa",
+                "arn:aws:s3:::mojap-compute-production-mwaa/*",
+                "arn:aws:s3:::mojap-compute-test-mwaa",
+                "arn:aws:s3:::mojap-compute-test-mwaa/*",
+            ],
+        },
     ],
 }
 # The resource policy of each of the workflow's secrets ("*": the secret it is attached to).
@@ -177,8 +191,8 @@ def test_a_generated_role(config: StackConfig) -> None:
     assert identity.trust_policy == canonical(TRUST)
     assert json.loads(identity.permissions) == PERMISSIONS
     assert identity.permissions == canonical(PERMISSIONS)
-    assert identity.permissions_size == 680
-    assert len(json.dumps(PERMISSIONS, separators=(",", ":"))) == 680  # the JSON without whitespace
+    assert identity.permissions_size == 1023
+    assert len(json.dumps(PERMISSIONS, separators=(",", ":"))) == 1023  # the JSON without whitespace
     assert identity.shared_policy_arns == (
         f"arn:aws:iam::{ACCOUNT}:policy/airflow-service/kms",
         f"arn:aws:iam::{ACCOUNT}:policy/airflow-service/athena-read",
@@ -217,7 +231,11 @@ def external_secret(secret: str) -> dict[str, Any]:
         "spec": {
             "refreshInterval": "5m",
             "secretStoreRef": {"kind": "SecretStore", "name": "analytical-platform-data-production"},
-            "target": {"name": f"demo-job-{secret}", "creationPolicy": "Owner"},
+            "target": {
+                "name": f"demo-job-{secret}",
+                "creationPolicy": "Owner",
+                "template": {"metadata": {"labels": LABELS}},
+            },
             "data": [{"secretKey": "data", "remoteRef": {"key": f"/airflow/development/demo/job/{secret}"}}],
         },
     }

@@ -1,0 +1,86 @@
+"""``python -m workflows check-images PATH...``: the image each manifest's DAG will pull exists in ECR.
+
+The image is the plan's (``names.image``: ``<registry>/<repository lower-cased, _ as ->:<tag>``, python_dag
+workflows too); ``ecr:DescribeImages`` in the registry's account and region (stack config
+``platform:imageRegistry``). Standard AWS credential chain; boto3 honours ``AWS_ENDPOINT_URL``. Every missing
+image at once (exit 1); exit 2 when ECR cannot be asked (no credentials, access denied, no answer).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from workflows.config import StackConfig, stack_file
+from workflows.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ManifestError, Problem
+from workflows.manifest.discovery import expand, location
+from workflows.manifest.load import load
+from workflows.model import ENVIRONMENTS
+from workflows.review.checks import ImageReference, Unreachable, image_reference, missing_image_problem
+from workflows.validate import check_workflow
+
+NOT_FOUND = {
+    "ImageNotFoundException": "no image with that tag",
+    "RepositoryNotFoundException": "no such repository",
+}
+
+
+def image_missing(image: ImageReference, clients: dict[str, object]) -> str | None:
+    """Why the image is missing, or None when it exists. Raises :class:`Unreachable`."""
+    import boto3  # noqa: PLC0415 - only this command needs boto3
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    try:
+        if image.region not in clients:
+            clients[image.region] = boto3.client("ecr", region_name=image.region or None)
+        clients[image.region].describe_images(  # type: ignore[attr-defined]
+            registryId=image.registry_id, repositoryName=image.repository, imageIds=[{"imageTag": image.tag}]
+        )
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in NOT_FOUND:
+            return NOT_FOUND[code]
+        raise Unreachable(f"ECR refused DescribeImages for {image}: {code}: {error}") from None
+    except BotoCoreError as error:
+        raise Unreachable(f"cannot ask ECR ({image.region}): {error}") from None
+    return None
+
+
+def check_images_command(paths: list[Path], config_dir: Path, output: str = "text") -> int:
+    from shell.cli import report  # noqa: PLC0415 - the one formatter of problems
+
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        print(f"error: no such file or folder: {', '.join(map(str, missing))}", file=sys.stderr)
+        return EXIT_USAGE
+    manifests = expand(paths)
+    configs: dict[str, StackConfig] = {}
+    clients: dict[str, object] = {}
+    problems: list[Problem] = []
+    try:
+        for path in manifests:
+            environment = location(path)[0]
+            if environment not in ENVIRONMENTS:
+                problems.append(Problem(path, 1, 1, f"not in an environment folder ({', '.join(ENVIRONMENTS)})"))
+                continue
+            if environment not in configs:
+                configs[environment] = StackConfig.from_stack_file(stack_file(config_dir, environment))
+            plan, _ = check_workflow(path, configs[environment])
+            if plan is None:
+                problems.append(Problem(path, 1, 1, "not checked: the manifest is invalid (see validate)"))
+                continue
+            image = image_reference(plan.names.image)
+            why = image_missing(image, clients)
+            if why:
+                try:
+                    _, positions = load(path)
+                except ManifestError as error:  # it loaded a moment ago; a race with an editor
+                    problems.extend(error.problems)
+                    continue
+                problems.append(missing_image_problem(path, positions, image, why))
+    except Unreachable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    report(problems, output)
+    print(f"{len(manifests)} manifest(s) checked, {len(problems)} problem(s)", file=sys.stderr)
+    return EXIT_FAILED if problems else EXIT_OK

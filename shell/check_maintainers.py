@@ -1,0 +1,104 @@
+"""``python -m workflows check-maintainers PATH...``: every maintainer is an active member of the stack's GitHub
+organisation, written with the exact case of their login.
+
+GitHub REST ``GET /orgs/{org}/memberships/{username}`` at ``$GITHUB_API_URL`` (default https://api.github.com)
+with ``$GITHUB_TOKEN``: 200 with ``state`` and ``user.login``; 404 not a member. Any other answer, or no
+answer, means GitHub cannot be asked: exit 2 with the reason (never a guess). Standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from workflows.config import StackConfig, stack_file
+from workflows.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ManifestError, Problem
+from workflows.manifest.discovery import expand, location
+from workflows.manifest.load import load
+from workflows.model import ENVIRONMENTS
+from workflows.review.checks import Membership, Unreachable, maintainer_problem, maintainers
+
+DEFAULT_API = "https://api.github.com"
+TIMEOUT_SECONDS = 20
+
+
+def github_membership(org: str) -> Callable[[str], Membership | None]:
+    api = (os.environ.get("GITHUB_API_URL") or DEFAULT_API).rstrip("/")
+    token = os.environ.get("GITHUB_TOKEN")
+
+    def lookup(login: str) -> Membership | None:
+        url = f"{api}/orgs/{urllib.parse.quote(org, safe='')}/memberships/{urllib.parse.quote(login, safe='')}"
+        request = urllib.request.Request(url, headers={"Accept": "application/vnd.github+json"})  # noqa: S310
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - https or a test
+                body = json.load(response)
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return None
+            raise Unreachable(f"GitHub answered {error.code} {error.reason} for {url}" + _hint(error.code)) from None
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            raise Unreachable(f"cannot reach GitHub at {api}: {getattr(error, 'reason', error)}") from None
+        user = body.get("user") if isinstance(body, dict) else None
+        if not isinstance(user, dict) or not isinstance(user.get("login"), str):
+            raise Unreachable(f"GitHub's answer for {url} has no user.login")
+        return Membership(user["login"], str(body.get("state")))
+
+    return lookup
+
+
+def _hint(code: int) -> str:
+    if code in (401, 403):
+        return " (set GITHUB_TOKEN to a token that can read the organisation's members: read:org)"
+    return ""
+
+
+def check_maintainers_command(paths: list[Path], config_dir: Path, output: str = "text") -> int:
+    from shell.cli import report  # noqa: PLC0415 - the one formatter of problems
+
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        print(f"error: no such file or folder: {', '.join(map(str, missing))}", file=sys.stderr)
+        return EXIT_USAGE
+    problems: list[Problem] = []
+    lookups: dict[str, tuple[str, Callable[[str], Membership | None]]] = {}  # by environment: (org, lookup)
+    answers: dict[tuple[str, str], Membership | None] = {}
+    manifests = expand(paths)
+    try:
+        for path in manifests:
+            environment = location(path)[0]
+            if environment not in ENVIRONMENTS:
+                problems.append(Problem(path, 1, 1, f"not in an environment folder ({', '.join(ENVIRONMENTS)})"))
+                continue
+            if environment not in lookups:
+                org = StackConfig.from_stack_file(stack_file(config_dir, environment)).github_organisation
+                if not org:
+                    print(f"error: platform:githubOrganisation is not set for stack {environment}", file=sys.stderr)
+                    return EXIT_USAGE
+                lookups[environment] = (org, github_membership(org))
+            org, lookup = lookups[environment]
+            try:
+                data, positions = load(path)
+            except ManifestError as error:
+                problems.extend(error.problems)
+                continue
+            for login, line, column in maintainers(data, positions):
+                key = (org, login.lower())
+                if key not in answers:
+                    answers[key] = lookup(login)
+                problem = maintainer_problem(path, line, column, login, org, answers[key])
+                if problem:
+                    problems.append(problem)
+    except Unreachable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    report(problems, output)
+    print(f"{len(manifests)} manifest(s) checked, {len(problems)} problem(s)", file=sys.stderr)
+    return EXIT_FAILED if problems else EXIT_OK
