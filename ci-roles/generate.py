@@ -25,6 +25,7 @@ sys.path.insert(0, str(REPO))
 
 from workflows.config import StackConfig, stack_file  # noqa: E402 - after the path is set
 from workflows.model import ENVIRONMENTS  # noqa: E402
+from workflows.plan.iam import statement  # noqa: E402
 
 VERSION = "2012-10-17"
 
@@ -104,15 +105,8 @@ OBJECT_WRITE = [a for a in OBJECT_MANAGE if not a.startswith("s3:Get")]
 def _statement(
     sid: str, actions: list[str], resources: list[str], condition: dict | None = None, *, effect: str = "Allow"
 ) -> dict[str, Any]:
-    statement: dict[str, Any] = {
-        "Sid": sid,
-        "Effect": effect,
-        "Action": sorted(set(actions)),
-        "Resource": sorted(set(resources)),
-    }
-    if condition:
-        statement["Condition"] = condition
-    return statement
+    """:func:`workflows.plan.iam.statement`, the one way a statement is written, with the condition positional."""
+    return statement(sid, actions, resources, effect=effect, condition=condition or None)
 
 
 def _document(*statements: dict[str, Any]) -> dict[str, Any]:

@@ -171,7 +171,7 @@ def policy_document(iam: Iam, names: Names, config: StackConfig, secrets: Iterab
     are the workflow's secret ids (``update_secrets`` grants on each)."""
     regions = _secret_regions(config)
     statements: list[dict[str, Any]] = [
-        _statement(
+        statement(
             "SecretsManagerRead",
             SECRET_READ_ACTIONS,
             (_secret_arn(config, region, names.secret_prefix) for region in regions),
@@ -179,33 +179,33 @@ def policy_document(iam: Iam, names: Names, config: StackConfig, secrets: Iterab
     ]
     update = [_secret_arn(config, region, names.secret_name(s)) for s in secrets for region in regions]
     if iam.update_secrets and update:  # with no secret there is nothing to update (and no resource to name)
-        statements.append(_statement("SecretsManagerUpdate", SECRET_UPDATE_ACTIONS, update))
+        statements.append(statement("SecretsManagerUpdate", SECRET_UPDATE_ACTIONS, update))
 
     paths = (*iam.s3_read_only, *iam.s3_read_write, *iam.s3_write_only, *iam.s3_deny)
     if paths:
-        statements.append(_statement("S3ListAllMyBuckets", S3_ACCOUNT_ACTIONS, [ALL_RESOURCES]))
+        statements.append(statement("S3ListAllMyBuckets", S3_ACCOUNT_ACTIONS, [ALL_RESOURCES]))
         # A platform bucket can only come from s3_deny here (validate refuses it in the other keys):
         # denying it is harmless, but it gets no ListBucket.
         listed = [path for path in paths if platform_bucket_of_path(path, config.platform_buckets) is None]
         if listed:
-            statements.append(_statement("S3Buckets", S3_BUCKET_ACTIONS, (bucket_arn(path) for path in listed)))
+            statements.append(statement("S3Buckets", S3_BUCKET_ACTIONS, (bucket_arn(path) for path in listed)))
     for sid, actions, granted in (
         ("S3ReadOnly", S3_READ_ACTIONS, iam.s3_read_only),
         ("S3ReadWrite", S3_READ_WRITE_ACTIONS, iam.s3_read_write),
         ("S3WriteOnly", S3_WRITE_ONLY_ACTIONS, iam.s3_write_only),
     ):
         if granted:
-            statements.append(_statement(sid, actions, (s3_object_arn(path) for path in granted)))
+            statements.append(statement(sid, actions, (s3_object_arn(path) for path in granted)))
     if iam.s3_deny:
         statements.append(
-            _statement("S3Deny", S3_DENY_ACTIONS, (s3_object_arn(path) for path in iam.s3_deny), effect="Deny")
+            statement("S3Deny", S3_DENY_ACTIONS, (s3_object_arn(path) for path in iam.s3_deny), effect="Deny")
         )
 
     if iam.kms:
-        statements.append(_statement("KMS", KMS_ACTIONS, iam.kms))
+        statements.append(statement("KMS", KMS_ACTIONS, iam.kms))
     if iam.glue:
         statements.append(
-            _statement(
+            statement(
                 "GluePassRole",
                 GLUE_PASS_ROLE_ACTIONS,
                 [role_arn(names, config)],
@@ -213,11 +213,11 @@ def policy_document(iam: Iam, names: Names, config: StackConfig, secrets: Iterab
             )
         )
     if iam.lake_formation:
-        statements.append(_statement("LakeFormation", LAKE_FORMATION_ACTIONS, [ALL_RESOURCES]))
+        statements.append(statement("LakeFormation", LAKE_FORMATION_ACTIONS, [ALL_RESOURCES]))
     if iam.cloudwatch_logs_read_only:
         log_resources = (arn for group in iam.cloudwatch_logs_read_only for arn in log_group_arns(group))
-        statements.append(_statement("CloudWatchLogsRead", LOGS_READ_ACTIONS, log_resources))
-        statements.append(_statement("CloudWatchLogsQueries", LOGS_QUERY_ACTIONS, [ALL_RESOURCES]))
+        statements.append(statement("CloudWatchLogsRead", LOGS_READ_ACTIONS, log_resources))
+        statements.append(statement("CloudWatchLogsQueries", LOGS_QUERY_ACTIONS, [ALL_RESOURCES]))
     statements.append(platform_buckets_deny(config))
     return {"Version": POLICY_VERSION, "Statement": statements}
 
@@ -226,7 +226,7 @@ def platform_buckets_deny(config: StackConfig) -> dict[str, Any]:
     """``DenyPlatformBuckets``: every S3 action on the platform buckets and their objects, in every
     generated policy. A second line of defence behind ``validate``: whatever an Allow above (or a shared
     policy attached to the role) matches, an explicit Deny wins in IAM."""
-    return _statement(
+    return statement(
         PLATFORM_BUCKETS_DENY_SID, S3_ALL_ACTIONS, platform_bucket_arns(config.platform_buckets), effect="Deny"
     )
 
@@ -393,7 +393,7 @@ def _secret_arn(config: StackConfig, region: str, secret_name: str) -> str:
     return f"arn:aws:secretsmanager:{region}:{config.account_id}:secret:{secret_name}*"
 
 
-def _statement(
+def statement(
     sid: str,
     actions: Iterable[str],
     resources: Iterable[str],
