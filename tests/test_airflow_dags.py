@@ -226,6 +226,18 @@ def hand_made() -> list[Workflow]:
             notifications=Notifications(slack_channel="only-failure", slack_events=("failure",)),
         ),
         _workflow(
+            "feature-tests",
+            "email-success",
+            [Task("main")],
+            notifications=Notifications(("a@justice.gov.uk", "b@justice.gov.uk"), email_events=("success",)),
+        ),
+        _workflow(
+            "feature-tests",
+            "email-and-slack-success",
+            [Task("main")],
+            notifications=Notifications(("a@justice.gov.uk",), "de-alerts", email_events=("retry", "success")),
+        ),
+        _workflow(
             "feature-tests", "preset", [Task("main")], schedule=CronSchedule("@daily"), timezone="America/New_York"
         ),
         _workflow(
@@ -440,8 +452,8 @@ def test_tasks_match_the_manifest(airflow: dict[str, Any], workflow: Workflow) -
         assert got["depends_on_past"] is workflow.dag.depends_on_past
         assert got["owner"] == workflow.owner
         assert got["email"] == list(notes.emails)
-        assert got["email_on_failure"] is bool(notes.emails)
-        assert got["email_on_retry"] is bool(notes.emails)  # as today: Airflow's default
+        assert got["email_on_failure"] is (bool(notes.emails) and "failure" in notes.email_events)
+        assert got["email_on_retry"] is (bool(notes.emails) and "retry" in notes.email_events)
         assert got["inlets"] == [_dataset(uri) for uri in task.inlets]
         assert got["outlets"] == [_dataset(uri) for uri in task.outlets]
         assert got["config_file"] == config.kubernetes.config_file
@@ -534,6 +546,10 @@ def test_notifications(airflow: dict[str, Any], workflow: Workflow) -> None:
     dag, notes = _dag(airflow, workflow), workflow.notifications
     channel = notes.slack_channel
     dag_success = dag["callbacks"]["on_success"]
+    email_success = bool(notes.emails) and "success" in notes.email_events
+    if email_success:
+        assert dag_success[-1]["class"] == "DagSuccessEmail"
+        dag_success = dag_success[:-1]
     if channel and "success" in notes.slack_events:
         [notifier] = dag_success
         assert notifier["class"] == "PlatformSlackNotifier"
@@ -594,6 +610,52 @@ def test_a_secret_always_wins_over_env_vars(airflow: dict[str, Any]) -> None:
     entries = [e for e in task["pod_env"] if e["name"] == secret_env_var("api-key")]
     assert entries == [{"name": "SECRET_API_KEY", "secret": "feature-tests-everything-api-key", "key": "data"}]
     assert {e["name"]: e.get("value") for e in task["pod_env"]}["AWS_DEFAULT_REGION"] == "eu-west-2"
+
+
+# Loads the dags folder in Airflow, fires the DAG's success callbacks with Airflow's
+# send_email replaced by a recorder, and prints what would have been sent.
+FIRE_SUCCESS = """
+import json, sys
+from airflow.models import DagBag
+dags, dag_id = sys.argv[1], sys.argv[2]
+bag = DagBag(dags, include_examples=False)
+assert not bag.import_errors, bag.import_errors
+dag = bag.dags[dag_id]
+from analytical_platform import notifications
+sent = []
+notifications.send_email = lambda **kwargs: sent.append(kwargs)
+for callback in dag.on_success_callback:
+    if isinstance(callback, notifications.DagSuccessEmail):
+        callback({"dag": dag, "run_id": "scheduled__2025-01-01T00:00:00+00:00"})
+print(json.dumps(sent))
+"""
+
+
+def test_email_on_success_sends_one_email_per_run_to_the_addresses(tmp_path: Path) -> None:
+    from tests.airflow_harness.client import AIRFLOW_PYTHON
+
+    workflow = _case("feature-tests/email-success")
+    dags = write_folder(tmp_path / "dags", dags_folder_files([workflow], _config()))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
+        "AIRFLOW_HOME": str(tmp_path),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
+    }
+    completed = subprocess.run(
+        [str(AIRFLOW_PYTHON), "-c", FIRE_SUCCESS, str(dags), _names(workflow).dag_id],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    [email] = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert email["to"] == ["a@justice.gov.uk", "b@justice.gov.uk"]
+    assert email["subject"] == "Airflow development: feature-tests.email-success run succeeded"
+    assert "scheduled__2025-01-01T00:00:00+00:00" in email["html_content"]
 
 
 def test_project_alias_names_the_dag_the_service_account_and_labels(airflow: dict[str, Any]) -> None:

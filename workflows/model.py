@@ -32,6 +32,7 @@ BusinessUnit = Literal[
     "Technology Services",
 ]
 SlackEvent = Literal["failure", "success"]
+EmailEvent = Literal["failure", "retry", "success"]
 AthenaAccess = Literal["read", "write"]
 
 DEFAULT_COMPUTE_PROFILE: str = compute_profiles.DEFAULT
@@ -130,6 +131,8 @@ class Notifications:
     emails: tuple[str, ...] = ()
     slack_channel: str | None = None
     slack_events: tuple[SlackEvent, ...] = ("failure", "success")
+    # Failure and retry: what the running service has always emailed.
+    email_events: tuple[EmailEvent, ...] = ("failure", "retry")
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ def test_minimal_manifest_gets_the_documented_defaults(manifest, config):
     assert dag.end_date is None
     assert dag.timezone == "UTC"
     assert workflow.notifications.slack_events == ("failure", "success")
+    assert workflow.notifications.email_events == ("failure", "retry")
 
 
 def test_unknown_key_is_an_error_with_a_suggestion(manifest, config):
@@ -270,7 +271,9 @@ def test_owner_and_business_unit(manifest, config):
 
 
 def test_duplicate_secrets_are_errors_but_repeated_paths_are_not(manifest, config):
-    assert "more than once" in only(manifest(MINIMAL + "secrets: [a, a]\n"), config)[2]
+    line, column, message = only(manifest(MINIMAL + "secrets: [a, api-key, b, api-key]\n"), config)
+    assert (line, column) == (8, 26)  # at the repeat
+    assert message == "secrets lists 'api-key' more than once (entries 2 and 4): remove the repeat"
     text = MINIMAL + "iam:\n  s3_read_only: [bkt/x/*, bkt/x/*]\n"
     assert model(manifest(text), config).iam.s3_read_only == ("bkt/x/*",)
 
@@ -610,3 +613,86 @@ def test_the_stack_refuses_an_outlet_another_project_announces(manifest, config)
         ("team-b", "outlet dataset 's3://bucket/data' is also announced by team-a/also, team-a/produce"),
     ]
     assert len(load_all([theirs, ours], config)) == 2  # one project: fine
+
+
+def test_email_events_are_a_subset_of_failure_retry_success(manifest, config):
+    text = MINIMAL + "notifications:\n  emails: [a@justice.gov.uk]\n  email_events: [success, retry]\n"
+    assert model(manifest(text), config).notifications.email_events == ("success", "retry")
+    line, column, message = only(manifest(MINIMAL + "notifications:\n  email_events: [sucess]\n"), config)
+    assert (line, column) == (9, 18)
+    assert "success" in message
+    empty = manifest(MINIMAL + "notifications:\n  email_events: []\n")
+    assert only(empty, config)[2] == "notifications.email_events must not be empty"
+
+
+def test_an_env_var_a_secret_replaces_is_an_error_naming_both(manifest, config):
+    text = with_dag("env_vars:\n  SECRET_API_KEY: x\ntasks:\n  main:\n    env_vars:\n      SECRET_DB_PASSWORD: y")
+    found = problems(manifest(text + "secrets: [api-key, db-password]\n"), config)
+    assert found == [
+        (
+            5,
+            5,
+            "dag.env_vars.SECRET_API_KEY is replaced by secret 'api-key', which every task gets as SECRET_API_KEY: "
+            "rename the env var, or remove it and set the value in the secret",
+        ),
+        (
+            9,
+            9,
+            "dag.tasks.main.env_vars.SECRET_DB_PASSWORD is replaced by secret 'db-password', which every task "
+            "gets as SECRET_DB_PASSWORD: rename the env var, or remove it and set the value in the secret",
+        ),
+    ]
+    assert problems(manifest(with_dag("env_vars:\n  SECRET_OTHER: x") + "secrets: [api-key]\n"), config) == []
+
+
+def test_params_in_env_vars_must_be_declared(manifest, config):
+    ok = with_dag("params:\n  run_name: a\nenv_vars:\n  A: '{{ params.run_name }}'\n  B: \"{{ params['run_name'] }}\"")
+    assert problems(manifest(ok), config) == []
+    text = with_dag(
+        "params:\n  run_name: a\nenv_vars:\n  A: '{{ params.run_nme | upper }}'\n  B: \"{{ params['x'] }}\""
+    )
+    assert problems(manifest(text), config) == [
+        (
+            7,
+            8,
+            "dag.env_vars.A uses params.run_nme, which dag.params does not declare (dag.params has run_name): "
+            "did you mean 'run_name'? add run_nme under dag.params or use one of its keys",
+        ),
+        (
+            8,
+            8,
+            "dag.env_vars.B uses params.x, which dag.params does not declare (dag.params has run_name): "
+            "add x under dag.params or use one of its keys",
+        ),
+    ]
+    line, _, message = only(manifest(with_dag("tasks:\n  main:\n    env_vars:\n      A: '{{ params.x }}'")), config)
+    assert line == 7
+    assert "dag.params is not set" in message
+
+
+def test_a_value_that_differs_only_in_case_suggests_the_allowed_one(manifest, config):
+    _, _, message = only(manifest(MINIMAL.replace("Platforms", "hmpps")), config)
+    assert message.startswith("'hmpps' is not allowed for tags.business_unit; did you mean 'HMPPS'? (allowed: ")
+    assert "Central Digital" in message  # a short list is still given in full
+
+
+@pytest.mark.parametrize(
+    ("written", "suggested"),
+    [
+        ("general-spot-2vcpu-4gb", "did you mean 'general-spot-1vcpu-4gb' or 'general-spot-2vcpu-8gb'?"),
+        ("gpu-on-demand-8vcpu-64gb", "did you mean 'gpu-on-demand-8vcpu-32gb' or 'gpu-on-demand-16vcpu-64gb'?"),
+        # The user guide's profile: no such family, so the same size in every family.
+        (
+            "cpu-spot-2vcpu-8gb",
+            "did you mean 'general-spot-2vcpu-8gb', 'general-on-demand-2vcpu-8gb', 'gpu-spot-2vcpu-8gb' or "
+            "'gpu-on-demand-2vcpu-8gb'?",
+        ),
+        ("General-Spot-4vcpu-16gb", "did you mean 'general-spot-4vcpu-16gb'?"),
+    ],
+)
+def test_a_near_miss_profile_suggests_the_nearest_not_all_36(manifest, config, written, suggested):
+    _, _, message = only(manifest(with_dag(f"compute_profile: {written}")), config)
+    assert message == (
+        f"'{written}' is not allowed for dag.compute_profile; {suggested} "
+        "(the 36 allowed values are listed under compute_profile in docs/workflow-reference.md)"
+    )

@@ -42,6 +42,8 @@ def _generated_source(workflow: Workflow, names: Names) -> str:
     dag = workflow.dag
     notifications = workflow.notifications
     slack = notifications.slack_channel
+    # Airflow has no per-run success email: a DAG callback sends one per successful run.
+    email_success = bool(notifications.emails) and "success" in notifications.email_events
     secrets = task_secrets(workflow, names)
     datasets = isinstance(dag.schedule, DatasetSchedule) or any(t.inlets or t.outlets for t in dag.tasks)
 
@@ -51,9 +53,9 @@ def _generated_source(workflow: Workflow, names: Names) -> str:
         "retries": _int(dag.retries),
         "retry_delay": Call("datetime.timedelta", kwargs={"seconds": _int(dag.retry_delay)}),
         "email": list(notifications.emails),
-        # Email on failure and on retry, as the running service sends them (Airflow's default for retries).
-        "email_on_failure": bool(notifications.emails),
-        "email_on_retry": bool(notifications.emails),
+        # Airflow's own task emails; the default events (failure, retry) are what the running service sends.
+        "email_on_failure": bool(notifications.emails) and "failure" in notifications.email_events,
+        "email_on_retry": bool(notifications.emails) and "retry" in notifications.email_events,
     }
     if slack and "failure" in notifications.slack_events:
         default_args["on_failure_callback"] = [Call("notifications.task_failure", (slack,))]
@@ -73,8 +75,13 @@ def _generated_source(workflow: Workflow, names: Names) -> str:
     if dag.params:
         dag_kwargs["params"] = dict(dag.params)
     dag_kwargs["default_args"] = default_args
+    success_callbacks = []
     if slack and "success" in notifications.slack_events:
-        dag_kwargs["on_success_callback"] = [Call("notifications.dag_success", (slack,))]
+        success_callbacks.append(Call("notifications.dag_success", (slack,)))
+    if email_success:
+        success_callbacks.append(Call("notifications.dag_success_email", (list(notifications.emails),)))
+    if success_callbacks:
+        dag_kwargs["on_success_callback"] = success_callbacks
     dag_kwargs["tags"] = [workflow.business_unit]
     # Keep a value's final newline: Jinja drops it by default.
     dag_kwargs["jinja_environment_kwargs"] = {"keep_trailing_newline": True}
@@ -88,7 +95,7 @@ def _generated_source(workflow: Workflow, names: Names) -> str:
     if slack:
         imports.append("import airflow.providers.slack.notifications.slack")
     imports.append("")
-    if slack:
+    if slack or email_success:
         imports.append("from analytical_platform import notifications")
     imports.append("from analytical_platform.standard_operator import AnalyticalPlatformStandardOperator")
 

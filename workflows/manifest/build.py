@@ -122,6 +122,7 @@ def build(data: dict, path: Path, python_dag_source: str | None = None) -> Workf
         emails=_unique(notes.get("emails") or ()),
         slack_channel=notes["slack_channel"].lstrip("#") if notes.get("slack_channel") else None,
         **({"slack_events": tuple(notes["slack_events"])} if "slack_events" in notes else {}),
+        **({"email_events": _unique(notes["email_events"])} if "email_events" in notes else {}),
     )
     return Workflow(
         path=path,

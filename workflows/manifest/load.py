@@ -10,6 +10,7 @@ as text (``01234``, ``yes``, ``1.10``) it also keeps the text as written
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,10 +94,7 @@ def load(path: Path, text: str | None = None) -> tuple[Any, Positions]:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        reason = error.problem or error.context or "invalid YAML"
-        raise ManifestError([Problem(path, line, column, f"invalid YAML: {reason}")]) from None
+        raise ManifestError([_syntax_problem(path, text, error)]) from None
     except yaml.YAMLError as error:
         raise ManifestError([Problem(path, 1, 1, f"invalid YAML: {error}")]) from None
     except (ValueError, RecursionError) as error:  # e.g. unpaired surrogates, absurd nesting
@@ -107,6 +105,65 @@ def load(path: Path, text: str | None = None) -> tuple[Any, Positions]:
         return None, positions
     value = _convert(node, (), positions, positions.problems, loader)
     return value, positions
+
+
+# A value YAML reads as something other than text when it starts with one of these: ``*`` an alias,
+# ``@`` and ````` reserved, ``{`` and ``[`` a mapping or a list written inline.
+_MEANINGS = {
+    "*": "an alias",
+    "@": "a reserved character",
+    "`": "a reserved character",
+    "{": "a mapping written inline",
+    "[": "a list written inline",
+}
+_SPECIAL_START = re.compile(r"^\s*(?:-\s+)?(?:[^\s#'\"][^#]*?:\s+)?(?P<value>[*@`{\[].*)$")
+
+
+def _syntax_problem(path: Path, text: str, error: yaml.MarkedYAMLError) -> Problem:
+    """A YAML syntax error at its line: what the parser says, the usual cause in words, and the offending
+    line with a caret under the spot (on one line: ``line 5: "  schedule: " ^ "@daily"``)."""
+    mark = error.problem_mark or error.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    reason = error.problem or error.context or "invalid YAML"
+    lines = text.splitlines()
+    hint, shown = "", line
+    if "tab" in reason or (0 < line <= len(lines) and "\t" in _indent(lines[line - 1])):
+        hint = "indent with spaces, not tabs"
+    else:
+        # The value at fault is on the error's line, where the inline list or mapping began, or just before.
+        candidates = [line, *([error.context_mark.line + 1] if error.context_mark else []), line - 1]
+        for number in candidates:
+            found = _SPECIAL_START.match(lines[number - 1]) if 0 < number <= len(lines) else None
+            if found:
+                value = found["value"].rstrip()
+                quoted = "'" + value.replace("'", "''") + "'"
+                hint = (
+                    f"a value starting with {value[0]} is read as {_MEANINGS[value[0]]}: "
+                    f"if it is text, put it in quotes ({quoted})"
+                )
+                shown, column = number, found.start("value") + 1
+                break
+    message = f"invalid YAML: {reason}"
+    if hint:
+        message += f": {hint}"
+    if 0 < shown <= len(lines):
+        message += f"; {_caret(lines[shown - 1], column, shown)}"
+    return Problem(path, shown, column, message)
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _caret(line: str, column: int, number: int) -> str:
+    """The line with a caret at ``column``: ``line 5: "  schedule: " ^ "@daily"`` (tabs shown as \\t)."""
+
+    def shown(part: str) -> str:
+        return '"' + part.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t") + '"'
+
+    text = line if len(line) <= 200 else line[:200] + "..."
+    before, after = text[: column - 1], text[column - 1 :]
+    return f"line {number}: {shown(before)} ^ {shown(after)}" if before else f"line {number}: ^ {shown(after)}"
 
 
 def _too_big(size: int) -> str:

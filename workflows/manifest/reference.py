@@ -52,6 +52,7 @@ EXAMPLES: Mapping[str, Any] = {
     "notifications.emails": ["someone@justice.gov.uk"],
     "notifications.slack_channel": "my-team-alerts",
     "notifications.slack_events": ["failure"],
+    "notifications.email_events": ["failure", "success"],
     "iam": {"s3_read_only": ["my-bucket/some/prefix/*"], "athena": "read"},
     "notifications": {"emails": ["someone@justice.gov.uk"], "slack_channel": "my-team-alerts"},
     "iam.external_role": "arn:aws:iam::123456789012:role/my-existing-role",

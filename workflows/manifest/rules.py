@@ -28,7 +28,7 @@ from workflows.manifest.cron import six_field_problem
 from workflows.manifest.discovery import MANIFEST_NAME, PYTHON_DAG_NAME, location
 from workflows.manifest.load import NodePath, Positions
 from workflows.manifest.schema import field_name, show
-from workflows.manifest.templating import template_problem, timezone_valid
+from workflows.manifest.templating import params_used, template_problem, timezone_valid
 from workflows.model import DEFAULT_START_DATE, ENVIRONMENTS
 from workflows.plan.iam import platform_bucket_problem
 from workflows.plan.limits import (
@@ -38,7 +38,7 @@ from workflows.plan.limits import (
     SUGGESTION_LIMIT,
     TASK_LIMIT,
 )
-from workflows.plan.naming import param_env_var
+from workflows.plan.naming import param_env_var, secret_env_var
 
 PRESETS = frozenset(
     {"@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", "@annually"}
@@ -110,6 +110,8 @@ def document_problems(data: dict, positions: Positions, config: StackConfig, *, 
     yield from _check_templates(dag, positions)
     yield from _check_values_yaml_changes(dag, positions)
     yield from _check_param_names(dag, positions)
+    yield from _check_param_references(dag, positions)
+    yield from _check_secret_shadowing(dag, data.get("secrets"), positions)
     yield from _check_iam(data.get("iam"), positions)
     yield from _check_s3_paths(data.get("iam"), positions)
     yield from _check_platform_buckets(data.get("iam"), positions, config)
@@ -473,6 +475,49 @@ def _check_param_names(dag: dict, positions: Positions) -> Iterator[Problem]:
             )
         else:
             first[variable] = str(key)
+
+
+def _env_var_places(dag: dict) -> list[tuple[NodePath, Any]]:
+    """Every env var (DAG and task level), where it is."""
+    return [(where, value) for where, value in _value_places(dag) if where[-2] == "env_vars"]
+
+
+def _check_param_references(dag: dict, positions: Positions) -> Iterator[Problem]:
+    """``{{ params.x }}`` in an env var must name a key of ``dag.params``: Airflow renders an unknown one
+    as an empty string, so the task would silently get nothing."""
+    params = dag.get("params")
+    keys = [str(k) for k in params] if isinstance(params, dict) else []
+    for where, value in _env_var_places(dag):
+        if not isinstance(value, str):
+            continue
+        for key in params_used(value):
+            if key in keys:
+                continue
+            close = difflib.get_close_matches(key, keys, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            declared = f"dag.params has {', '.join(keys)}" if keys else "dag.params is not set"
+            yield positions.problem(
+                where,
+                f"{field_name(where)} uses params.{key}, which dag.params does not declare ({declared}): "
+                f"{hint}add {key} under dag.params or use one of its keys",
+            )
+
+
+def _check_secret_shadowing(dag: dict, secrets: Any, positions: Positions) -> Iterator[Problem]:
+    """A secret reaches its tasks as ``SECRET_<ID>``, which replaces an env var of the same name: say so
+    rather than let the env var's value silently disappear."""
+    if not isinstance(secrets, list):
+        return
+    variables = {secret_env_var(s): s for s in secrets if isinstance(s, str)}
+    for where, _ in _env_var_places(dag):
+        name = str(where[-1])
+        if name in variables:
+            yield positions.problem(
+                where,
+                f"{field_name(where)} is replaced by secret '{variables[name]}', which every task gets as "
+                f"{name}: rename the env var, or remove it and set the value in the secret",
+                key=True,
+            )
 
 
 S3_KEYS = ("s3_read_only", "s3_read_write", "s3_write_only", "s3_deny")

@@ -105,8 +105,7 @@ def _schema_problem(error: ValidationError, positions: Positions) -> Iterator[Pr
         return
     description = error.schema.get("description") if isinstance(error.schema, dict) else None
     if validator == "enum":
-        allowed = ", ".join(str(v) for v in error.validator_value)
-        yield positions.problem(where, f"{show(instance)} is not allowed for {field}; allowed: {allowed}")
+        yield positions.problem(where, _enum_message(field, instance, list(error.validator_value)))
     elif validator == "type":
         yield positions.problem(where, f"{field} must be {_type_words(error.validator_value)}, not {show(instance)}")
     elif validator in ("pattern", "format"):
@@ -115,7 +114,7 @@ def _schema_problem(error: ValidationError, positions: Positions) -> Iterator[Pr
             rule = log_group_problem(instance) or rule  # what exactly is wrong: a wildcard, the region, ...
         yield positions.problem(where, f"{show(instance)} is not a valid value for {field}: {rule}")
     elif validator == "uniqueItems":
-        yield positions.problem(where, f"{field} lists the same value more than once")
+        yield from _repeats(where, field, instance, positions)
     elif validator in ("minItems", "minProperties", "minLength"):
         yield positions.problem(where, f"{field} must not be empty")
     elif validator in ("minimum", "maximum"):
@@ -137,6 +136,71 @@ def _schema_problem(error: ValidationError, positions: Positions) -> Iterator[Pr
             yield positions.problem(where, f"{field} has an invalid value {show(instance)}")
     else:
         yield positions.problem(where, f"{field}: {error.message}")
+
+
+# Longest list of allowed values an enum error spells out; past it, only the nearest are named.
+ENUM_LIST_LIMIT = 12
+# A sized name: ``<family>-<n>vcpu-<m>gb`` (the compute profiles).
+_SIZED = re.compile(r"^(?P<family>.*?)-?(?P<vcpu>\d+)vcpu-(?P<memory>\d+)gb$", re.IGNORECASE)
+
+
+def _enum_message(field: str, instance: Any, allowed: list[Any]) -> str:
+    """What was written is not allowed: the closest allowed values first, then every allowed value when
+    there are few enough to read."""
+    message = f"{show(instance)} is not allowed for {field}"
+    near = _nearest(instance, [str(v) for v in allowed]) if isinstance(instance, str) else []
+    if near:
+        message += f"; did you mean {_or(near)}?"
+    listed = ", ".join(str(v) for v in allowed)
+    if len(allowed) > ENUM_LIST_LIMIT:
+        where = field.rsplit(".", maxsplit=1)[-1]
+        return f"{message} (the {len(allowed)} allowed values are listed under {where} in docs/workflow-reference.md)"
+    return f"{message} (allowed: {listed})" if near else f"{message}; allowed: {listed}"
+
+
+def _or(values: list[str]) -> str:
+    quoted = [f"'{v}'" for v in values]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" or {quoted[-1]}"
+
+
+def _nearest(written: str, allowed: list[str]) -> list[str]:
+    """The allowed values closest to ``written``: the same but for case; for a sized name, those of the
+    same family with the same vCPU or memory (the exact size in another family if none); else the
+    closest spellings."""
+    same_case = [v for v in allowed if v.casefold() == written.strip().casefold()]
+    if same_case:
+        return same_case
+    sized = _SIZED.match(written.strip())
+    if sized:
+        vcpu, memory, family = int(sized["vcpu"]), int(sized["memory"]), sized["family"].lower()
+        shapes = [(v, _SIZED.match(v)) for v in allowed]
+        shapes = [(v, m) for v, m in shapes if m]
+        same_family = [
+            v for v, m in shapes if m["family"] == family and (int(m["vcpu"]) == vcpu or int(m["memory"]) == memory)
+        ]
+        if same_family:
+            return same_family
+        same_size = [v for v, m in shapes if int(m["vcpu"]) == vcpu and int(m["memory"]) == memory]
+        if same_size:
+            return same_size
+    return difflib.get_close_matches(written, allowed, n=3)
+
+
+def _repeats(where: NodePath, field: str, instance: Any, positions: Positions) -> Iterator[Problem]:
+    """Each repeat of an earlier entry, at the repeat, naming the value."""
+    seen: dict[str, int] = {}
+    for index, value in enumerate(instance if isinstance(instance, list) else ()):
+        token = json.dumps(value, sort_keys=True, default=str)
+        if token in seen:
+            yield positions.problem(
+                (*where, index),
+                f"{field} lists {show(value)} more than once (entries {seen[token] + 1} and {index + 1}): "
+                "remove the repeat",
+            )
+        else:
+            seen[token] = index
+    if not seen:
+        yield positions.problem(where, f"{field} lists the same value more than once")
 
 
 def field_name(where: NodePath) -> str:

@@ -184,6 +184,20 @@ def template_problem(value: str) -> str | None:
     return None
 
 
+def params_used(value: str) -> list[str]:
+    """The ``dag.params`` keys an allowed template reads (``params.x``, ``params['x']``), in order, once
+    each; none for a value without Jinja or one :func:`template_problem` refuses."""
+    if "{{" not in value or template_problem(value) is not None:
+        return []
+    found: dict[str, None] = {}
+    for node in _ENVIRONMENT.parse(value).find_all((nodes.Getattr, nodes.Getitem)):
+        if isinstance(node.node, nodes.Name) and node.node.name == "params":
+            key = _step(node)
+            if key is not None:
+                found[key] = None
+    return list(found)
+
+
 def kind_of(node: nodes.Node) -> str:
     """The kind of an allowed expression; raises :class:`_Refused` for anything else."""
     if isinstance(node, nodes.Const):

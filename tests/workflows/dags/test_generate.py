@@ -169,6 +169,51 @@ def test_notification_choices(config: StackConfig) -> None:
     assert "callback" not in quiet
 
 
+@pytest.mark.parametrize(
+    ("events", "on_failure", "on_retry", "success_email"),
+    [
+        (("failure", "retry"), True, True, False),
+        (("failure",), True, False, False),
+        (("retry",), False, True, False),
+        (("success",), False, False, True),
+        (("failure", "success"), True, False, True),
+        (("retry", "success"), False, True, True),
+        (("failure", "retry", "success"), True, True, True),
+    ],
+)
+def test_email_events(
+    config: StackConfig, events: tuple[str, ...], on_failure: bool, on_retry: bool, success_email: bool
+) -> None:
+    workflow = make(notifications=Notifications(("a@justice.gov.uk", "b@justice.gov.uk"), email_events=events))
+    source = render(workflow, config)
+    [dag] = call_kwargs(source, "DAG")
+    assert f"'email_on_failure': {on_failure}, 'email_on_retry': {on_retry}" in ast.unparse(dag["default_args"])
+    if success_email:
+        assert ast.unparse(dag["on_success_callback"]) == (
+            "[notifications.dag_success_email(['a@justice.gov.uk', 'b@justice.gov.uk'])]"
+        )
+        assert "from analytical_platform import notifications" in source
+    else:
+        assert "on_success_callback" not in dag
+        assert "from analytical_platform import notifications" not in source
+    assert "airflow.providers.slack" not in source
+
+
+def test_email_on_success_follows_the_slack_success_message(config: StackConfig) -> None:
+    both = rich(notifications=Notifications(("a@justice.gov.uk",), "alerts", email_events=("success",)))
+    [dag] = call_kwargs(render(both, config), "DAG")
+    assert ast.unparse(dag["on_success_callback"]) == (
+        "[notifications.dag_success('alerts'), notifications.dag_success_email(['a@justice.gov.uk'])]"
+    )
+
+
+def test_email_events_without_addresses_send_nothing(config: StackConfig) -> None:
+    source = render(make(notifications=Notifications(email_events=("failure", "retry", "success"))), config)
+    [dag] = call_kwargs(source, "DAG")
+    assert "'email_on_failure': False, 'email_on_retry': False" in ast.unparse(dag["default_args"])
+    assert "callback" not in source
+
+
 def test_pre_import_hints(config: StackConfig) -> None:
     """Airflow's DAG processor imports the airflow.* modules a file names once, before forking a parser
     per file; without these lines every parse re-imports the Kubernetes provider (about 0.7 s)."""

@@ -55,3 +55,9 @@ def test_python_dag_source_is_kept_only_for_a_python_dag() -> None:
 
 def test_env_strings() -> None:
     assert [env_string(v) for v in ("x", True, 5, 1.5, None)] == ["x", "True", "5", "1.5", "None"]
+
+
+def test_email_events() -> None:
+    assert build(document(), PATH).notifications.email_events == ("failure", "retry")
+    chosen = {**document(), "notifications": {"emails": ["a@justice.gov.uk"], "email_events": ["success", "success"]}}
+    assert build(chosen, PATH).notifications.email_events == ("success",)  # a repeat is harmless: dropped

@@ -53,3 +53,67 @@ def test_problems_carry_a_severity():
     assert positions.problem(("a",), "m", severity="warning").severity == "warning"
     assert str(positions.problem(("a",), "m", severity="warning")) == f"{PATH}:1:4: warning: m"
     assert str(positions.problem(("a",), "m")) == f"{PATH}:1:4: m"
+
+
+def _syntax_error(text: str) -> tuple[int, int, str]:
+    with pytest.raises(ManifestError) as caught:
+        load(Path("workflow.yml"), text)
+    problem = caught.value.first
+    return problem.line, problem.column, problem.message
+
+
+def test_a_tab_in_the_indent_says_indent_with_spaces_and_shows_the_line() -> None:
+    assert _syntax_error("dag:\n  repository: a\n\tretries: 2\n") == (
+        3,
+        1,
+        "invalid YAML: found a tab character that violates indentation: indent with spaces, not tabs; "
+        'line 3: ^ "\\tretries: 2"',
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "message"),
+    [
+        (
+            "dag:\n  schedule: @daily\n",
+            2,
+            13,
+            "invalid YAML: found character that cannot start any token: a value starting with @ is read as a reserved "
+            'character: if it is text, put it in quotes (\'@daily\'); line 2: "  schedule: " ^ "@daily"',
+        ),
+        (
+            "dag:\n  env_vars:\n    A: *star's\n",
+            3,
+            8,
+            "invalid YAML: did not find expected alphabetic or numeric character: a value starting with * is read as "
+            "an alias: if it is text, put it "
+            "in quotes ('*star''s'); line 3: \"    A: \" ^ \"*star's\"",
+        ),
+        (
+            "dag:\n  x: [a, b\n  y: 2\n",
+            2,
+            6,
+            "invalid YAML: did not find expected ',' or ']': a value starting with [ is read as a list written inline: "
+            'if it is text, put it in quotes (\'[a, b\'); line 2: "  x: " ^ "[a, b"',
+        ),
+        (
+            "dag:\n  x: {a} b\n",
+            2,
+            6,
+            "invalid YAML: did not find expected key: a value starting with { is read as a mapping written inline: "
+            'if it is text, put it in quotes (\'{a} b\'); line 2: "  x: " ^ "{a} b"',
+        ),
+    ],
+)
+def test_a_value_with_a_special_first_character_says_put_it_in_quotes(
+    text: str, line: int, column: int, message: str
+) -> None:
+    assert _syntax_error(text) == (line, column, message)
+
+
+def test_other_syntax_errors_show_the_line_with_a_caret() -> None:
+    assert _syntax_error("a: b: c\n") == (
+        1,
+        5,
+        'invalid YAML: mapping values are not allowed in this context; line 1: "a: b" ^ ": c"',
+    )

@@ -33,6 +33,7 @@ from workflows.manifest.templating import (
     MACROS,
     METHODS,
     RUN_CONTEXT,
+    params_used,
     template_problem,
 )
 from workflows.validate import load_workflow
@@ -653,3 +654,17 @@ def test_every_date_method_and_field_is_rendered_in_airflow() -> None:
         if f".{name}(" not in used and f".{name} " not in used and f".{name}|" not in used
     }
     assert untried == set()
+
+
+@pytest.mark.parametrize(
+    ("value", "keys"),
+    [
+        ("{{ params.run_date }}", ["run_date"]),
+        ("{{ params['run date'] }}-{{ params.b | int }}-{{ params.run_date }}", ["run date", "b", "run_date"]),
+        ("{{ ds }} {{ dag_run.conf['params'] }}", []),
+        ("no jinja: params.x", []),
+        ("{{ var.value.params }}", []),  # refused, so not read
+    ],
+)
+def test_params_used(value: str, keys: list[str]) -> None:
+    assert params_used(value) == keys
