@@ -209,6 +209,8 @@ def report(problems: Sequence[Problem], output: str, checked: int | None = None)
                             "line": p.line,
                             "column": p.column,
                             "severity": p.severity,
+                            "code": p.code,
+                            "key": p.key,
                             "message": p.message,
                         }
                         for p in problems
@@ -222,7 +224,7 @@ def report(problems: Sequence[Problem], output: str, checked: int | None = None)
         if output == "github":
             print(
                 f"::{problem.severity} file={_escape(str(problem.path), True)},line={problem.line},"
-                f"col={problem.column}::{_escape(problem.message)}"
+                f"col={problem.column},title={_escape(problem.title, True)}::{_escape(problem.message)}"
             )
         else:
             print(problem)

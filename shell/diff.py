@@ -35,7 +35,7 @@ from typing import Any, TextIO
 import yaml
 
 from shell.offline import ProgramFailed, run_program
-from workflows.config import stack_file
+from workflows.config import StackConfig, stack_file
 from workflows.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from workflows.manifest.discovery import MANIFEST_NAME
 from workflows.review.approval import assess
@@ -114,6 +114,7 @@ def stack_diff(
         author=author,
         config_changed=config_changed,
         code_changed=code_changed,
+        region=StackConfig.from_stack_file(stack_file(config_dir, stack)).region,
     )
     repo, prefix = _locate(environments)
     verdict = assess(

@@ -28,6 +28,7 @@ from shell.program import deploy
 from workflows import tokens
 from workflows.config import StackConfig, example_cluster_facts, stack_file
 from workflows.installation import Placeholder
+from workflows.model import CronSchedule, DatasetSchedule, IntervalSchedule, Schedule
 from workflows.plan.workflow_plan import WorkflowPlan
 
 PROJECT = "analytical-platform-airflow"
@@ -301,6 +302,8 @@ def render_command(stack: str, environments: Path, out: Path, config_dir: Path) 
         rendered = render_stack(stack, environments, config_dir)
     except ProgramFailed as error:
         print(error)
+        if out.exists():
+            print(f"{out} was not updated: what it holds is from an earlier render and is stale")
         return 1
     registrations, plans = rendered.registrations, rendered.plans
     counts = write_render(registrations, plans, config, out)
@@ -309,6 +312,9 @@ def render_command(stack: str, environments: Path, out: Path, config_dir: Path) 
     width = max(map(len, counts), default=0)
     for type_, count in counts.items():
         print(f"  {type_:<{width}}  {count}")
+    for plan in sorted(plans, key=lambda p: p.logical_name):
+        for line in workflow_summary(plan):
+            print(f"  {line}")
     print(f"wrote {out / 'resources.json'}")
     print(f"wrote {out / 'dags'}/ (mirror of s3://{config.mwaa_bucket}/{config.dags_prefix})")
     print(f"wrote {out / 'workflows'}/<project>/<workflow>/ (iam-policy.json, trust-policy.json, kubernetes.yaml)")
@@ -317,3 +323,30 @@ def render_command(stack: str, environments: Path, out: Path, config_dir: Path) 
         for example in rendered.examples:
             print(f"  {example}")
     return 0
+
+
+def _schedule_words(schedule: Schedule) -> str:
+    if isinstance(schedule, CronSchedule):
+        return schedule.expression
+    if isinstance(schedule, IntervalSchedule):
+        return f"every {schedule.seconds}s"
+    if isinstance(schedule, DatasetSchedule):
+        return f"on update of {', '.join(schedule.uris)}"
+    return "none (run by hand)"
+
+
+def workflow_summary(plan: WorkflowPlan) -> list[str]:
+    """What ``render`` says of one workflow: DAG id, schedule, image, tasks and their compute profiles,
+    the role its pods run as, and the secrets whose value its maintainers still have to set."""
+    workflow, names = plan.workflow, plan.names
+    role = f"external role {plan.role_arn}" if workflow.iam.external_role else f"role {plan.role_arn}"
+    lines = [
+        f"{workflow.key}: DAG {names.dag_id}",
+        f"  schedule: {_schedule_words(workflow.dag.schedule)}",
+        f"  image: {names.image}",
+        f"  tasks: {', '.join(f'{t.name} ({t.compute_profile})' for t in workflow.dag.tasks)}",
+        f"  {role}",
+    ]
+    if plan.secrets:
+        lines.append(f"  secrets to fill in after deploying: {', '.join(s.name for s in plan.secrets)}")
+    return lines

@@ -3,13 +3,48 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 Severity = Literal["error", "warning"]
 ERROR: Severity = "error"
 WARNING: Severity = "warning"
+
+# The stable code of every kind of problem (``validate --format json``) and its short title
+# (``validate --format github``). A problem nobody gave a code to is ``invalid``.
+INVALID = "invalid"
+TITLES: dict[str, str] = {
+    INVALID: "Invalid manifest",
+    "yaml-syntax": "YAML syntax",
+    "unknown-key": "Unknown key",
+    "missing-key": "Missing key",
+    "invalid-name": "Invalid name",
+    "not-allowed": "Value not allowed",
+    "wrong-type": "Wrong type",
+    "invalid-value": "Invalid value",
+    "duplicate": "Duplicate entry",
+    "empty": "Empty value",
+    "out-of-range": "Out of range",
+    "too-long": "Name too long",
+    "invalid-schedule": "Invalid schedule",
+    "invalid-cron": "Invalid cron",
+    "invalid-date": "Invalid date",
+    "invalid-dataset": "Invalid dataset",
+    "invalid-dependency": "Invalid dependency",
+    "invalid-template": "Invalid template",
+    "unknown-param": "Unknown param",
+    "secret-shadows-env-var": "Secret replaces env var",
+    "s3-path-matches-nothing": "S3 path matches nothing",
+    "platform-bucket": "Platform bucket",
+    "invalid-iam": "Invalid IAM grant",
+    "invalid-location": "Wrong location",
+    "invalid-repository": "Invalid repository",
+    "invalid-email": "Invalid email",
+    "invalid-tag": "Invalid tag",
+    "yaml-reading": "YAML reads differently",
+    "too-many": "Too many entries",
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -27,6 +62,16 @@ class Problem:
     column: int
     message: str
     severity: Severity = ERROR
+    # What kind of problem (a stable code for tools, see TITLES) and the manifest key it points at
+    # (``dag.tasks.extract.env_vars.ZIP``; empty for the file as a whole). Neither takes part in
+    # comparing or sorting problems: the same place and message is the same problem.
+    code: str = field(default=INVALID, compare=False)
+    key: str = field(default="", compare=False)
+
+    @property
+    def title(self) -> str:
+        """A few words naming the kind of problem (the title of a GitHub annotation)."""
+        return TITLES.get(self.code, TITLES[INVALID])
 
     @property
     def is_error(self) -> bool:

@@ -17,6 +17,7 @@ deploy. :func:`load_all` also checks that no two workflows of a stack share a na
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ def _one_line(problem: Problem) -> Problem:
     """The problem with anything unprintable in its message (a key's newline) escaped: one problem, one line."""
     if problem.message.isprintable():
         return problem
-    return Problem(problem.path, problem.line, problem.column, escape_unprintable(problem.message), problem.severity)
+    return replace(problem, message=escape_unprintable(problem.message), key=escape_unprintable(problem.key))
 
 
 def load_all(

@@ -77,7 +77,9 @@ def test_python_dag_workflows_are_checked_too(ecr, manifest, capsys):
     )
     code, out, _ = run([path], capsys, "--format", "github")
     assert code == 1
-    assert out.startswith(f"::error file={str(path).replace(':', '%3A')},line=3,col=8::the image")
+    assert out.startswith(
+        f"::error file={str(path).replace(':', '%3A')},line=3,col=8,title=Invalid manifest::the image"
+    )
     push(ecr, "moj-analytical-services/example", "v1.0.0")
     assert run([path], capsys)[0] == 0
 

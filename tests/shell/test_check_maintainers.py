@@ -109,7 +109,7 @@ def test_all_good(github, manifest, capsys):
 def test_github_format_annotates_the_line(github, manifest, capsys):
     code, out, _ = run(manifest, MANIFEST, capsys, "--format", "github")
     assert code == 1
-    assert out.splitlines()[0].startswith("::error file=M,line=6,col=5::maintainer 'mixedcase'")
+    assert out.splitlines()[0].startswith("::error file=M,line=6,col=5,title=Invalid manifest::maintainer 'mixedcase'")
 
 
 @pytest.mark.parametrize("status", [401, 500])

@@ -66,7 +66,14 @@ def test_validate_github_format(manifest, capsys):
     bad = manifest(MINIMAL + "retires: 3\n")
     assert main(["validate", "--format", "github", str(bad)]) == 1
     (line,) = capsys.readouterr().out.splitlines()
-    assert line.startswith(f"::error file={bad},line=8,col=1::unknown key 'retires'")
+    assert line.startswith(f"::error file={bad},line=8,col=1,title=Unknown key::unknown key 'retires'")
+
+
+def test_validate_github_titles_name_the_kind_of_problem(manifest, capsys):
+    bad = manifest(MINIMAL.replace("dag:\n", "dag:\n  schedule: '0 5 * *'\n"))
+    assert main(["validate", "--format", "github", str(bad)]) == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"::error file={bad},line=2,col=13,title=Invalid cron::")
 
 
 def test_validate_json_format(manifest, capsys):
@@ -75,6 +82,20 @@ def test_validate_json_format(manifest, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["valid"] is False
     assert report["problems"][0]["line"] == 8
+    assert report["problems"][0]["code"] == "unknown-key"
+    assert report["problems"][0]["key"] == "retires"
+    assert report["problems"][0]["severity"] == "error"
+
+
+def test_validate_json_gives_the_key_path_of_a_nested_problem(manifest, capsys):
+    bad = manifest(MINIMAL.replace("dag:\n", "dag:\n  tasks:\n    extract:\n      env_vars:\n        1ZIP: x\n"))
+    assert main(["validate", "--format", "json", str(bad)]) == 1
+    (problem,) = json.loads(capsys.readouterr().out)["problems"]
+    assert (problem["code"], problem["key"], problem["severity"]) == (
+        "invalid-name",
+        "dag.tasks.extract.env_vars.1ZIP",
+        "error",
+    )
 
 
 def test_usage_errors_exit_two(tmp_path, capsys):
@@ -179,6 +200,35 @@ def test_render_refuses_an_invalid_stack(manifest, tmp_path, capsys):
     assert not (out / "resources.json").exists()
 
 
+def test_a_failed_render_says_the_output_folder_is_stale(manifest, tmp_path, capsys):
+    bad = manifest(MINIMAL + "retires: 3\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    code = main(["render", "--stack", "development", "--environments", str(bad.parents[3]), "--out", str(out)])
+    assert code == 1
+    assert f"{out} was not updated: what it holds is from an earlier render and is stale" in capsys.readouterr().out
+
+
+def test_render_summarises_each_workflow(manifest, tmp_path, capsys):
+    path = manifest(
+        MINIMAL.replace("dag:\n", "dag:\n  schedule: '0 5 * * *'\n  compute_profile: general-spot-2vcpu-8gb\n")
+        + "secrets: [api-key]\n"
+    )
+    out = tmp_path / "out"
+    assert main(["render", "--stack", "development", "--environments", str(path.parents[3]), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    start = printed.index("  demo/job:")
+    summary = printed[start : printed.index("wrote ")]
+    assert summary == (
+        "  demo/job: DAG demo.job\n"
+        "    schedule: 0 5 * * *\n"
+        "    image: 509399598587.dkr.ecr.eu-west-2.amazonaws.com/moj-analytical-services/example:v1.0.0\n"
+        "    tasks: main (general-spot-2vcpu-8gb)\n"
+        "    role arn:aws:iam::593291632749:role/airflow-development-demo-job\n"
+        "    secrets to fill in after deploying: /airflow/development/demo/job/api-key\n"
+    )
+
+
 def test_validate_catches_a_clash_with_a_manifest_it_was_not_given(manifest, capsys):
     """`a` + `b-c` and `a-b` + `c` would share a role and service account: validate says so even when
     only one of the two files is checked (as a pull request does), agreeing with render."""
@@ -208,7 +258,9 @@ def test_a_warning_in_github_format(manifest, capsys):
     path = manifest(WARNED)
     assert main(["validate", "--format", "github", str(path)]) == 0
     escaped = str(path).replace(":", "%3A").replace(",", "%2C")
-    assert capsys.readouterr().out == f"::warning file={escaped},line=9,col=18::{WARNING}\n"
+    assert capsys.readouterr().out == (
+        f"::warning file={escaped},line=9,col=18,title=S3 path matches nothing::{WARNING}\n"
+    )
 
 
 def test_a_warning_in_json_format(manifest, capsys):
@@ -222,6 +274,8 @@ def test_a_warning_in_json_format(manifest, capsys):
         "line": 9,
         "column": 18,
         "severity": "warning",
+        "code": "s3-path-matches-nothing",
+        "key": "iam.s3_read_only[0]",
         "message": WARNING,
     }
 

@@ -696,3 +696,31 @@ def test_a_near_miss_profile_suggests_the_nearest_not_all_36(manifest, config, w
         f"'{written}' is not allowed for dag.compute_profile; {suggested} "
         "(the 36 allowed values are listed under compute_profile in docs/workflow-reference.md)"
     )
+
+
+def kinds(path: Path, config) -> list[tuple[str, str, str]]:
+    """(code, key path, severity) of every problem of a manifest."""
+    try:
+        load_workflow(path, config)
+    except ManifestError as error:
+        return [(p.code, p.key, p.severity) for p in error.problems]
+    return []
+
+
+def test_each_problem_has_a_stable_code_and_the_key_path_it_points_at(manifest, config):
+    path = manifest(
+        with_dag(
+            "retires: 3\nschedule: '61 * * * *'\ncompute_profile: huge\n"
+            "tasks:\n  extract:\n    env_vars:\n      ZIP: '{{ params.missing }}'"
+        )
+    )
+    assert kinds(path, config) == [
+        ("unknown-key", "dag.retires", "error"),
+        ("invalid-cron", "dag.schedule", "error"),
+        ("not-allowed", "dag.compute_profile", "error"),
+        ("unknown-param", "dag.tasks.extract.env_vars.ZIP", "error"),
+    ]
+
+
+def test_yaml_syntax_errors_have_their_code(manifest, config):
+    assert kinds(manifest("dag: [unclosed\n"), config) == [("yaml-syntax", "", "error")]

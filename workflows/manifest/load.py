@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from workflows.errors import ERROR, ManifestError, Problem, Severity
+from workflows.errors import ERROR, INVALID, ManifestError, Problem, Severity
 from workflows.plan.limits import MANIFEST_SIZE_LIMIT
 
 NodePath = tuple[str | int, ...]
@@ -56,9 +56,16 @@ class Positions:
             table = self.table
         return self.table.get((), (1, 1))
 
-    def problem(self, node: NodePath, message: str, *, key: bool = False, severity: Severity = ERROR) -> Problem:
+    def problem(
+        self, node: NodePath, message: str, *, key: bool = False, severity: Severity = ERROR, code: str = INVALID
+    ) -> Problem:
         line, column = self.of(node, key=key)
-        return Problem(self.path, line, column, message, severity)
+        return Problem(self.path, line, column, message, severity, code=code, key=key_path(node))
+
+
+def key_path(node: NodePath) -> str:
+    """``node`` as a manifest key path: ``dag.tasks.extract.env_vars.ZIP``, ``iam.s3_read_only[0]``."""
+    return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in node).replace(".[", "[")
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # the C parser when built, same results
@@ -96,9 +103,9 @@ def load(path: Path, text: str | None = None) -> tuple[Any, Positions]:
     except yaml.MarkedYAMLError as error:
         raise ManifestError([_syntax_problem(path, text, error)]) from None
     except yaml.YAMLError as error:
-        raise ManifestError([Problem(path, 1, 1, f"invalid YAML: {error}")]) from None
+        raise ManifestError([Problem(path, 1, 1, f"invalid YAML: {error}", code="yaml-syntax")]) from None
     except (ValueError, RecursionError) as error:  # e.g. unpaired surrogates, absurd nesting
-        raise ManifestError([Problem(path, 1, 1, f"invalid YAML: {error}")]) from None
+        raise ManifestError([Problem(path, 1, 1, f"invalid YAML: {error}", code="yaml-syntax")]) from None
 
     positions = Positions(path)
     if node is None:
@@ -148,7 +155,7 @@ def _syntax_problem(path: Path, text: str, error: yaml.MarkedYAMLError) -> Probl
         message += f": {hint}"
     if 0 < shown <= len(lines):
         message += f"; {_caret(lines[shown - 1], column, shown)}"
-    return Problem(path, shown, column, message)
+    return Problem(path, shown, column, message, code="yaml-syntax")
 
 
 def _indent(line: str) -> str:
@@ -195,7 +202,11 @@ def _convert(
             loader.flatten_mapping(node)  # resolves "<<" merge keys
         except yaml.MarkedYAMLError as error:  # "<<: 5": not a mapping to merge (that "<<" is dropped)
             mark = error.problem_mark or node.start_mark
-            problems.append(Problem(positions.path, mark.line + 1, mark.column + 1, f"invalid YAML: {error.problem}"))
+            problems.append(
+                Problem(
+                    positions.path, mark.line + 1, mark.column + 1, f"invalid YAML: {error.problem}", code="yaml-syntax"
+                )
+            )
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):

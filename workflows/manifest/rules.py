@@ -14,7 +14,8 @@ import graphlib
 import json
 import re
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 from croniter import croniter
 
 from workflows.config import StackConfig
-from workflows.errors import ERROR, WARNING, Problem
+from workflows.errors import ERROR, INVALID, WARNING, Problem
 from workflows.manifest.build import parse_date
 from workflows.manifest.cron import six_field_problem
 from workflows.manifest.discovery import MANIFEST_NAME, PYTHON_DAG_NAME, location
@@ -64,6 +65,7 @@ def bound_problems(data: Any, positions: Positions) -> list[Problem]:
                     where,
                     f"{field_name(where)} has {len(value):,} {what}, over the limit of {limit:,}: {fix}",
                     key=True,
+                    code="too-many",
                 )
             )
 
@@ -102,22 +104,22 @@ def bound_problems(data: Any, positions: Positions) -> list[Problem]:
 def document_problems(data: dict, positions: Positions, config: StackConfig, *, has_dag_py: bool) -> Iterator[Problem]:
     """Rules the schema cannot express, on the document as written (it may have other problems)."""
     dag = data.get("dag") if isinstance(data.get("dag"), dict) else {}
-    yield from _check_repository(dag, positions, config)
-    yield from _check_tag(dag, positions)
-    yield from _check_schedule(dag, positions)
-    yield from _check_dates(dag, positions)
-    yield from _check_tasks(dag, positions)
-    yield from _check_templates(dag, positions)
-    yield from _check_values_yaml_changes(dag, positions)
-    yield from _check_param_names(dag, positions)
-    yield from _check_param_references(dag, positions)
-    yield from _check_secret_shadowing(dag, data.get("secrets"), positions)
-    yield from _check_iam(data.get("iam"), positions)
-    yield from _check_s3_paths(data.get("iam"), positions)
-    yield from _check_platform_buckets(data.get("iam"), positions, config)
-    yield from _check_datasets(dag, positions)
-    yield from _check_outlets_written(dag, data.get("iam"), positions)
-    yield from _check_email_domains(data, positions, config)
+    yield from _coded("invalid-repository", _check_repository(dag, positions, config))
+    yield from _coded("invalid-tag", _check_tag(dag, positions))
+    yield from _coded("invalid-schedule", _check_schedule(dag, positions))
+    yield from _coded("invalid-date", _check_dates(dag, positions))
+    yield from _coded("invalid-dependency", _check_tasks(dag, positions))
+    yield from _coded("invalid-template", _check_templates(dag, positions))
+    yield from _coded("yaml-reading", _check_values_yaml_changes(dag, positions))
+    yield from _coded("invalid-name", _check_param_names(dag, positions))
+    yield from _coded("unknown-param", _check_param_references(dag, positions))
+    yield from _coded("secret-shadows-env-var", _check_secret_shadowing(dag, data.get("secrets"), positions))
+    yield from _coded("invalid-iam", _check_iam(data.get("iam"), positions))
+    yield from _coded("s3-path-matches-nothing", _check_s3_paths(data.get("iam"), positions))
+    yield from _coded("platform-bucket", _check_platform_buckets(data.get("iam"), positions, config))
+    yield from _coded("invalid-dataset", _check_datasets(dag, positions))
+    yield from _coded("invalid-iam", _check_outlets_written(dag, data.get("iam"), positions))
+    yield from _coded("invalid-email", _check_email_domains(data, positions, config))
     if dag.get("python_dag") is True and not has_dag_py:
         dag_py = positions.path.parent / PYTHON_DAG_NAME
         yield positions.problem(
@@ -128,7 +130,17 @@ def document_problems(data: dict, positions: Positions, config: StackConfig, *, 
         )
 
 
+def _coded(code: str, problems: Iterable[Problem]) -> Iterator[Problem]:
+    """``problems`` with ``code`` unless a check gave one a more precise code."""
+    for problem in problems:
+        yield problem if problem.code != INVALID else replace(problem, code=code)
+
+
 def location_problems(path: Path, positions: Positions, config: StackConfig) -> Iterator[Problem]:
+    yield from _coded("invalid-location", _location_problems(path, positions, config))
+
+
+def _location_problems(path: Path, positions: Positions, config: StackConfig) -> Iterator[Problem]:
     environment, project, workflow = location(path)
     if path.name != MANIFEST_NAME:
         yield positions.problem((), f"a manifest must be called {MANIFEST_NAME}")
@@ -231,12 +243,13 @@ def _check_schedule(dag: dict, positions: Positions) -> Iterator[Problem]:
                 ("dag", "schedule"), f"'{expression}' is not an Airflow preset; allowed: {', '.join(sorted(PRESETS))}"
             )
     elif six_field_problem(expression) is not None:
-        yield positions.problem(("dag", "schedule"), six_field_problem(expression))
+        yield positions.problem(("dag", "schedule"), six_field_problem(expression), code="invalid-cron")
     elif len(expression.split()) != 5 or not croniter.is_valid(expression):
         yield positions.problem(
             ("dag", "schedule"),
             f"'{expression}' is not a valid cron expression: use five fields, minute hour day-of-month month "
             'day-of-week, such as "0 5 * * MON-FRI", or a preset such as @daily',
+            code="invalid-cron",
         )
 
 

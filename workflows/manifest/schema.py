@@ -27,7 +27,7 @@ from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 
 from workflows.errors import Problem
-from workflows.manifest.load import NodePath, Positions
+from workflows.manifest.load import NodePath, Positions, key_path
 from workflows.manifest.log_groups import log_group_problem
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "workflow.schema.json"
@@ -91,42 +91,55 @@ def _schema_problem(error: ValidationError, positions: Positions) -> Iterator[Pr
                 (*where, key),
                 f"unknown key '{key}' in {field or 'the manifest'}{hint}; allowed keys: {', '.join(allowed)}",
                 key=True,
+                code="unknown-key",
             )
         return
     if validator == "required":
         missing = re.findall(r"'([^']+)' is a required property", error.message)
         name = missing[0] if missing else error.message
-        yield positions.problem(where, f"missing required key '{name}' in {field or 'the manifest'}")
+        yield positions.problem(
+            where, f"missing required key '{name}' in {field or 'the manifest'}", code="missing-key"
+        )
         return
     if "propertyNames" in error.relative_schema_path and isinstance(instance, str):
         yield positions.problem(
-            (*where, instance), f"'{instance}' is not a valid name here: {_names_rule(where)}", key=True
+            (*where, instance),
+            f"'{instance}' is not a valid name here: {_names_rule(where)}",
+            key=True,
+            code="invalid-name",
         )
         return
     description = error.schema.get("description") if isinstance(error.schema, dict) else None
     if validator == "enum":
-        yield positions.problem(where, _enum_message(field, instance, list(error.validator_value)))
+        yield positions.problem(where, _enum_message(field, instance, list(error.validator_value)), code="not-allowed")
     elif validator == "type":
-        yield positions.problem(where, f"{field} must be {_type_words(error.validator_value)}, not {show(instance)}")
+        yield positions.problem(
+            where, f"{field} must be {_type_words(error.validator_value)}, not {show(instance)}", code="wrong-type"
+        )
     elif validator in ("pattern", "format"):
         rule = _value_rule(where, description)
         if "cloudwatch_logs_read_only" in where and isinstance(instance, str):
             rule = log_group_problem(instance) or rule  # what exactly is wrong: a wildcard, the region, ...
-        yield positions.problem(where, f"{show(instance)} is not a valid value for {field}: {rule}")
+        yield positions.problem(
+            where, f"{show(instance)} is not a valid value for {field}: {rule}", code="invalid-value"
+        )
     elif validator == "uniqueItems":
         yield from _repeats(where, field, instance, positions)
     elif validator in ("minItems", "minProperties", "minLength"):
-        yield positions.problem(where, f"{field} must not be empty")
+        yield positions.problem(where, f"{field} must not be empty", code="empty")
     elif validator in ("minimum", "maximum"):
         bound = "at least" if validator == "minimum" else "at most"
-        yield positions.problem(where, f"{field} must be {bound} {error.validator_value}, not {show(instance)}")
+        yield positions.problem(
+            where, f"{field} must be {bound} {error.validator_value}, not {show(instance)}", code="out-of-range"
+        )
     elif validator == "maxLength":
-        yield positions.problem(where, f"{field} must be at most {error.validator_value} characters")
+        yield positions.problem(where, f"{field} must be at most {error.validator_value} characters", code="too-long")
     elif validator in ("oneOf", "anyOf") and where[-1:] == ("schedule",):
         yield positions.problem(
             where,
             'dag.schedule must be a cron expression or preset ("0 5 * * *", "@daily"), None, '
             "a mapping with one of seconds/minutes/hours (whole numbers), or a mapping with datasets (a list of URIs)",
+            code="invalid-schedule",
         )
     elif validator in ("oneOf", "anyOf"):
         best = error.context[0] if error.context else None
@@ -196,15 +209,16 @@ def _repeats(where: NodePath, field: str, instance: Any, positions: Positions) -
                 (*where, index),
                 f"{field} lists {show(value)} more than once (entries {seen[token] + 1} and {index + 1}): "
                 "remove the repeat",
+                code="duplicate",
             )
         else:
             seen[token] = index
     if not seen:
-        yield positions.problem(where, f"{field} lists the same value more than once")
+        yield positions.problem(where, f"{field} lists the same value more than once", code="duplicate")
 
 
 def field_name(where: NodePath) -> str:
-    return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in where).replace(".[", "[")
+    return key_path(where)
 
 
 def show(value: Any) -> str:

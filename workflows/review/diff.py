@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from workflows import tokens
+from workflows.review.secrets_status import console_link
 
 if TYPE_CHECKING:
     from workflows.review.approval import Verdict
@@ -76,6 +77,10 @@ class WorkflowDiff:
     author: str | None = None
     base_maintainers: tuple[str, ...] = ()
     code_changed: bool = False
+    # The path of every secret the change adds (its value is a placeholder until a maintainer sets it),
+    # and the maintainers listed at the head, who are the ones to set it.
+    new_secrets: tuple[str, ...] = ()
+    maintainers: tuple[str, ...] = ()
 
     @property
     def author_is_maintainer(self) -> bool:
@@ -111,6 +116,8 @@ class StackDiff:
     platform: tuple[ResourceChange, ...] = ()
     config_changed: bool = False
     verdict: Verdict | None = None
+    # The stack's AWS region: where the console links of new secrets point (no links without it).
+    region: str | None = None
 
     def by_change(self, change: Change) -> list[WorkflowDiff]:
         return [w for w in self.workflows if w.change == change]
@@ -152,6 +159,7 @@ def compare(
     author: str | None = None,
     config_changed: bool = False,
     code_changed: Collection[str] = (),
+    region: str | None = None,
 ) -> StackDiff:
     """Compare two renders of one stack.
 
@@ -184,6 +192,7 @@ def compare(
         workflows=tuple(workflows),
         platform=tuple(platform),
         config_changed=config_changed,
+        region=region,
     )
 
 
@@ -201,8 +210,17 @@ def _workflow_diff(
     in_base = bool(base) or base_manifest is not None
     in_head = bool(head) or head_manifest is not None
     maintainers = _maintainers(base_manifest)
+    new_secrets = tuple(
+        sorted(
+            str((resource.get("inputs") or {}).get("name", name))
+            for (type_, name), resource in head.items()
+            if type_ == tokens.SECRET and (type_, name) not in base
+        )
+    )
     if not in_base:
-        return WorkflowDiff(key, "added", resources, author=author)
+        return WorkflowDiff(
+            key, "added", resources, author=author, new_secrets=new_secrets, maintainers=_maintainers(head_manifest)
+        )
     if not in_head:
         return WorkflowDiff(key, "removed", resources, author=author, base_maintainers=maintainers)
     # Without both manifests (a side that is not valid YAML), only the resources can tell what changed.
@@ -228,6 +246,8 @@ def _workflow_diff(
         author=author,
         base_maintainers=maintainers,
         code_changed=code_changed,
+        new_secrets=new_secrets,
+        maintainers=_maintainers(head_manifest),
     )
 
 
@@ -374,6 +394,7 @@ def render_markdown(diff: StackDiff) -> str:
         out.append(f"| platform runtime | changed | {_count_summary(diff.platform)} |")
     if diff.only_tag_bumps_by_maintainers:
         out += ["", "Every change is an image-tag bump by a listed maintainer of the workflow."]
+    out += _secrets_to_set(diff)
     if diff.verdict is not None:
         out += ["", *diff.verdict.markdown()]
     for workflow in [*added, *removed, *changed]:
@@ -381,6 +402,21 @@ def render_markdown(diff: StackDiff) -> str:
     if diff.platform:
         out += ["", *_details("platform runtime", diff.platform, ())]
     return "\n".join(out) + "\n"
+
+
+def _secrets_to_set(diff: StackDiff) -> list[str]:
+    """The reminder, for each workflow that adds a secret, that its maintainers set the value after the merge
+    (until then it holds the placeholder the stack creates), with the console page of the secret."""
+    adding = [w for w in diff.workflows if w.new_secrets and w.change in ("added", "changed")]
+    if not adding:
+        return []
+    out = ["", "**Secrets to set after the merge** (each holds a placeholder until a maintainer sets its value):"]
+    for workflow in adding:
+        who = ", ".join(f"@{m}" for m in workflow.maintainers) or "the workflow's maintainers"
+        for name in workflow.new_secrets:
+            where = f"[`{name}`]({console_link(diff.region, name)})" if diff.region else f"`{name}`"
+            out.append(f"- `{workflow.key}`: {who}, set {where} in the AWS Secrets Manager console")
+    return out
 
 
 def _change_label(workflow: WorkflowDiff) -> str:

@@ -345,3 +345,39 @@ def test_changed_fields_paths():
     new = json.dumps({"Statement": [], "Version": "2008-10-17"})
     assert changed_fields({"policy": old}, {"policy": new}) == ["policy.Version"]
     assert changed_fields({"s": "{not json"}, {"s": "{still not"}) == ["s"]
+
+
+def test_a_new_secret_reminds_the_maintainers_where_to_set_it():
+    diff = compare(
+        workflow("p/job", secrets=("old-key",)),
+        workflow("p/job", secrets=("old-key", "api-key")) + workflow("p/new", secrets=("token",)),
+        stack="development",
+        base_ref="main",
+        base_manifests={"p/job": manifest(maintainers=("Alice",))},
+        head_manifests={"p/job": manifest(maintainers=("Alice", "bob")), "p/new": manifest(maintainers=("carol",))},
+        region="eu-west-2",
+    )
+    lines = diff.markdown().splitlines()
+    start = lines.index(
+        "**Secrets to set after the merge** (each holds a placeholder until a maintainer sets its value):"
+    )
+    assert lines[start + 1 : start + 3] == [
+        "- `p/job`: @Alice, @bob, set [`/airflow/development/p/job/api-key`]("
+        "https://eu-west-2.console.aws.amazon.com/secretsmanager/secret"
+        "?name=%2Fairflow%2Fdevelopment%2Fp%2Fjob%2Fapi-key&region=eu-west-2) in the AWS Secrets Manager console",
+        "- `p/new`: @carol, set [`/airflow/development/p/new/token`]("
+        "https://eu-west-2.console.aws.amazon.com/secretsmanager/secret"
+        "?name=%2Fairflow%2Fdevelopment%2Fp%2Fnew%2Ftoken&region=eu-west-2) in the AWS Secrets Manager console",
+    ]
+    assert lines[start + 3] == ""
+
+
+def test_no_reminder_when_no_secret_is_added():
+    diff = compare(
+        workflow("p/job", secrets=("old-key",)),
+        workflow("p/job", tag="v2", secrets=("old-key",)),
+        stack="development",
+        base_ref="main",
+        region="eu-west-2",
+    )
+    assert "Secrets to set" not in diff.markdown()
