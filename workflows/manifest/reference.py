@@ -59,6 +59,11 @@ EXAMPLES: Mapping[str, Any] = {
     "iam.kms": ["arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
     "iam.cloudwatch_logs_read_only": ["arn:aws:logs:eu-west-2:123456789012:log-group:/aws/my-log-group"],
 }
+# Keys whose example only makes sense with its neighbours: the whole document shown for them.
+EXAMPLE_DOCUMENTS: Mapping[str, Any] = {
+    f"dag.tasks.{TASK}.dependencies": {"dag": {"tasks": {"extract": {}, "load": {"dependencies": ["extract"]}}}},
+    "iam.textract": {"iam": {"textract": True, "s3_read_only": ["my-bucket/documents/*"]}},
+}
 
 
 @dataclass(frozen=True)
@@ -219,7 +224,8 @@ def _section(key: Key) -> list[str]:
         out.append(f"- Allowed values: {values}")
     if "pattern" in key.schema:
         out.append(f"- Must match: `{key.schema['pattern']}`")
-    out += ["", "Example:", "", "```yaml", _yaml(_nest(key.path, example(key))).rstrip(), "```"]
+    document = EXAMPLE_DOCUMENTS.get(key.name) or _nest(key.path, example(key))
+    out += ["", "Example:", "", "```yaml", _yaml(document).rstrip(), "```"]
     return out
 
 

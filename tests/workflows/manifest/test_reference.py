@@ -92,20 +92,11 @@ def test_the_reference_has_its_examples():
 
 # Examples the generator writes that `validate` refuses today (reported; the examples live in
 # workflows/manifest/reference.py and the schema): strict, so this fails once they are fixed.
-KNOWN_INVALID = {
-    "extract:\n      dependencies:\n      - extract\n": "the dependencies example: a task depending on itself",
-    "textract: true": "the textract example has no iam.s3_read_only, which textract needs",
-}
-
-
 @pytest.mark.parametrize("index", range(len(_doc_examples())))
-def test_each_example_of_the_reference_passes_validate(index, manifest, capsys, request):
+def test_each_example_of_the_reference_passes_validate(index, manifest, capsys):
     """Each example block of the committed doc, nested into the smallest valid manifest (itself the doc's first
     example), passes ``python -m workflows validate`` (every rule, not only the schema): no error."""
     examples = _doc_examples()
-    for text, why in KNOWN_INVALID.items():
-        if text in examples[index]:
-            request.applymarker(pytest.mark.xfail(strict=True, reason=why))
     minimal, example = yaml.safe_load(examples[0]), yaml.safe_load(examples[index])
     path = manifest(yaml.safe_dump(deep_merge(minimal, example), sort_keys=False))
     if example.get("dag", {}).get("python_dag"):
