@@ -8,14 +8,12 @@ image at once (exit 1); exit 2 when ECR cannot be asked (no credentials, access 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from workflows.config import StackConfig, stack_file
-from workflows.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ManifestError, Problem
-from workflows.manifest.discovery import expand, location
+from shell.manifest_checks import run_checks
+from workflows.config import StackConfig
+from workflows.errors import ManifestError, Problem
 from workflows.manifest.load import load
-from workflows.model import ENVIRONMENTS
 from workflows.review.checks import ImageReference, Unreachable, image_reference, missing_image_problem
 from workflows.validate import check_workflow
 
@@ -47,40 +45,20 @@ def image_missing(image: ImageReference, clients: dict[str, object]) -> str | No
 
 
 def check_images_command(paths: list[Path], config_dir: Path, output: str = "text") -> int:
-    from shell.cli import report  # noqa: PLC0415 - the one formatter of problems
-
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        print(f"error: no such file or folder: {', '.join(map(str, missing))}", file=sys.stderr)
-        return EXIT_USAGE
-    manifests = expand(paths)
-    configs: dict[str, StackConfig] = {}
     clients: dict[str, object] = {}
-    problems: list[Problem] = []
-    try:
-        for path in manifests:
-            environment = location(path)[0]
-            if environment not in ENVIRONMENTS:
-                problems.append(Problem(path, 1, 1, f"not in an environment folder ({', '.join(ENVIRONMENTS)})"))
-                continue
-            if environment not in configs:
-                configs[environment] = StackConfig.from_stack_file(stack_file(config_dir, environment))
-            plan, _ = check_workflow(path, configs[environment])
-            if plan is None:
-                problems.append(Problem(path, 1, 1, "not checked: the manifest is invalid (see validate)"))
-                continue
-            image = image_reference(plan.names.image)
-            why = image_missing(image, clients)
-            if why:
-                try:
-                    _, positions = load(path)
-                except ManifestError as error:  # it loaded a moment ago; a race with an editor
-                    problems.extend(error.problems)
-                    continue
-                problems.append(missing_image_problem(path, positions, image, why))
-    except Unreachable as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    report(problems, output)
-    print(f"{len(manifests)} manifest(s) checked, {len(problems)} problem(s)", file=sys.stderr)
-    return EXIT_FAILED if problems else EXIT_OK
+
+    def check(path: Path, config: StackConfig) -> list[Problem]:
+        plan, _ = check_workflow(path, config)
+        if plan is None:
+            return [Problem(path, 1, 1, "not checked: the manifest is invalid (see validate)")]
+        image = image_reference(plan.names.image)
+        why = image_missing(image, clients)
+        if not why:
+            return []
+        try:
+            _, positions = load(path)
+        except ManifestError as error:  # it loaded a moment ago; a race with an editor
+            return list(error.problems)
+        return [missing_image_problem(path, positions, image, why)]
+
+    return run_checks(paths, config_dir, output, check)

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from workflows.config import StackConfig, stack_file
-from workflows.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ManifestError, Problem
-from workflows.manifest.discovery import expand, location
+from shell.manifest_checks import run_checks
+from workflows.config import StackConfig
+from workflows.errors import ManifestError, Problem
 from workflows.manifest.load import load
-from workflows.model import ENVIRONMENTS
 from workflows.review.checks import Membership, Unreachable, maintainer_problem, maintainers
 
 DEFAULT_API = "https://api.github.com"
@@ -61,44 +59,26 @@ def _hint(code: int) -> str:
 
 
 def check_maintainers_command(paths: list[Path], config_dir: Path, output: str = "text") -> int:
-    from shell.cli import report  # noqa: PLC0415 - the one formatter of problems
-
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        print(f"error: no such file or folder: {', '.join(map(str, missing))}", file=sys.stderr)
-        return EXIT_USAGE
-    problems: list[Problem] = []
-    lookups: dict[str, tuple[str, Callable[[str], Membership | None]]] = {}  # by environment: (org, lookup)
+    lookups: dict[str, Callable[[str], Membership | None]] = {}  # by organisation
     answers: dict[tuple[str, str], Membership | None] = {}
-    manifests = expand(paths)
-    try:
-        for path in manifests:
-            environment = location(path)[0]
-            if environment not in ENVIRONMENTS:
-                problems.append(Problem(path, 1, 1, f"not in an environment folder ({', '.join(ENVIRONMENTS)})"))
-                continue
-            if environment not in lookups:
-                org = StackConfig.from_stack_file(stack_file(config_dir, environment)).github_organisation
-                if not org:
-                    print(f"error: platform:githubOrganisation is not set for stack {environment}", file=sys.stderr)
-                    return EXIT_USAGE
-                lookups[environment] = (org, github_membership(org))
-            org, lookup = lookups[environment]
-            try:
-                data, positions = load(path)
-            except ManifestError as error:
-                problems.extend(error.problems)
-                continue
-            for login, line, column in maintainers(data, positions):
-                key = (org, login.lower())
-                if key not in answers:
-                    answers[key] = lookup(login)
-                problem = maintainer_problem(path, line, column, login, org, answers[key])
-                if problem:
-                    problems.append(problem)
-    except Unreachable as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    report(problems, output)
-    print(f"{len(manifests)} manifest(s) checked, {len(problems)} problem(s)", file=sys.stderr)
-    return EXIT_FAILED if problems else EXIT_OK
+
+    def check(path: Path, config: StackConfig) -> list[Problem]:
+        org = config.github_organisation
+        if not org:
+            raise Unreachable(f"platform:githubOrganisation is not set for stack {config.environment}")
+        lookup = lookups.setdefault(org, github_membership(org))
+        try:
+            data, positions = load(path)
+        except ManifestError as error:
+            return list(error.problems)
+        problems = []
+        for login, line, column in maintainers(data, positions):
+            key = (org, login.lower())
+            if key not in answers:
+                answers[key] = lookup(login)
+            problem = maintainer_problem(path, line, column, login, org, answers[key])
+            if problem:
+                problems.append(problem)
+        return problems
+
+    return run_checks(paths, config_dir, output, check)

@@ -1,0 +1,49 @@
+"""The loop both pull-request checks share: every manifest of the paths, with its stack's config.
+
+``check-images`` and ``check-maintainers`` differ only in what they ask about one manifest;
+finding the manifests, refusing those outside an environment folder, reading each stack's
+config once, reporting and the exit status are here.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from workflows.config import StackConfig, stack_file
+from workflows.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Problem
+from workflows.manifest.discovery import expand, location
+from workflows.model import ENVIRONMENTS
+from workflows.review.checks import Unreachable
+
+Check = Callable[[Path, StackConfig], Iterable[Problem]]
+
+
+def run_checks(paths: list[Path], config_dir: Path, output: str, check: Check) -> int:
+    """Run ``check`` on every manifest of ``paths``; print its problems. Exit 0, 1 (problems) or 2 (usage,
+    or the service asked cannot be reached: ``check`` raises :class:`Unreachable`)."""
+    from shell.cli import report  # noqa: PLC0415 - the one formatter of problems
+
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        print(f"error: no such file or folder: {', '.join(map(str, missing))}", file=sys.stderr)
+        return EXIT_USAGE
+    manifests = expand(paths)
+    configs: dict[str, StackConfig] = {}
+    problems: list[Problem] = []
+    try:
+        for path in manifests:
+            environment = location(path)[0]
+            if environment not in ENVIRONMENTS:
+                problems.append(Problem(path, 1, 1, f"not in an environment folder ({', '.join(ENVIRONMENTS)})"))
+                continue
+            if environment not in configs:
+                configs[environment] = StackConfig.from_stack_file(stack_file(config_dir, environment))
+            problems.extend(check(path, configs[environment]))
+    except Unreachable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    report(problems, output)
+    print(f"{len(manifests)} manifest(s) checked, {len(problems)} problem(s)", file=sys.stderr)
+    return EXIT_FAILED if problems else EXIT_OK
