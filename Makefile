@@ -1,28 +1,24 @@
 # Set-up and entry points. `make render` and `make test` do all set-up on a
 # fresh machine: they create the two virtual environments from the pinned
-# requirement files on first use (and again when those files change).
+# requirement files on first use (and again when those files change), through
+# .ci/setup-venv, which says what it is doing and stops on pip's error.
 PYTHON ?= python3.11
 VENV := .venv
 AIRFLOW_VENV := .venv-airflow
-PIP_FLAGS := --quiet --disable-pip-version-check --progress-bar off
 STACK ?= development
 OUT ?= build/$(STACK)
 
 .PHONY: render test lint format bench clean
 
 $(VENV)/.installed: requirements.txt
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install $(PIP_FLAGS) -r requirements.txt 2>&1 | grep -v 'is ignored: it is neither' || true
-	$(VENV)/bin/python -c "import pulumi, pulumi_aws, pulumi_kubernetes, hypothesis, moto"
-	touch $@
+	@PYTHON=$(PYTHON) bash .ci/setup-venv $(VENV) requirements.txt pulumi pulumi_aws pulumi_kubernetes hypothesis moto
+	@touch $@
 
 # Apache Airflow 2.10.3 (what MWAA runs) lives in its own environment: its
 # pins do not agree with Pulumi's. Tests reach it through AIRFLOW_PYTHON.
 $(AIRFLOW_VENV)/.installed: requirements-airflow.txt
-	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
-	$(AIRFLOW_VENV)/bin/pip install $(PIP_FLAGS) -r requirements-airflow.txt 2>&1 | grep -v 'is ignored: it is neither' || true
-	$(AIRFLOW_VENV)/bin/python -c "import airflow, airflow.providers.cncf.kubernetes, airflow.providers.slack"
-	touch $@
+	@PYTHON=$(PYTHON) bash .ci/setup-venv $(AIRFLOW_VENV) requirements-airflow.txt airflow airflow.providers.cncf.kubernetes airflow.providers.slack
+	@touch $@
 
 render: $(VENV)/.installed
 	$(VENV)/bin/python -m workflows render --stack $(STACK) --out $(OUT)

@@ -2,7 +2,9 @@
 
 A workflow with a generated role and no secrets registers 6 resources (this
 component, role, policy, the role's policy attachments, service account, DAG
-object); each secret adds 2 (the secret and its ExternalSecret). The stack manages
+object); each secret adds 2 (the secret and its ExternalSecret). A project with
+shared secrets (``project.yml``) registers one SharedSecrets component and 2 per
+shared secret, once for all its workflows. The stack manages
 a secret, never its value: no ``SecretVersion``, so no value is ever read into the
 program or its state, and the deploy role needs no ``GetSecretValue``; a maintainer
 sets the value (a task whose secret has none yet fails at once, saying where).
@@ -25,7 +27,9 @@ on the moved resource so its URN history carries over, and check that
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -34,6 +38,7 @@ import pulumi_kubernetes as k8s
 from components.providers import Providers
 from workflows import tokens
 from workflows.config import StackConfig
+from workflows.plan.project_plan import ProjectPlan
 from workflows.plan.workflow_plan import WorkflowPlan
 
 
@@ -60,6 +65,82 @@ class PlatformArgs:
         )
 
 
+def managed_secret(
+    logical_name: str,
+    name: str,
+    description: str,
+    policy: str,
+    tags: Mapping[str, str],
+    platform: PlatformArgs,
+    data: pulumi.ResourceOptions,
+) -> aws.secretsmanager.Secret:
+    """A Secrets Manager secret (name, KMS key, replica, resource policy, tags, recovery window): never its
+    value, which belongs to its maintainers and never passes through the program or its state. ``data``:
+    the options with the data account's provider and the parent."""
+    return aws.secretsmanager.Secret(
+        logical_name,
+        name=name,
+        description=description,
+        kms_key_id=platform.secrets_kms_key_id,
+        # The replica is created by Secrets Manager from this setting: no provider in the
+        # replica region is needed.
+        replicas=[
+            aws.secretsmanager.SecretReplicaArgs(region=platform.replica_region, kms_key_id=platform.replica_kms_key_id)
+        ],
+        # Deleting schedules deletion after this window, never an immediate force-delete,
+        # so a removed secret (or workflow) can be restored with its value.
+        recovery_window_in_days=platform.secret_recovery_window_days,
+        policy=policy,
+        tags=dict(tags),
+        # retain_on_delete: production can keep secrets in AWS even when Pulumi stops
+        # managing them (platform:retainSecretsOnDelete), so no value is ever lost.
+        opts=pulumi.ResourceOptions.merge(
+            data, pulumi.ResourceOptions(retain_on_delete=platform.retain_secrets_on_delete)
+        ),
+    )
+
+
+def external_secret(
+    logical_name: str, manifest: Mapping[str, Any], cluster: pulumi.ResourceOptions
+) -> k8s.apiextensions.CustomResource:
+    """The ExternalSecret of a plan (``cluster``: the options with the cluster's provider and the parent)."""
+    return k8s.apiextensions.CustomResource(
+        logical_name,
+        api_version=manifest["apiVersion"],
+        kind=manifest["kind"],
+        metadata=manifest["metadata"],
+        spec=manifest["spec"],
+        opts=cluster,
+    )
+
+
+class SharedSecrets(pulumi.ComponentResource):
+    """A project's shared secrets (``project.yml``): each a Secrets Manager secret and its ExternalSecret,
+    as direct children, logical names ``<project>/shared/<id>``. Registered before the project's workflows,
+    whose DAG objects wait for the ExternalSecrets they use (:attr:`external_secrets`, by id)."""
+
+    def __init__(
+        self,
+        plan: ProjectPlan,
+        platform: PlatformArgs,
+        providers: Providers,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        project = plan.project
+        props = {"environment": project.environment, "project": project.name}
+        super().__init__(tokens.SHARED_SECRETS, plan.logical_name, props, opts)
+        # As for a workflow: the data account's provider for the secrets, the cluster's for the ExternalSecrets.
+        data = pulumi.ResourceOptions(parent=self, provider=providers.data)
+        cluster = pulumi.ResourceOptions(parent=self, provider=providers.cluster)
+        self.external_secrets: dict[str, pulumi.Resource] = {}
+        for secret in plan.secrets:
+            managed_secret(
+                secret.logical_name, secret.name, secret.description, plan.secret_policy, plan.tags, platform, data
+            )
+            self.external_secrets[secret.id] = external_secret(secret.logical_name, secret.external_secret, cluster)
+        self.register_outputs({"secrets": [secret.name for secret in plan.secrets]})
+
+
 class Workflow(pulumi.ComponentResource):
     """Role, policy and attachments (unless ``iam.external_role``), secrets with their
     ExternalSecrets, the service account and the DAG object of one workflow."""
@@ -70,8 +151,11 @@ class Workflow(pulumi.ComponentResource):
         platform: PlatformArgs,
         providers: Providers,
         runtime: pulumi.Resource | None = None,
+        shared_secrets: Sequence[pulumi.Resource] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``shared_secrets``: the ExternalSecrets of the project's shared secrets the workflow lists (its
+        DAG waits for them as for its own)."""
         workflow = plan.workflow
         # The identity of the workflow as component inputs, so previews and renders show it.
         props = {"environment": workflow.environment, "project": workflow.project, "workflow": workflow.name}
@@ -110,42 +194,10 @@ class Workflow(pulumi.ComponentResource):
             prerequisites += [role, attachments]
 
         for secret in plan.secrets:
-            # The secret only (name, KMS key, replica, resource policy, tags, recovery window): its
-            # value belongs to its maintainers and never passes through the program or its state.
-            aws.secretsmanager.Secret(
-                secret.logical_name,
-                name=secret.name,
-                description=secret.description,
-                kms_key_id=platform.secrets_kms_key_id,
-                # The replica is created by Secrets Manager from this setting: no provider in the
-                # replica region is needed.
-                replicas=[
-                    aws.secretsmanager.SecretReplicaArgs(
-                        region=platform.replica_region, kms_key_id=platform.replica_kms_key_id
-                    )
-                ],
-                # Deleting schedules deletion after this window, never an immediate force-delete,
-                # so a removed secret (or workflow) can be restored with its value.
-                recovery_window_in_days=platform.secret_recovery_window_days,
-                policy=plan.secret_policy,
-                tags=dict(plan.tags),
-                # retain_on_delete: production can keep secrets in AWS even when Pulumi stops
-                # managing them (platform:retainSecretsOnDelete), so no value is ever lost.
-                opts=pulumi.ResourceOptions.merge(
-                    data, pulumi.ResourceOptions(retain_on_delete=platform.retain_secrets_on_delete)
-                ),
+            managed_secret(
+                secret.logical_name, secret.name, secret.description, plan.secret_policy, plan.tags, platform, data
             )
-            manifest = secret.external_secret
-            prerequisites.append(
-                k8s.apiextensions.CustomResource(
-                    secret.logical_name,
-                    api_version=manifest["apiVersion"],
-                    kind=manifest["kind"],
-                    metadata=manifest["metadata"],
-                    spec=manifest["spec"],
-                    opts=cluster,
-                )
-            )
+            prerequisites.append(external_secret(secret.logical_name, secret.external_secret, cluster))
 
         prerequisites.append(k8s.core.v1.ServiceAccount(name, metadata=plan.service_account["metadata"], opts=cluster))
         aws.s3.BucketObjectv2(
@@ -161,7 +213,7 @@ class Workflow(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=providers.compute,
-                depends_on=[*prerequisites, *([runtime] if runtime is not None else [])],
+                depends_on=[*prerequisites, *shared_secrets, *([runtime] if runtime is not None else [])],
             ),
         )
         self.register_outputs({"role_arn": plan.role_arn, "dag_id": plan.names.dag_id, "dag_key": plan.names.dag_key})

@@ -4,7 +4,10 @@ Each rule takes ``(resource_type, props, environment)`` — the type token, the
 inputs as the provider receives them (camelCase; IAM documents as JSON strings)
 and the stack's environment — and returns the violations it finds, as messages
 (an empty list when the resource complies, or when the rule does not apply to
-its type). ``policy/__main__.py`` turns every rule of :data:`RULES` into a
+its type). The pack also sees the stack's components (``Workflow``,
+``SharedSecrets``, ``PlatformRuntime``): their inputs only name what they group,
+so every rule but ``environment`` leaves them alone; their resources are checked
+one by one. ``policy/__main__.py`` turns every rule of :data:`RULES` into a
 mandatory ``ResourceValidationPolicy``, so ``pulumi preview`` and ``pulumi up``
 with ``--policy-pack policy`` fail on any violation.
 
@@ -65,6 +68,9 @@ SECRET_POLICY_TYPE = "aws:secretsmanager/secretPolicy:SecretPolicy"  # noqa: S10
 LEGACY_DAG_OBJECT_TYPE = "aws:s3/bucketObject:BucketObject"
 
 ROLE_NAME_LIMIT = 64
+# Parts of a secret's name below /airflow/<env>/: <project>/<workflow>/<secret>, or <project>/shared/<secret>
+# (a project's shared secret).
+SECRET_NAME_PARTS = 3
 OIDC_AUDIENCE = "sts.amazonaws.com"
 WEB_IDENTITY_ACTION = "sts:AssumeRoleWithWebIdentity"
 TAGGABLE = (ROLE_TYPE, POLICY_TYPE, SECRET_TYPE, DAG_OBJECT_TYPE, LEGACY_DAG_OBJECT_TYPE)
@@ -281,13 +287,22 @@ def _may_be_s3(action: str) -> bool:
 
 
 def secret_name(resource_type: str, props: Mapping[str, Any], environment: str) -> list[str]:
-    """Secrets Manager secrets are named ``/airflow/<env>/…``."""
+    """Secrets Manager secrets are named ``/airflow/<env>/<project>/<workflow>/<secret>`` (a workflow's own) or
+    ``/airflow/<env>/<project>/shared/<secret>`` (a project's shared secret, ``project.yml``): three
+    non-empty parts below ``/airflow/<env>/``."""
     if resource_type != SECRET_TYPE:
         return []
     prefix = f"/airflow/{environment}/"
+    layouts = (
+        f"{prefix}<project>/<workflow>/<secret> for a workflow's secret, or "
+        f"{prefix}<project>/shared/<secret> for a project's shared secret"
+    )
     name = props.get("name")
     if not isinstance(name, str) or not name.startswith(prefix) or name == prefix:
-        return [f"secret name {name!r} must start with '{prefix}' (/airflow/<env>/<project>/<workflow>/<secret>)"]
+        return [f"secret name {name!r} must start with '{prefix}' ({layouts})"]
+    parts = name.removeprefix(prefix).split("/")
+    if len(parts) != SECRET_NAME_PARTS or not all(parts) or {".", ".."} & set(parts):
+        return [f"secret name {name!r} must be {layouts}"]
     return []
 
 
@@ -353,7 +368,12 @@ RULES: tuple[Rule, ...] = (
         "IAM documents allow no S3 action on a platform bucket (platform:platformBuckets) or its objects.",
         platform_buckets,
     ),
-    Rule("secret-name", "Secrets Manager secrets are named /airflow/<env>/...", secret_name),
+    Rule(
+        "secret-name",
+        "Secrets Manager secrets are named /airflow/<env>/<project>/<workflow>/<secret> "
+        "or /airflow/<env>/<project>/shared/<secret> (a project's shared secret).",
+        secret_name,
+    ),
     Rule("dag-object-key", "S3 objects are written under the MWAA bucket's dags/ prefix only.", dag_object_key),
     Rule("required-tags", "Taggable resources carry the platform's tags for this environment.", required_tags),
 )

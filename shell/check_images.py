@@ -4,6 +4,7 @@ The image is the plan's (``names.image``: ``<registry>/<repository lower-cased, 
 workflows too); ``ecr:DescribeImages`` in the registry's account and region (stack config
 ``platform:imageRegistry``). Standard AWS credential chain; boto3 honours ``AWS_ENDPOINT_URL``. Every missing
 image at once (exit 1); exit 2 when ECR cannot be asked (no credentials, access denied, no answer).
+A project's ``project.yml`` (shared secrets) names no image: it is skipped.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from shell.manifest_checks import run_checks
 from workflows.config import StackConfig
 from workflows.errors import ManifestError, Problem
+from workflows.manifest.discovery import is_project_manifest
 from workflows.manifest.load import load
 from workflows.review.checks import ImageReference, Unreachable, image_reference, missing_image_problem
 from workflows.validate import check_workflow
@@ -48,6 +50,8 @@ def check_images_command(paths: list[Path], config_dir: Path, output: str = "tex
     clients: dict[str, object] = {}
 
     def check(path: Path, config: StackConfig) -> list[Problem]:
+        if is_project_manifest(path):
+            return []  # a project's shared secrets: no image
         plan, _ = check_workflow(path, config)
         if plan is None:
             return [Problem(path, 1, 1, "not checked: the manifest is invalid (see validate)")]

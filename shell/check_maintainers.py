@@ -1,5 +1,6 @@
 """``python -m workflows check-maintainers PATH...``: every maintainer is an active member of the stack's GitHub
-organisation, written with the exact case of their login.
+organisation, written with the exact case of their login: those of each workflow manifest, and those of each
+project's ``project.yml`` (who set its shared secrets' values), each at its line.
 
 GitHub REST ``GET /orgs/{org}/memberships/{username}`` at ``$GITHUB_API_URL`` (default https://api.github.com)
 with ``$GITHUB_TOKEN``: 200 with ``state`` and ``user.login``; 404 not a member. Any other answer, or no

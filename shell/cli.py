@@ -24,11 +24,11 @@ from pathlib import Path
 
 from workflows.config import StackConfig, stack_file
 from workflows.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, ManifestError, Problem
-from workflows.manifest.discovery import expand, location, misplaced, scan
+from workflows.manifest.discovery import expand, is_project_manifest, location, misplaced, project_location, scan
 from workflows.model import ENVIRONMENTS
 from workflows.plan.limits import name_clashes
 from workflows.plan.workflow_plan import WorkflowPlan
-from workflows.validate import check_workflow, load_workflow
+from workflows.validate import check_project, check_workflow, load_workflow
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -156,6 +156,9 @@ def validate(paths: list[Path], output: str, config_dir: Path) -> int:
         if never_read is not None:  # a workflow.yaml, Workflow.yml, or a workflow.yml at the wrong depth
             problems.append(Problem(path, 1, 1, never_read))
             continue
+        if is_project_manifest(path):
+            problems.extend(_check_project_file(path, configs, config_dir))
+            continue
         environment = location(path)[0]
         if environment not in ENVIRONMENTS:
             problems.append(
@@ -178,6 +181,24 @@ def validate(paths: list[Path], output: str, config_dir: Path) -> int:
         problems.extend(_clashes_with_siblings(folder, plans, configs[folder.name]))
     report(problems, output, checked=len(manifests))
     return EXIT_FAILED if any(p.is_error for p in problems) else EXIT_OK
+
+
+def _check_project_file(path: Path, configs: dict[str, StackConfig], config_dir: Path) -> list[Problem]:
+    """A project's ``project.yml``, with its environment's stack config (and the shared secrets its workflows use)."""
+    environment = project_location(path)[0]
+    if environment not in ENVIRONMENTS:
+        return [
+            Problem(
+                path,
+                1,
+                1,
+                f"a project file must live at environments/<environment>/<project>/project.yml with environment "
+                f"one of {', '.join(ENVIRONMENTS)}; '{environment}' is not",
+            )
+        ]
+    if environment not in configs:
+        configs[environment] = StackConfig.from_stack_file(stack_file(config_dir, environment))
+    return check_project(path, configs[environment])[1]
 
 
 def _clashes_with_siblings(folder: Path, plans: list[WorkflowPlan], config: StackConfig) -> list[Problem]:

@@ -11,6 +11,10 @@ deployed state). Rendering the base with the base's own code would need a
 second environment per ref and would mix "what the code does differently" into
 an analyst's review; this is the simple, robust choice.
 
+Each side's ``project.yml`` files (a project's shared secrets and their maintainers) are
+read beside its manifests, so the summary says which shared secrets, readers and
+maintainers a change adds or removes.
+
 The pure comparison and the Markdown live in :mod:`workflows.review.diff`, the verdict in
 :mod:`workflows.review.approval`. The changed files it judges come from git
 (``git diff --name-only BASE...HEAD``, plus the working tree's changes and untracked
@@ -37,7 +41,7 @@ import yaml
 from shell.offline import ProgramFailed, run_program
 from workflows.config import StackConfig, stack_file
 from workflows.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from workflows.manifest.discovery import MANIFEST_NAME
+from workflows.manifest.discovery import MANIFEST_NAME, PROJECT_MANIFEST_NAME
 from workflows.review.approval import assess
 from workflows.review.diff import StackDiff, compare
 
@@ -99,9 +103,11 @@ def stack_diff(
             raise ProgramFailed(f"at {base} (rendered with the current code): {error}", error.registrations) from None
         head_resources = run_program(stack, environments, config_dir)
         base_manifests = read_manifests(base_environments, stack)
+        base_projects = read_projects(base_environments, stack)
         config_changed = _read(stack_file(base_config_dir, stack)) != _read(stack_file(config_dir, stack))
         code_changed = workflows_with_code_changes(base_environments / stack, environments / stack)
     head_manifests = read_manifests(environments, stack)
+    head_projects = read_projects(environments, stack)
     base_json = [r.as_json() for r in base_resources]
     head_json = [r.as_json() for r in head_resources]
     result = compare(
@@ -115,6 +121,8 @@ def stack_diff(
         config_changed=config_changed,
         code_changed=code_changed,
         region=StackConfig.from_stack_file(stack_file(config_dir, stack)).region,
+        base_projects=base_projects,
+        head_projects=head_projects,
     )
     repo, prefix = _locate(environments)
     verdict = assess(
@@ -188,13 +196,15 @@ def export_base(base: str, environments: Path, config_dir: Path, stack: str, int
 
 def read_manifests(environments: Path, stack: str) -> dict[str, Any]:
     """``<project>/<workflow>`` → the manifest as data (``None`` when it is not valid YAML)."""
-    manifests: dict[str, Any] = {}
-    for path in sorted((environments / stack).glob(f"*/*/{MANIFEST_NAME}")):
-        try:
-            manifests[f"{path.parent.parent.name}/{path.parent.name}"] = yaml.safe_load(path.read_text())
-        except (OSError, yaml.YAMLError):
-            manifests[f"{path.parent.parent.name}/{path.parent.name}"] = None
-    return manifests
+    return {
+        f"{path.parent.parent.name}/{path.parent.name}": _read(path)
+        for path in sorted((environments / stack).glob(f"*/*/{MANIFEST_NAME}"))
+    }
+
+
+def read_projects(environments: Path, stack: str) -> dict[str, Any]:
+    """``<project>`` → its ``project.yml`` (shared secrets) as data (``None`` when it is not valid YAML)."""
+    return {path.parent.name: _read(path) for path in sorted((environments / stack).glob(f"*/{PROJECT_MANIFEST_NAME}"))}
 
 
 def _locate(path: Path) -> tuple[Path, str]:

@@ -9,6 +9,9 @@ would make to what it found (:mod:`workflows.review.live_diff`). It never reads 
 secret value, nor lists its versions: ``ListSecrets``, ``DescribeSecret`` and
 ``GetResourcePolicy`` only.
 
+A project's shared secrets (``project.yml``) are not the running service's: they are
+never imported nor looked up, and are reported as created by the first ``pulumi up``.
+
 The pure part (what to import, under which ID) is :mod:`workflows.review.importplan`.
 """
 

@@ -2,7 +2,9 @@
 
 ``check-images`` and ``check-maintainers`` differ only in what they ask about one manifest;
 finding the manifests, refusing those outside an environment folder, reading each stack's
-config once, reporting and the exit status are here.
+config once, reporting and the exit status are here. A project's ``project.yml``
+(``…/<env>/<project>/project.yml``: its shared secrets and their maintainers) is a manifest
+too, one folder higher: each check is handed it and says what it asks of one.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 from workflows.config import StackConfig, stack_file
 from workflows.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Problem
-from workflows.manifest.discovery import expand, location
+from workflows.manifest.discovery import expand, is_project_manifest, location, project_location
 from workflows.model import ENVIRONMENTS
 from workflows.review.checks import Unreachable
 
@@ -34,7 +36,7 @@ def run_checks(paths: list[Path], config_dir: Path, output: str, check: Check) -
     problems: list[Problem] = []
     try:
         for path in manifests:
-            environment = location(path)[0]
+            environment = project_location(path)[0] if is_project_manifest(path) else location(path)[0]
             if environment not in ENVIRONMENTS:
                 problems.append(Problem(path, 1, 1, f"not in an environment folder ({', '.join(ENVIRONMENTS)})"))
                 continue

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from workflows import tokens
 from workflows.config import StackConfig, example_cluster_facts, stack_file
 from workflows.installation import Placeholder
 from workflows.model import CronSchedule, DatasetSchedule, IntervalSchedule, Schedule
+from workflows.plan.project_plan import ProjectPlan
 from workflows.plan.workflow_plan import WorkflowPlan
 
 PROJECT = "analytical-platform-airflow"
@@ -90,6 +92,8 @@ class Rendered:
     invokes: list[Invoke]
     # Placeholder values the program used (a deploy would have refused them), by key.
     examples: list[Placeholder]
+    # The plans of the projects' shared secrets (projects with a project.yml).
+    projects: list[ProjectPlan] = field(default_factory=list)
 
 
 class _Mocks(pulumi.runtime.Mocks):
@@ -248,13 +252,19 @@ def render_stack(stack: str, environments: Path, config_dir: Path, *, preview: b
         asyncio.set_event_loop(None)
     (result,) = declared
     invokes = [Invoke(c.token, _plain(dict(c.args)), monitor.provider_name(c.provider)) for c in mocks.calls]
-    return Rendered(sorted(monitor.registrations, key=lambda r: r.urn), result.plans, invokes, result.examples)
+    registrations = sorted(monitor.registrations, key=lambda r: r.urn)
+    return Rendered(registrations, result.plans, invokes, result.examples, result.projects)
 
 
 def write_render(
-    registrations: list[Registration], plans: list[WorkflowPlan], config: StackConfig, out: Path
+    registrations: list[Registration],
+    plans: list[WorkflowPlan],
+    config: StackConfig,
+    out: Path,
+    projects: Sequence[ProjectPlan] = (),
 ) -> dict[str, int]:
-    """Write ``resources.json``, the ``dags/`` mirror and per-workflow review files under ``out``.
+    """Write ``resources.json``, the ``dags/`` mirror and per-workflow review files under ``out``
+    (and ``workflows/<project>/shared/kubernetes.yaml`` for a project's shared secrets).
 
     Returns the number of resources by type. ``out``'s previous ``dags/`` and
     ``workflows/`` are replaced so the mirror is exact.
@@ -283,6 +293,13 @@ def write_render(
         (folder / "kubernetes.yaml").write_text(
             yaml.dump_all(objects, Dumper=_DUMPER, sort_keys=True, explicit_start=True)
         )
+    for project in projects:
+        folder = out / "workflows" / project.logical_name
+        folder.mkdir(parents=True, exist_ok=True)
+        objects = [secret.external_secret for secret in project.secrets]
+        (folder / "kubernetes.yaml").write_text(
+            yaml.dump_all(objects, Dumper=_DUMPER, sort_keys=True, explicit_start=True)
+        )
     counts: dict[str, int] = {}
     for registration in registrations:
         counts[registration.type] = counts.get(registration.type, 0) + 1
@@ -306,12 +323,15 @@ def render_command(stack: str, environments: Path, out: Path, config_dir: Path) 
             print(f"{out} was not updated: what it holds is from an earlier render and is stale")
         return 1
     registrations, plans = rendered.registrations, rendered.plans
-    counts = write_render(registrations, plans, config, out)
+    counts = write_render(registrations, plans, config, out, rendered.projects)
     workflows = len(plans)
     print(f"stack {stack}: {workflows} workflow(s), {len(registrations)} resource(s) including components")
     width = max(map(len, counts), default=0)
     for type_, count in counts.items():
         print(f"  {type_:<{width}}  {count}")
+    for project in sorted(rendered.projects, key=lambda p: p.logical_name):
+        for line in project_summary(project):
+            print(f"  {line}")
     for plan in sorted(plans, key=lambda p: p.logical_name):
         for line in workflow_summary(plan):
             print(f"  {line}")
@@ -349,4 +369,16 @@ def workflow_summary(plan: WorkflowPlan) -> list[str]:
     ]
     if plan.secrets:
         lines.append(f"  secrets to fill in after deploying: {', '.join(s.name for s in plan.secrets)}")
+    if plan.shared_secrets:
+        lines.append(f"  project secrets it reads: {', '.join(s.name for s in plan.shared_secrets)}")
+    return lines
+
+
+def project_summary(project: ProjectPlan) -> list[str]:
+    """What ``render`` says of a project's shared secrets: each one's name, who reads it, and that the
+    project's maintainers set its value."""
+    lines = [f"{project.project.name}: shared secrets (project.yml), set by {', '.join(project.project.maintainers)}"]
+    for secret in project.secrets:
+        readers = ", ".join(secret.consumers) or "no workflow yet"
+        lines.append(f"  {secret.name} to fill in after deploying; read by {readers}")
     return lines

@@ -1,4 +1,5 @@
-"""The Pulumi program: stack config → providers → validated plans → one Workflow component each.
+"""The Pulumi program: stack config → providers → validated plans → one Workflow component each
+(and one SharedSecrets component per project with a ``project.yml``).
 
 ``__main__.py`` calls :func:`deploy` (``pulumi up``, ``pulumi preview``); so does
 ``python -m workflows render`` under the mock runtime, with ``offline=True``, so both run
@@ -21,16 +22,16 @@ import pulumi_aws as aws
 
 from components.providers import Providers, aws_provider, kubernetes_provider
 from components.runtime import PlatformRuntime
-from components.workflow import PlatformArgs, Workflow
+from components.workflow import PlatformArgs, SharedSecrets, Workflow
 from workflows import installation
 from workflows.config import NAMESPACE, StackConfig
 from workflows.dags.runtime import runtime_files
 from workflows.errors import ConfigError, ManifestError
 from workflows.installation import ClusterFacts, Placeholder
-from workflows.manifest.discovery import discover
+from workflows.plan.project_plan import ProjectPlan
 from workflows.plan.workflow_plan import WorkflowPlan
 from workflows.plan.workflow_plan import plan as plan_workflow
-from workflows.validate import load_all
+from workflows.validate import load_stack
 
 DEFAULT_ENVIRONMENTS = Path("environments")
 
@@ -41,6 +42,7 @@ class Declared:
 
     plans: list[WorkflowPlan]
     examples: list[Placeholder] = field(default_factory=list)
+    projects: list[ProjectPlan] = field(default_factory=list)
 
 
 def stack_config(stack: str) -> StackConfig:
@@ -94,7 +96,8 @@ def deploy(
         _refuse_placeholders(installation.placeholders(config), offline)
         # Every manifest must be valid before a single resource is registered (or anything is read):
         # skipping a bad one would make Pulumi delete that workflow's live role, secrets and DAG.
-        plans = load_all(discover(environments, config.environment), config)
+        stack = load_stack(environments, config)
+        plans = stack.workflows
         specs = {spec.name: spec for spec in installation.aws_providers(config, preview=preview)}
         facts = _cluster_facts(config, specs)
         examples = _refuse_placeholders(installation.placeholders(config, facts), offline)
@@ -125,10 +128,13 @@ def deploy(
     files = {f"{config.dags_prefix}{path}": content for path, content in runtime_files(config).items()}
     runtime = PlatformRuntime("platform-runtime", config.mwaa_bucket, files, config.tags, provider=providers.compute)
     platform = PlatformArgs.from_config(config)
+    shared = {project.project.name: SharedSecrets(project, platform, providers) for project in stack.projects}
     for plan in plans:
-        Workflow(plan, platform, providers, runtime=runtime)
+        project = shared.get(plan.workflow.project)
+        uses = [project.external_secrets[s.id] for s in plan.shared_secrets] if project is not None else []
+        Workflow(plan, platform, providers, runtime=runtime, shared_secrets=uses)
     pulumi.export("workflows", sorted(plan.logical_name for plan in plans))
-    return Declared(plans, examples)
+    return Declared(plans, examples, stack.projects)
 
 
 def _refuse_placeholders(found: list[Placeholder], offline: bool) -> list[Placeholder]:

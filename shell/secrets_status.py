@@ -1,6 +1,7 @@
 """``python -m workflows secrets-status``: the secrets of a stack that still wait for a maintainer's value.
 
-Reads the stack's manifests (no Pulumi run: the plans name every secret), then asks
+Reads the stack's manifests and project files (no Pulumi run: the plans name every secret, the
+projects' shared secrets included), then asks
 the data account, read-only, for each secret's version metadata: ``ListSecrets`` and
 ``ListSecretVersionIds`` (deprecated versions included). It never reads a value.
 Credentials: the standard AWS chain (``AWS_PROFILE``, environment, SSO, instance
@@ -18,23 +19,34 @@ from typing import Any
 from shell.aws_account import AwsAccessError, data_account_session, data_region, list_secrets
 from workflows.config import StackConfig, stack_file
 from workflows.errors import EXIT_OK, EXIT_USAGE
-from workflows.manifest.discovery import discover
-from workflows.plan.workflow_plan import WorkflowPlan
 from workflows.review.secrets_status import DeclaredSecret, SecretHistory, format_report, secrets_to_set
-from workflows.validate import load_all
+from workflows.validate import StackPlan, load_stack
 
 
-def declared_secrets(plans: Iterable[WorkflowPlan]) -> list[DeclaredSecret]:
-    """Every secret the stack declares, with the workflow it belongs to and its maintainers."""
-    return [
+def declared_secrets(stack: StackPlan) -> list[DeclaredSecret]:
+    """Every secret the stack declares, with the workflow it belongs to and its maintainers; and every
+    project's shared secret, owned by ``<project>/shared``, with the project's maintainers and its readers."""
+    own = [
         DeclaredSecret(owner=plan.logical_name, name=secret.name, maintainers=plan.workflow.maintainers)
-        for plan in plans
+        for plan in stack.workflows
         for secret in plan.secrets
     ]
+    shared = [
+        DeclaredSecret(
+            owner=project.logical_name,
+            name=secret.name,
+            maintainers=project.project.maintainers,
+            readers=secret.consumers,
+        )
+        for project in stack.projects
+        for secret in project.secrets
+    ]
+    return [*own, *shared]
 
 
 def secrets_status_command(stack: str, environments: Path, config_dir: Path) -> int:
-    """Print, per workflow, each secret still without a maintainer's value and where to set it.
+    """Print, per workflow (and per project's shared secrets), each secret still without a maintainer's value
+    and where to set it.
 
     Exit status: 0 (whatever the secrets' state); 1 invalid manifests (raised as
     ``ManifestError``, reported by the CLI); 2 usage errors or AWS unreachable (no
@@ -45,7 +57,7 @@ def secrets_status_command(stack: str, environments: Path, config_dir: Path) -> 
         expected = "<environments>/<stack>/<project>/<workflow>/workflow.yml"
         print(f"error: no folder {environments / stack} (expected {expected})", file=sys.stderr)
         return EXIT_USAGE
-    declared = declared_secrets(load_all(discover(environments, stack), config))
+    declared = declared_secrets(load_stack(environments, config))
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - only when asking AWS
 
     try:

@@ -731,14 +731,20 @@ class FakeKubernetes(http.server.ThreadingHTTPServer):
     """A Kubernetes API that knows some secrets in namespace ``mwaa`` and refuses to create pods.
 
     ``GET /api/v1/namespaces/mwaa/secrets/<name>`` answers 200 (metadata only, with the labels
-    ``secrets`` gives it) for a name in ``secrets``, else 404, or ``secret_status`` for every name
-    when set; listing pods finds none;
+    ``secrets`` gives it and the annotations ``annotations`` gives it, if any) for a name in
+    ``secrets``, else 404, or ``secret_status`` for every name when set; listing pods finds none;
     creating a pod is refused with 422, so a task that gets that far ends at once. Every request
     is kept in ``requests`` as (method, path, Accept header)."""
 
-    def __init__(self, secrets: dict[str, dict[str, str]], secret_status: int | None = None) -> None:
+    def __init__(
+        self,
+        secrets: dict[str, dict[str, str]],
+        secret_status: int | None = None,
+        annotations: dict[str, dict[str, str]] | None = None,
+    ) -> None:
         super().__init__(("127.0.0.1", 0), _FakeKubernetesHandler)
         self.secrets, self.secret_status = secrets, secret_status
+        self.annotations = annotations or {}
         self.requests: list[tuple[str, str, str]] = []
         self.created: list[dict[str, Any]] = []  # bodies of pod creations
 
@@ -774,6 +780,8 @@ class _FakeKubernetesHandler(http.server.BaseHTTPRequestHandler):
                 self._status(self.server.secret_status, "Forbidden")
             elif name in self.server.secrets:
                 meta = {"name": name, "namespace": "mwaa", "labels": self.server.secrets[name]}
+                if name in self.server.annotations:
+                    meta["annotations"] = self.server.annotations[name]
                 self._answer(200, {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta})
             else:
                 self._status(404, "NotFound")
@@ -812,13 +820,14 @@ def _execute_against(
     secrets: set[str] | dict[str, dict[str, str]],
     secret_status: int | None = None,
     workflow: Workflow | None = None,
+    annotations: dict[str, dict[str, str]] | None = None,
 ) -> tuple[dict[str, Any], FakeKubernetes]:
     """Execute the main task of a DAG (by default a generated one with two secrets) against a fake
     Kubernetes API; secrets given as a set carry the secrets workflow's own labels."""
     if not isinstance(secrets, dict):
         secrets = dict.fromkeys(secrets, labelled("emds-pp", "with-secrets"))
     workflow = workflow or _secrets_workflow()
-    server = FakeKubernetes(secrets, secret_status)
+    server = FakeKubernetes(secrets, secret_status, annotations)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -906,6 +915,7 @@ def operator_metadata_only() -> str:
 # --------------------------------------------------------------------------- a task's identity (issue 12 item 9)
 
 OTHER_SECRET = "feature-tests-everything-api-key"  # workflow feature-tests/everything's secret api-key
+OTHER_SHARED = "emds-shared-x"  # project emds's (electronic-monitoring-data-store's) shared secret x
 IDENTITY_DAG = """\
 from datetime import datetime
 
@@ -965,6 +975,14 @@ IDENTITY_ATTACKS = {
     "image-pull-secret-object": ("image_pull_secrets=[k8s.V1LocalObjectReference(name=OTHER)],", "", None, None),
     # A dag.py in its own folder naming another workflow (and so that workflow's secret).
     "other-workflow-named": ('secrets=[Secret("env", "X", OTHER, "data")],', "", "feature-tests", "everything"),
+    # Another project's shared secret (OTHER_SHARED): a project's shared secrets are its own workflows' only.
+    "other-project-shared-env": ('secrets=[Secret("env", "X", "emds-shared-x", "data")],', "", None, None),
+    "other-project-shared-env-from": (
+        'env_from=[k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name="emds-shared-x"))],',
+        "",
+        None,
+        None,
+    ),
 }
 # Changed after the operator was made: caught on the pod as built (the harness builds every task's pod).
 IDENTITY_LATE_ATTACKS = {
@@ -976,6 +994,12 @@ IDENTITY_LATE_ATTACKS = {
         None,
         None,
     ),
+    "other-project-shared-added-later": (
+        "",
+        'task.secrets.append(Secret("env", "X", "emds-shared-x", "data"))',
+        None,
+        None,
+    ),
 }
 IDENTITY_ALLOWED = {
     # Its own service account and secrets, spelled out as the running service's DAGs do.
@@ -984,6 +1008,16 @@ IDENTITY_ALLOWED = {
         'secrets=[Secret("env", "X", OWN, "data"), Secret("volume", "/mnt/x", OWN)], '
         'volumes=[k8s.V1Volume(name="scratch", empty_dir=k8s.V1EmptyDirVolumeSource())], '
         'env_vars={"SECRET_NAME": "a value, not a secret", "DB_SECRET_NAME": "x"},',
+        "",
+        None,
+        None,
+    ),
+    # Its project's shared secrets, however mounted: the name is the project's (whether the workflow lists
+    # them in shared_secrets is the secret's consumers annotation, read at run time).
+    "own-project-shared": (
+        'secrets=[Secret("env", "SECRET_X", "feature-tests-shared-x", "data")], '
+        'env_from=[k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name="feature-tests-shared-y"))], '
+        'volumes=[k8s.V1Volume(name="s", secret=k8s.V1SecretVolumeSource(secret_name="feature-tests-shared-z"))],',
         "",
         None,
         None,
@@ -1026,7 +1060,11 @@ def test_a_dag_cannot_run_as_or_read_the_secrets_of_another_workflow(
         assert "this DAG file is workflow feature-tests/other-workflow-named's" in error
     else:
         assert f"can only read its own secrets (Kubernetes secrets 'feature-tests-{variant}-<id>'" in error
-        assert OTHER_SECRET in error
+        assert (
+            "and its project's shared secrets (Kubernetes secrets 'feature-tests-shared-<id>', "
+            "for a workflow that lists <id> in shared_secrets), not: "
+        ) in error
+        assert (OTHER_SHARED if variant.startswith("other-project-shared") else OTHER_SECRET) in error
 
 
 @pytest.mark.parametrize("variant", IDENTITY_LATE_ATTACKS)
@@ -1035,7 +1073,10 @@ def test_a_change_after_the_operator_is_made_is_caught_on_the_pod(
 ) -> None:
     dag = identity_airflow["dags"][f"feature-tests.{variant}"]
     assert "AirflowFailException" in dag["harness_error"]  # building the pod fails the task at once
-    assert "own workflow's identity" in dag["harness_error"] or OTHER_SECRET in dag["harness_error"]
+    if variant.startswith("other-project-shared"):
+        assert f"not: {OTHER_SHARED}" in dag["harness_error"]
+    else:
+        assert "own workflow's identity" in dag["harness_error"] or OTHER_SECRET in dag["harness_error"]
 
 
 def test_a_dag_with_its_own_identity_loads_and_builds_its_pod(identity_airflow: dict[str, Any]) -> None:
@@ -1046,6 +1087,18 @@ def test_a_dag_with_its_own_identity_loads_and_builds_its_pod(identity_airflow: 
     assert task["pod"]["spec"]["serviceAccountName"] == "feature-tests-own"
     assert task["pod"]["metadata"]["namespace"] == "mwaa"
     assert {v["name"]: v.get("secret") for v in task["pod_env"]}["X"] == "feature-tests-own-own"
+
+
+def test_a_dag_may_name_its_projects_shared_secrets(identity_airflow: dict[str, Any]) -> None:
+    dag = identity_airflow["dags"]["feature-tests.own-project-shared"]
+    assert "harness_error" not in dag, dag.get("harness_error")
+    pod = dag["tasks"]["main"]["pod"]
+    container = pod["spec"]["containers"][0]
+    assert {v["name"]: v.get("secret") for v in dag["tasks"]["main"]["pod_env"]}["SECRET_X"] == (
+        "feature-tests-shared-x"
+    )
+    assert container["envFrom"] == [{"secretRef": {"name": "feature-tests-shared-y"}}]
+    assert pod["spec"]["volumes"] == [{"name": "s", "secret": {"secretName": "feature-tests-shared-z"}}]
 
 
 def test_the_service_account_is_the_workflows_own_when_the_caller_passes_none(
@@ -1086,6 +1139,154 @@ def test_a_secret_labelled_for_another_workflow_fails_the_task_at_once(tmp_path:
         run.mkdir()
         result, server = _execute_against(run, {"feature-tests-a-b-x": labels}, workflow=workflow)
         assert ("POST", "/api/v1/namespaces/mwaa/pods", "application/json") in server.requests, result
+
+
+# --------------------------------------------------------------------------- project-shared secrets at run time
+
+CONSUMERS = f"{LABEL}/workflows"  # the annotation naming the workflows that list a shared secret
+POD_CREATED = ("POST", "/api/v1/namespaces/mwaa/pods", "application/json")
+
+
+def shared_labelled(project: str, environment: str = "development") -> dict[str, str]:
+    """The labels the stack's ExternalSecrets put on a project's shared secret, written out (no workflow)."""
+    return {f"{LABEL}/environment": environment, f"{LABEL}/project": project, f"{LABEL}/shared": "true"}
+
+
+@functools.cache
+def _shared_reader() -> Workflow:
+    """Workflow emds/reader (project electronic-monitoring-data-store, alias emds): a dag.py reading its
+    project's shared secret x and its own secret token."""
+    source = IDENTITY_DAG.format(
+        other=OTHER_SECRET,
+        extra='secrets=[Secret("env", "SECRET_X", "emds-shared-x", "data"), '
+        'Secret("env", "SECRET_TOKEN", "emds-reader-token", "data")],',
+        after="",
+        project='"PLACEHOLDER_PROJECT"',
+        workflow='"PLACEHOLDER_WORKFLOW"',
+    )
+    return _workflow(
+        "electronic-monitoring-data-store", "reader", [Task("main")], python_dag=True, python_dag_source=source
+    )
+
+
+def _run_reader(
+    tmp_path: Path, shared: dict[str, str] | None, annotations: dict[str, str] | None = None
+) -> tuple[dict[str, Any], FakeKubernetes]:
+    """Run emds/reader's task with its own secret present and labelled, and ``emds-shared-x`` carrying the
+    labels ``shared`` (absent when None) and the annotations ``annotations``."""
+    secrets = {"emds-reader-token": labelled("emds", "reader")}
+    if shared is not None:
+        secrets["emds-shared-x"] = shared
+    extra = {"emds-shared-x": annotations} if annotations is not None else None
+    return _execute_against(tmp_path, secrets, workflow=_shared_reader(), annotations=extra)
+
+
+def test_a_shared_secret_the_workflow_lists_goes_on_to_create_its_pod(tmp_path: Path) -> None:
+    result, server = _run_reader(tmp_path, shared_labelled("emds"), {CONSUMERS: "other,reader"})
+    assert POD_CREATED in server.requests, result
+    assert result["exception"]["fail_at_once"] is False, result  # the fake API's 422 on the pod
+    # Both secrets were looked up, metadata only.
+    assert sorted((path, accept) for method, path, accept in server.requests if "/secrets/" in path) == [
+        ("/api/v1/namespaces/mwaa/secrets/emds-reader-token", operator_metadata_only()),
+        ("/api/v1/namespaces/mwaa/secrets/emds-shared-x", operator_metadata_only()),
+    ]
+    [pod] = server.created
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in pod["spec"]["containers"][0]["env"] if "valueFrom" in e}
+    assert refs == {
+        "SECRET_X": {"name": "emds-shared-x", "key": "data"},
+        "SECRET_TOKEN": {"name": "emds-reader-token", "key": "data"},
+    }
+
+
+@pytest.mark.parametrize(
+    "annotations",
+    [
+        pytest.param({CONSUMERS: "other"}, id="another-workflow-listed"),
+        # Names that hold "reader" but are not it: the list is compared name by name.
+        pytest.param({CONSUMERS: "reader-two,readers,the-reader"}, id="similar-names"),
+        pytest.param({CONSUMERS: ""}, id="empty"),
+        pytest.param({}, id="no-annotation"),
+    ],
+)
+def test_a_shared_secret_the_workflow_does_not_list_fails_the_task_at_once(
+    tmp_path: Path, annotations: dict[str, str]
+) -> None:
+    result, server = _run_reader(tmp_path, shared_labelled("emds"), annotations)
+    error = result["exception"]
+    assert error is not None and error["fail_at_once"] is True, result
+    assert error["message"] == (
+        "A task of workflow emds/reader can only read its own secrets (Kubernetes secrets 'emds-reader-<id>' "
+        "synced by the stack for this workflow) and its project's shared secrets (Kubernetes secrets "
+        "'emds-shared-<id>', for a workflow that lists <id> in shared_secrets), not: emds-shared-x (shared "
+        "secret x of project emds, which this workflow does not list in shared_secrets: add x to "
+        "shared_secrets in its workflow.yml)"
+    )
+    assert not [r for r in server.requests if r[0] == "POST"]
+
+
+@pytest.mark.parametrize(
+    ("labels", "said"),
+    [
+        pytest.param(
+            shared_labelled("emds-pp"), "labelled as a shared secret of project emds-pp in development", id="project"
+        ),
+        pytest.param(
+            shared_labelled("emds", "production"),
+            "labelled as a shared secret of project emds in production",
+            id="environment",
+        ),
+    ],
+)
+def test_a_shared_secret_labelled_for_another_project_or_environment_fails_the_task_at_once(
+    tmp_path: Path, labels: dict[str, str], said: str
+) -> None:
+    """The consumers annotation names this workflow, but the secret is not its project's, here."""
+    result, server = _run_reader(tmp_path, labels, {CONSUMERS: "reader"})
+    error = result["exception"]
+    assert error is not None and error["fail_at_once"] is True, result
+    assert error["message"].endswith(f"not: emds-shared-x ({said})")
+    assert not [r for r in server.requests if r[0] == "POST"]
+
+
+@pytest.mark.parametrize(
+    ("labels", "said"),
+    [
+        # Workflow emds/shared's own secret x (the name reads the same): not the project's shared secret.
+        pytest.param(labelled("emds", "shared"), "labelled for workflow emds/shared in development", id="workflow"),
+        # No labels: the running service never wrote a shared secret, so this is no switch-over leftover.
+        pytest.param({}, "carries no identity labels, and a project's shared secret always carries them", id="none"),
+    ],
+)
+def test_the_labels_not_the_name_say_a_secret_is_the_projects_shared_one(
+    tmp_path: Path, labels: dict[str, str], said: str
+) -> None:
+    result, server = _run_reader(tmp_path, labels, {CONSUMERS: "reader"})
+    error = result["exception"]
+    assert error is not None and error["fail_at_once"] is True, result
+    assert error["message"].endswith(f"not: emds-shared-x ({said})")
+    assert not [r for r in server.requests if r[0] == "POST"]
+
+
+def test_a_missing_shared_secret_fails_at_once_saying_the_projects_maintainers_set_it(tmp_path: Path) -> None:
+    result, server = _execute_against(tmp_path, {}, workflow=_shared_reader())
+    error = result["exception"]
+    assert error is not None and error["fail_at_once"] is True, result
+    assert error["message"] == (
+        "This task's pod cannot start: a secret it reads has no value.\n"
+        "Secrets Manager secret /airflow/development/emds/reader/token has no value yet, so Kubernetes secret "
+        "'emds-reader-token' does not exist in namespace 'mwaa'. A maintainer of the workflow sets its value "
+        "(https://eu-west-2.console.aws.amazon.com/secretsmanager/secret"
+        "?name=%2Fairflow%2Fdevelopment%2Femds%2Freader%2Ftoken&region=eu-west-2).\n"
+        "Secrets Manager secret /airflow/development/emds/shared/x has no value yet, so Kubernetes secret "
+        "'emds-shared-x' does not exist in namespace 'mwaa'. A maintainer of the project (project.yml's "
+        "maintainers) sets its value (https://eu-west-2.console.aws.amazon.com/secretsmanager/secret"
+        "?name=%2Fairflow%2Fdevelopment%2Femds%2Fshared%2Fx&region=eu-west-2).\n"
+        "Every secret is in the Secrets Manager console of the data account: "
+        "https://eu-west-2.console.aws.amazon.com/secretsmanager/listsecrets?region=eu-west-2.\n"
+        "Once the value is set and has reached the cluster (its ExternalSecret syncs every 5m), clear this task "
+        "to run it again."
+    )
+    assert not [r for r in server.requests if r[0] == "POST"]
 
 
 # --------------------------------------------------------------------------- project names (issue 12 item 1)

@@ -62,8 +62,15 @@ OWN = {
         "secrets: [api-key, token]\n"
     ),
     ("development", "electronic-monitoring-data-store-pp", "updates"): (
-        "iam:\n  update_secrets: true\n  s3_deny: [bucket-f/*]\nsecrets: [token]\n"
+        "iam:\n  update_secrets: true\n  s3_deny: [bucket-f/*]\nsecrets: [token]\nshared_secrets: [warehouse]\n"
     ),
+}
+# Own project files (shared secrets): an aliased project, whose shared secrets take the alias too.
+OWN_PROJECTS = {
+    (
+        "development",
+        "electronic-monitoring-data-store-pp",
+    ): "secrets: [warehouse, unused]\nmaintainers: [octo-analyst]\n",
 }
 
 
@@ -110,6 +117,9 @@ def expected(path: Path) -> Expected:
 
 
 def own_environments(root: Path) -> Path:
+    for (env, project), text in OWN_PROJECTS.items():
+        (root / env / project).mkdir(parents=True, exist_ok=True)
+        (root / env / project / "project.yml").write_text(text)
     for (env, project, workflow), extra in OWN.items():
         path = root / env / project / workflow / "workflow.yml"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,6 +152,18 @@ def manifests(stack: str, root: Path) -> list[Expected]:
     return [expected(path) for path in sorted((root / stack).glob("*/*/workflow.yml"))]
 
 
+def shared_secrets(stack: str, root: Path) -> dict[str, str]:
+    """Each project file's shared secrets: Secrets Manager name -> Kubernetes secret (and ExternalSecret) name,
+    ``/airflow/<env>/<alias>/shared/<id>`` -> ``<alias>-shared-<id>``."""
+    names: dict[str, str] = {}
+    aliases = settings(stack).get("platform:projectAliases") or {}
+    for path in sorted((root / stack).glob("*/project.yml")):
+        alias = aliases.get(path.parent.name, path.parent.name)
+        for secret in yaml.safe_load(path.read_text())["secrets"]:
+            names[f"/airflow/{stack}/{alias}/shared/{secret}"] = f"{alias}-shared-{secret}"
+    return names
+
+
 def test_every_naming_rule_is_exercised(datasets):
     wanted = [w for stack, root in datasets for w in manifests(stack, root)]
     assert len(wanted) >= len(OWN)
@@ -151,6 +173,7 @@ def test_every_naming_rule_is_exercised(datasets):
     assert any(w.dag_id.startswith("emds-pp.") for w in wanted)  # the second alias
     assert any(len(w.task_ids) > 1 for w in wanted) and any(w.task_ids == ("main",) for w in wanted)
     assert any(w.secrets for w in wanted)
+    assert any(shared_secrets(stack, root) for stack, root in datasets)
 
 
 def test_naming_derives_the_names_design_states(datasets):
@@ -180,7 +203,7 @@ def test_the_program_registers_resources_under_those_names(datasets, rendered):
         roles = sorted(w.role for w in wanted if w.role)
         assert sorted(r.inputs["name"] for r in by_type(registrations, "aws:iam/role:Role")) == roles
         assert sorted(r.inputs["name"] for r in by_type(registrations, "aws:iam/policy:Policy")) == roles
-        secrets = {name: k8s for w in wanted for name, k8s in w.secrets.items()}
+        secrets = {name: k8s for w in wanted for name, k8s in w.secrets.items()} | shared_secrets(stack, root)
         assert sorted(r.inputs["name"] for r in by_type(registrations, "aws:secretsmanager/secret:Secret")) == sorted(
             secrets
         )
@@ -277,6 +300,12 @@ def expected_grants(path: Path) -> set[Grant] | None:
     secrets = f"/airflow/{env}/{alias}/{workflow}/"
     grants = {
         ("Allow", "secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:{r}:{account}:secret:{secrets}*")
+        for r in regions
+    }
+    # A project's shared secrets it lists: read only, exactly each one (AWS adds '-' and six characters).
+    grants |= {
+        ("Allow", "secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:{r}:{account}:secret:{shared}-??????")
+        for shared in (f"/airflow/{env}/{alias}/shared/{s}" for s in manifest.get("shared_secrets") or [])
         for r in regions
     }
     if iam.get("update_secrets"):

@@ -44,6 +44,10 @@ TITLES: dict[str, str] = {
     "invalid-tag": "Invalid tag",
     "yaml-reading": "YAML reads differently",
     "too-many": "Too many entries",
+    "shared-secret-clash": "Shared secret clash",
+    "undeclared-shared-secret": "Undeclared shared secret",
+    "shared-secret-in-use": "Shared secret in use",
+    "reserved-name": "Reserved name",
 }
 
 

@@ -149,6 +149,8 @@ class Workflow:
     owner: str
     iam: Iam = Iam()
     secrets: tuple[str, ...] = ()
+    # Ids of the project's shared secrets (``project.yml``) this workflow's tasks read.
+    shared_secrets: tuple[str, ...] = ()
     notifications: Notifications = Notifications()
     # Source of the workflow's own dag.py when ``dag.python_dag`` is true.
     python_dag_source: str | None = None
@@ -157,3 +159,18 @@ class Workflow:
     def key(self) -> str:
         """``<project>/<workflow>``: unique within a stack, used in messages and paths."""
         return f"{self.project}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project's own manifest: ``environments/<environment>/<project>/project.yml``.
+
+    ``secrets`` are shared by the project's workflows: each is one Secrets Manager secret whose value
+    ``maintainers`` set, read only by the workflows that list it in ``shared_secrets``.
+    """
+
+    path: Path
+    environment: Environment
+    name: str
+    secrets: tuple[str, ...]
+    maintainers: tuple[str, ...]

@@ -12,6 +12,7 @@ STACK = "pulumi:pulumi:Stack"
 
 # Our own ComponentResources: ``<package>:<module>:<Class>``.
 WORKFLOW = "analytical-platform:workflows:Workflow"
+SHARED_SECRETS = "analytical-platform:workflows:SharedSecrets"
 PLATFORM_RUNTIME = "analytical-platform:platform:PlatformRuntime"
 
 ROLE = "aws:iam/role:Role"

@@ -12,24 +12,60 @@ The passes over one file, all of whose problems are reported together:
 Only a manifest with no error becomes a plan; warnings (a path that matches no
 object, say) are reported in the same shape and never stop a plan, a render or a
 deploy. :func:`load_all` also checks that no two workflows of a stack share a name.
+
+A project's ``project.yml`` (its shared secrets, :mod:`workflows.manifest.project`) is
+checked by :func:`check_project`, with the ids its workflows list in ``shared_secrets``;
+each workflow is checked against its project's file. :func:`load_stack` loads an
+environment's projects and workflows and plans the projects' shared secrets.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from workflows.config import StackConfig
 from workflows.errors import ManifestError, Problem, errors, escape_unprintable
-from workflows.manifest.build import build
-from workflows.manifest.discovery import link_problem, read_python_dag
+from workflows.manifest.build import build, build_project
+from workflows.manifest.discovery import (
+    MANIFEST_NAME,
+    discover,
+    discover_projects,
+    link_problem,
+    location,
+    project_manifest,
+    read_python_dag,
+)
 from workflows.manifest.load import NodePath, Positions, load
+from workflows.manifest.project import project_location_problems, shared_secret_problems, undeclared_uses
 from workflows.manifest.rules import bound_problems, document_problems, location_problems
-from workflows.manifest.schema import schema_problems
-from workflows.plan.limits import limit_problems, name_clashes
+from workflows.manifest.schema import PROJECT_SCHEMA_PATH, schema_problems
+from workflows.model import Project
+from workflows.plan.limits import limit_problems, name_clashes, project_limit_problems, shared_secret_clashes
+from workflows.plan.project_plan import ProjectPlan, plan_project
 from workflows.plan.workflow_plan import WorkflowPlan, plan
+
+
+@dataclass(frozen=True)
+class ProjectFile:
+    """A project's ``project.yml`` as its workflows are checked against it."""
+
+    path: Path
+    project: Project | None  # None: the file has errors of its own
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    """Everything one environment's manifests declare: a plan per workflow, and per project with a
+    ``project.yml`` the plan of its shared secrets."""
+
+    workflows: list[WorkflowPlan]
+    projects: list[ProjectPlan]
+
+
+_UNREAD: Any = object()  # check_workflow's ``project`` when the caller has not read it: read it then
 
 
 def load_workflow(path: Path, config: StackConfig, text: str | None = None) -> WorkflowPlan:
@@ -42,9 +78,11 @@ def load_workflow(path: Path, config: StackConfig, text: str | None = None) -> W
 
 
 def check_workflow(
-    path: Path, config: StackConfig, text: str | None = None
+    path: Path, config: StackConfig, text: str | None = None, project: ProjectFile | None = _UNREAD
 ) -> tuple[WorkflowPlan | None, list[Problem]]:
-    """One manifest's plan (None when it has an error) and every problem of it, errors and warnings."""
+    """One manifest's plan (None when it has an error) and every problem of it, errors and warnings.
+    ``project``: its project's ``project.yml`` (None: there is none), read from beside the workflow's
+    folder when not given."""
     if text is None and (refused := link_problem(path)) is not None:
         return None, [Problem(path, 1, 1, refused)]  # never read: it may be any file of this machine
     try:
@@ -55,9 +93,66 @@ def check_workflow(
         python_dag_source = read_python_dag(path) if wants_dag_py else None
     except ManifestError as error:
         return None, [_one_line(p) for p in error.problems]
-    problems, result = check(data, positions, config, python_dag_source)
+    if project is _UNREAD:
+        project = read_project(path, config)
+    problems, result = check(data, positions, config, python_dag_source, project)
     problems = sorted({_one_line(p) for p in problems})
     return (None if errors(problems) else result), problems
+
+
+def read_project(manifest: Path, config: StackConfig) -> ProjectFile | None:
+    """The ``project.yml`` of the project the workflow manifest ``manifest`` is in, or None when there is none."""
+    path = project_manifest(manifest)
+    if not (path.is_file() or path.is_symlink()):
+        return None
+    return ProjectFile(path, check_project(path, config)[0])
+
+
+def check_project(path: Path, config: StackConfig, text: str | None = None) -> tuple[Project | None, list[Problem]]:
+    """A project's ``project.yml``: its model (None when the file itself has an error) and every problem of it,
+    including a shared secret that a workflow of the project still lists but the file no longer declares (an
+    error that stops a deploy, but not one of the file's own: the workflows are still checked against it)."""
+    if text is None and (refused := link_problem(path)) is not None:
+        return None, [Problem(path, 1, 1, refused)]
+    try:
+        data, positions = load(path, text)
+    except ManifestError as error:
+        return None, [_one_line(p) for p in error.problems]
+    problems = [*positions.problems, *project_location_problems(path, positions, config)]
+    if data is None:
+        problems.append(
+            positions.problem((), "the project file is empty: it needs secrets (the shared ids) and maintainers")
+        )
+    elif not (too_much := bound_problems(data, positions)):
+        problems.extend(schema_problems(data, positions, PROJECT_SCHEMA_PATH)[0])
+    else:
+        problems.extend(too_much)
+    project = None if errors(problems) else build_project(data, path)
+    if project is not None:
+        for where, message in project_limit_problems(project, config):
+            problems.append(positions.problem(_node(where), message))
+        project = None if errors(problems) else project
+    if project is not None:
+        problems.extend(undeclared_uses(project, positions, shared_secret_uses(path.parent)))
+    return project, sorted({_one_line(p) for p in problems})
+
+
+def shared_secret_uses(project_folder: Path) -> dict[str, list[str]]:
+    """The ids each workflow of the project lists in ``shared_secrets``, as written (a workflow with other
+    problems counts too: its uses are what keep a shared secret). Read through no symbolic link."""
+    uses: dict[str, list[str]] = {}
+    for folder in sorted(project_folder.iterdir()) if project_folder.is_dir() else ():
+        manifest = folder / MANIFEST_NAME
+        if folder.is_symlink() or not manifest.is_file() or link_problem(manifest) is not None:
+            continue
+        try:
+            data, _ = load(manifest)
+        except ManifestError:
+            continue
+        listed = data.get("shared_secrets") if isinstance(data, dict) else None
+        if isinstance(listed, list) and listed:
+            uses[folder.name] = [s for s in listed if isinstance(s, str)]
+    return uses
 
 
 def _one_line(problem: Problem) -> Problem:
@@ -68,14 +163,18 @@ def _one_line(problem: Problem) -> Problem:
 
 
 def load_all(
-    paths: Iterable[Path], config: StackConfig, warn: Callable[[Problem], None] | None = None
+    paths: Iterable[Path],
+    config: StackConfig,
+    warn: Callable[[Problem], None] | None = None,
+    projects: Callable[[Path], ProjectFile | None] | None = None,
 ) -> list[WorkflowPlan]:
     """Load and plan every manifest; raise one :class:`ManifestError` with the errors of all of them.
-    Warnings never stop it: each is handed to ``warn`` when given (the program logs them)."""
+    Warnings never stop it: each is handed to ``warn`` when given (the program logs them). ``projects``
+    gives a manifest's project file when the caller has read them (else each is read beside it)."""
     plans: list[WorkflowPlan] = []
     problems: list[Problem] = []
     for path in paths:
-        result, found = check_workflow(path, config)
+        result, found = check_workflow(path, config, project=_UNREAD if projects is None else projects(path))
         problems.extend(errors(found))
         if warn is not None:
             for problem in found:
@@ -89,10 +188,50 @@ def load_all(
     return plans
 
 
+def load_stack(environments: Path, config: StackConfig, warn: Callable[[Problem], None] | None = None) -> StackPlan:
+    """Every project file and workflow manifest of the stack's environment, checked together; one
+    :class:`ManifestError` with the errors of all of them. Each project with a ``project.yml`` gets a plan
+    of its shared secrets, naming the workflows that read each."""
+    problems: list[Problem] = []
+    files: dict[Path, ProjectFile] = {}
+    for path in discover_projects(environments, config.environment):
+        project, found = check_project(path, config)
+        problems.extend(errors(found))
+        for problem in found if warn is not None else ():
+            if not problem.is_error:
+                warn(problem)
+        files[path] = ProjectFile(path, project)
+    try:
+        plans = load_all(
+            discover(environments, config.environment),
+            config,
+            warn,
+            projects=lambda manifest: files.get(project_manifest(manifest)),
+        )
+    except ManifestError as error:
+        raise ManifestError([*problems, *error.problems]) from None
+    if problems:
+        raise ManifestError(problems)
+    projects = [
+        plan_project(file.project, [p for p in plans if p.workflow.project == file.project.name], config)
+        for file in files.values()
+        if file.project is not None
+    ]
+    problems = list(shared_secret_clashes(projects, plans))
+    if problems:
+        raise ManifestError(problems)
+    return StackPlan(plans, projects)
+
+
 def check(
-    data: Any, positions: Positions, config: StackConfig, python_dag_source: str | None = None
+    data: Any,
+    positions: Positions,
+    config: StackConfig,
+    python_dag_source: str | None = None,
+    project: ProjectFile | None = None,
 ) -> tuple[list[Problem], WorkflowPlan | None]:
-    """Every problem of one loaded manifest, and its plan when it has none that stop planning."""
+    """Every problem of one loaded manifest (checked against its ``project``'s file, None: it has none),
+    and its plan when it has none that stop planning."""
     problems = [*positions.problems, *location_problems(positions.path, positions, config)]
     placed = len(problems) == len(positions.problems)
     if data is None:
@@ -110,6 +249,16 @@ def check(
     if not isinstance(data, dict):
         return problems, None
     problems.extend(document_problems(data, positions, config, has_dag_py=python_dag_source is not None))
+    problems.extend(
+        shared_secret_problems(
+            data,
+            positions,
+            location(positions.path)[2],
+            project.path if project is not None else project_manifest(positions.path),
+            project.project if project is not None else None,
+            exists=project is not None,
+        )
+    )
     # Name limits and policy size need a whole, well-placed model: only then are they meaningful.
     # (Warnings do not stand in the way: the plan is what the stack declares.)
     if schema_failed or not placed or (data["dag"].get("python_dag") is True and python_dag_source is None):
@@ -121,6 +270,10 @@ def check(
     except ManifestError as error:
         return [*problems, *error.problems], None
     for where, message in limit_problems(result):
-        node: NodePath = tuple(int(p) if p.isdigit() else p for p in where.split(".")) if where else ()
-        problems.append(positions.problem(node, message, key=where == "iam"))
+        problems.append(positions.problem(_node(where), message, key=where == "iam"))
     return problems, result
+
+
+def _node(where: str) -> NodePath:
+    """A limit problem's key (``secrets.0``) as a node path."""
+    return tuple(int(p) if p.isdigit() else p for p in where.split(".")) if where else ()

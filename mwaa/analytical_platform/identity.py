@@ -50,3 +50,50 @@ def secret_of(project: str, workflow: str, kubernetes_name: str) -> str | None:
     prefix = kubernetes_secret(project, workflow, "")
     secret = kubernetes_name.removeprefix(prefix) if kubernetes_name.startswith(prefix) else ""
     return secret or None
+
+
+# A project's shared secrets (``environments/<env>/<project>/project.yml``): one Secrets Manager secret and one
+# Kubernetes secret per id for the whole project, read only by the workflows that list the id in
+# ``shared_secrets``. ``shared`` takes the place of the workflow in their names, so a project that declares
+# shared secrets may not have a workflow folder called ``shared`` (the stack refuses one).
+SHARED = "shared"
+# On a shared secret's Kubernetes secret: marks it as the project's (its labels carry no workflow) ...
+SHARED_LABEL = f"{LABEL_PREFIX}/shared"
+# ... and names, comma-separated and sorted, the workflows allowed to mount it (those that list it).
+CONSUMERS_ANNOTATION = f"{LABEL_PREFIX}/workflows"
+
+
+def shared_labels(environment: str, project: str) -> dict[str, str]:
+    """The labels of a project's shared secrets: environment, project and ``shared: "true"`` (no workflow)."""
+    return {
+        f"{LABEL_PREFIX}/environment": environment,
+        f"{LABEL_PREFIX}/project": project,
+        SHARED_LABEL: "true",
+    }
+
+
+def shared_secret_path(environment: str, project: str, secret: str) -> str:
+    """``/airflow/<env>/<project>/shared/<secret>``: the Secrets Manager name of a project's shared secret."""
+    return secret_path(environment, project, SHARED, secret)
+
+
+def shared_kubernetes_secret(project: str, secret: str) -> str:
+    """``<project>-shared-<secret>``: the ExternalSecret and Kubernetes secret of a project's shared secret."""
+    return kubernetes_secret(project, SHARED, secret)
+
+
+def shared_secret_of(project: str, kubernetes_name: str) -> str | None:
+    """The shared secret id whose Kubernetes secret is ``kubernetes_name``, or None when the name is not one of
+    the project's shared secrets' (:func:`shared_kubernetes_secret` reversed)."""
+    return secret_of(project, SHARED, kubernetes_name)
+
+
+def consumers_annotation(workflows: list[str] | tuple[str, ...] | set[str]) -> str:
+    """The value of :data:`CONSUMERS_ANNOTATION`: the workflow names, sorted, comma-separated."""
+    return ",".join(sorted(set(workflows)))
+
+
+def consumers(annotations: dict[str, str] | None) -> frozenset[str]:
+    """The workflows a shared secret's annotations allow to mount it (none when the annotation is absent)."""
+    value = (annotations or {}).get(CONSUMERS_ANNOTATION, "")
+    return frozenset(name.strip() for name in value.split(",") if name.strip())

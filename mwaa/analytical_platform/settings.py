@@ -75,10 +75,18 @@ class Platform:
         return parts[1], parts[2]
 
     def secret_path(self, project: str, workflow: str, kubernetes_name: str) -> str | None:
-        """The Secrets Manager name behind one of the workflow's own Kubernetes secrets, or None for a
-        name that is not the workflow's (``identity.kubernetes_secret`` reversed)."""
-        secret = identity.secret_of(self.alias(project), workflow, kubernetes_name)
-        return None if secret is None else identity.secret_path(self.environment, self.alias(project), workflow, secret)
+        """The Secrets Manager name behind a Kubernetes secret the workflow may read: one of its own
+        (``/airflow/<env>/<alias>/<workflow>/<id>``), else one of its project's shared secrets
+        (``/airflow/<env>/<alias>/shared/<id>``); None for any other name (``identity.kubernetes_secret``
+        and ``identity.shared_kubernetes_secret`` reversed). The workflow's own comes first, as its names
+        read before shared secrets existed; the stack refuses a workflow called ``shared`` in a project
+        with shared secrets, and at run time the secret's labels, not this name, say whose it is."""
+        alias = self.alias(project)
+        secret = identity.secret_of(alias, workflow, kubernetes_name)
+        if secret is not None:
+            return identity.secret_path(self.environment, alias, workflow, secret)
+        shared = identity.shared_secret_of(alias, kubernetes_name)
+        return None if shared is None else identity.shared_secret_path(self.environment, alias, shared)
 
 
 def from_mapping(data: dict[str, Any]) -> Platform:

@@ -26,13 +26,24 @@ folder it sits in is refused. The service account is always the workflow's own
 ``service_account_name`` or ``namespace`` is a ``TypeError``. Every Kubernetes secret the
 pod would read, however it is named (``secrets=``, ``env_vars`` with ``secretKeyRef``,
 ``env_from``, ``volumes``, ``init_containers``, ``image_pull_secrets``), must be one of
-the workflow's own: named ``<project alias>-<workflow>-<id>`` (checked when the DAG is
-parsed and again on the pod as built, so a change after construction is caught too), and,
-at run time, labelled with the workflow's identity labels, which the stack's
-ExternalSecrets put on every secret they write. The labels settle what the name cannot
-(``a-b-x`` is workflow ``a``'s secret ``b-x`` or workflow ``a-b``'s secret ``x``): a
-secret labelled for another workflow fails the task at once; one with no identity labels
-yet (written before the switch-over) is held to the name check, with a warning.
+the workflow's own, named ``<project alias>-<workflow>-<id>``, or one of its project's
+shared secrets, named ``<project alias>-shared-<id>`` (checked when the DAG is parsed and
+again on the pod as built, so a change after construction is caught too). At run time
+the secret's labels, which the stack's ExternalSecrets put on every secret they write,
+settle what the name cannot (``a-b-x`` is workflow ``a``'s secret ``b-x`` or workflow
+``a-b``'s secret ``x``; ``p-shared-x`` is project ``p``'s shared secret ``x`` or a secret
+of project ``p-shared``):
+
+* a secret labelled ``shared: "true"`` is a project's shared secret: it must be labelled
+  for this environment and the workflow's project, and its consumers annotation
+  (``identity.CONSUMERS_ANNOTATION``: the workflows that list it in ``shared_secrets``)
+  must name this workflow, else the task fails at once;
+* any other secret must carry the workflow's own identity labels, else the task fails
+  at once; one with no identity labels yet (written by the running service before the
+  switch-over) is held to the name check, with a warning, when its name is the
+  workflow's own. A name that is only a shared secret's cannot be such a leftover
+  (shared secrets are new, and always labelled), so unlabelled it fails the task.
+
 When the labels cannot be read (no permission, API unreachable) the name check stands
 alone and a warning is logged.
 
@@ -164,7 +175,7 @@ class AnalyticalPlatformStandardOperator(KubernetesPodOperator):
                 *(kwargs.get(key) for key in ("env_from", "volumes", "init_containers")),
                 {"image_pull_secrets": _image_pull_secrets(kwargs.get("image_pull_secrets"))},
             )
-            if identity.secret_of(alias, workflow, name) is None
+            if not admitted_name(alias, workflow, name)
         )
         if foreign:
             raise TypeError(foreign_secrets_message(foreign, alias, workflow))
@@ -257,7 +268,7 @@ class AnalyticalPlatformStandardOperator(KubernetesPodOperator):
                 f"This task of workflow {alias}/{workflow} would run with {' and '.join(wrong)}: "
                 "a task always runs in its own workflow's identity"
             )
-        foreign = sorted(n for n in secret_references(pod.spec) if identity.secret_of(alias, workflow, n) is None)
+        foreign = sorted(n for n in secret_references(pod.spec) if not admitted_name(alias, workflow, n))
         if foreign:
             raise AirflowFailException(foreign_secrets_message(foreign, alias, workflow))
 
@@ -267,24 +278,29 @@ class AnalyticalPlatformStandardOperator(KubernetesPodOperator):
 
     def check_secrets_exist(self, context: Any = None) -> None:
         """Fail the task at once (no retry) when a Kubernetes secret its pod reads does not exist, or
-        is not this workflow's own (its identity labels name another workflow or environment).
+        is not this workflow's to read: its identity labels name another workflow or environment, or,
+        for a project's shared secret (labelled ``shared: "true"``), another project or environment,
+        or its consumers annotation does not name this workflow (it is not in its ``shared_secrets``).
 
         A secret with no identity labels at all is one the running service's ExternalSecrets wrote
         before the switch-over (this stack's add the labels; the operator re-syncs within its refresh
         interval): for it the name check stands alone, with a warning, so no task fails during the
-        cutover.
+        cutover. The running service never wrote a shared secret, so that holds only for a name that
+        is the workflow's own: an unlabelled secret the name admits only as a shared one (perhaps
+        project ``<alias>-shared``'s) fails the task.
 
         Only the secrets' metadata is read. A check that cannot be made (no permission, API
         unreachable) is logged and the task goes on with the name check alone (made when the pod
         is built): the check must never be why a task of this workflow fails.
         """
         namespace = self.namespace or platform().namespace
+        environment = platform().environment
         alias, workflow = self._own_workflow()
-        own_labels = identity.labels(platform().environment, alias, workflow)
+        own_labels = identity.labels(environment, alias, workflow)
         missing, foreign = [], []
         for name in sorted(secret_references(self.build_pod_request_obj(context).spec)):
             try:
-                labels = _secret_labels(self.hook.core_v1_client, namespace, name)
+                metadata = _secret_metadata(self.hook.core_v1_client, namespace, name)
             except Exception as error:  # any failure to check: carry on without the check
                 self.log.warning(
                     "Could not check that Kubernetes secret %s exists in namespace %s (%s); starting the pod anyway",
@@ -293,9 +309,21 @@ class AnalyticalPlatformStandardOperator(KubernetesPodOperator):
                     error,
                 )
                 continue
-            if labels is None:
+            if metadata is None:
                 missing.append(name)
+                continue
+            labels, annotations = metadata
+            # The labels decide whose secret it is, not the name (see the module's docstring).
+            if labels.get(identity.SHARED_LABEL) == "true":
+                problem = _shared_secret_problem(name, labels, annotations, environment, alias, workflow)
+                if problem:
+                    foreign.append(f"{name} ({problem})")
             elif not any(key in labels for key in own_labels):
+                if identity.secret_of(alias, workflow, name) is None:
+                    foreign.append(
+                        f"{name} (carries no identity labels, and a project's shared secret always carries them)"
+                    )
+                    continue
                 self.log.warning(
                     "Kubernetes secret %s carries no workflow labels yet (written before the switch-over): "
                     "its name is this workflow's, so the task goes on",
@@ -378,6 +406,37 @@ def _image_pull_secrets(value: Any) -> list[Any]:
     return list(value or [])
 
 
+def admitted_name(alias: str, workflow: str, name: str) -> bool:
+    """Whether a task of workflow ``alias/workflow`` may name Kubernetes secret ``name``: one of the workflow's
+    own (``<alias>-<workflow>-<id>``) or one of its project's shared secrets (``<alias>-shared-<id>``). Which
+    workflows may read a shared secret is only known at run time, from the secret's consumers annotation."""
+    return identity.secret_of(alias, workflow, name) is not None or identity.shared_secret_of(alias, name) is not None
+
+
+def _shared_secret_problem(
+    name: str,
+    labels: Mapping[str, str],
+    annotations: Mapping[str, str],
+    environment: str,
+    alias: str,
+    workflow: str,
+) -> str | None:
+    """Why workflow ``alias/workflow`` may not read the shared secret ``name`` (labelled ``shared: "true"``), in
+    words its maintainers can act on, or None when it may: labelled for this environment and the workflow's
+    project, and the workflow is among the consumers its annotation names."""
+    project = labels.get(f"{identity.LABEL_PREFIX}/project")
+    labelled_environment = labels.get(f"{identity.LABEL_PREFIX}/environment")
+    if project != alias or labelled_environment != environment:
+        return f"labelled as a shared secret of project {project} in {labelled_environment}"
+    if workflow in identity.consumers(dict(annotations)):
+        return None
+    secret = identity.shared_secret_of(alias, name) or name
+    return (
+        f"shared secret {secret} of project {alias}, which this workflow does not list in shared_secrets: "
+        f"add {secret} to shared_secrets in its workflow.yml"
+    )
+
+
 def _identity_of(labels: Mapping[str, str]) -> str:
     project = labels.get(f"{identity.LABEL_PREFIX}/project")
     workflow = labels.get(f"{identity.LABEL_PREFIX}/workflow")
@@ -390,13 +449,15 @@ def _identity_of(labels: Mapping[str, str]) -> str:
 def foreign_secrets_message(names: Iterable[str], alias: str, workflow: str) -> str:
     return (
         f"A task of workflow {alias}/{workflow} can only read its own secrets (Kubernetes secrets "
-        f"{identity.kubernetes_secret(alias, workflow, '<id>')!r} synced by the stack for this workflow), not: "
-        + ", ".join(names)
+        f"{identity.kubernetes_secret(alias, workflow, '<id>')!r} synced by the stack for this workflow) and "
+        f"its project's shared secrets (Kubernetes secrets {identity.shared_kubernetes_secret(alias, '<id>')!r}, "
+        "for a workflow that lists <id> in shared_secrets), not: " + ", ".join(names)
     )
 
 
-def _secret_labels(client: Any, namespace: str, name: str) -> dict[str, str] | None:
-    """The secret's labels, or None when it does not exist (HTTP 404); any other API error is raised."""
+def _secret_metadata(client: Any, namespace: str, name: str) -> tuple[dict[str, str], dict[str, str]] | None:
+    """The secret's (labels, annotations), or None when it does not exist (HTTP 404); any other API error is
+    raised. A shared secret's annotations name the workflows that may read it."""
     try:
         response = client.api_client.call_api(
             "/api/v1/namespaces/{namespace}/secrets/{name}",
@@ -416,7 +477,8 @@ def _secret_labels(client: Any, namespace: str, name: str) -> dict[str, str] | N
         body = json.loads(response.data or b"{}")
     finally:
         response.release_conn()
-    return dict((body.get("metadata") or {}).get("labels") or {})
+    metadata = body.get("metadata") or {}
+    return dict(metadata.get("labels") or {}), dict(metadata.get("annotations") or {})
 
 
 def console_link(region: str, secret: str | None = None) -> str:
@@ -442,9 +504,12 @@ def missing_secrets_message(missing: Iterable[str], namespace: str, project: str
             )
         else:
             where = f" ({console_link(region, path)})" if region else ""
+            # A project's shared secret is set by the project's maintainers, not the workflow's.
+            shared = identity.secret_of(settings.alias(project), workflow, name) is None
+            who = "the project (project.yml's maintainers)" if shared else "the workflow"
             lines.append(
                 f"Secrets Manager secret {path} has no value yet, so Kubernetes secret {name!r} does not exist "
-                f"in namespace {namespace!r}. A maintainer of the workflow sets its value{where}."
+                f"in namespace {namespace!r}. A maintainer of {who} sets its value{where}."
             )
     if region:
         lines.append(f"Every secret is in the Secrets Manager console of the data account: {console_link(region)}.")

@@ -46,6 +46,7 @@ GET_SECRET_VERSION = "aws:secretsmanager/getSecretVersion:getSecretVersion"
 # call, sts:GetCallerIdentity, needs no permission; assuming its role is checked below).
 NOTHING_TO_ALLOW = {
     "analytical-platform:workflows:Workflow",
+    "analytical-platform:workflows:SharedSecrets",  # a project's shared secrets: its children are checked
     "analytical-platform:platform:PlatformRuntime",
     "pulumi:providers:aws",
     "pulumi:providers:kubernetes",
@@ -146,8 +147,8 @@ def document(stack: str, account: str, purpose: str) -> dict[str, Any]:
 
 @functools.cache
 def environments() -> Path:
-    """Every stack with the development examples (they use every key, secrets included), so that each
-    stack's documents are checked against every resource type."""
+    """Every stack with the development examples (they use every key, secrets and a project's shared secrets
+    included), so that each stack's documents are checked against every resource type."""
     root = Path(tempfile.mkdtemp(prefix="ci-roles-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     for stack in STACKS:
@@ -446,3 +447,35 @@ def test_the_data_preview_role_covers_the_read_only_lookups(stack):
         ("kms:DescribeKey", key, {"kms:ResourceAliases": ["alias/secretsmanager/airflow"]}),
     ]:
         assert allowed(preview, action, arn, context), action
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_deploy_role_manages_the_projects_shared_secrets_but_never_reads_or_writes_their_value(stack):
+    """``/airflow/<env>/<project>/shared/<id>`` (project.yml) is managed like a workflow's secret: the example
+    project's shared secret, rendered in every stack, is covered by the deploy document, never its value."""
+    c = config(stack)
+    data = c.accounts.data.id
+    shared = sorted(
+        r.inputs["name"] for r in rendered(stack, False).registrations if r.type == SECRET and "/shared/" in r.name
+    )
+    name = f"/airflow/{stack}/platform-examples/shared/warehouse-login"
+    assert shared == [name]
+    deploy, preview = document(stack, "data", "deploy"), document(stack, "data", "preview")
+    for region in (c.region, c.replica_region):
+        arn = f"arn:aws:secretsmanager:{region}:{data}:secret:{name}-AbCdEf"
+        for action, _ in TABLE[SECRET][0]:
+            if action.startswith("secretsmanager:"):
+                assert allowed(deploy, action, arn, {"secretsmanager:ForceDeleteWithoutRecovery": "false"}), action
+        assert not allowed(
+            deploy, "secretsmanager:DeleteSecret", arn, {"secretsmanager:ForceDeleteWithoutRecovery": "true"}
+        )
+        for action, _ in TABLE[SECRET][1]:
+            assert allowed(preview, action, arn), action
+        for account in ACCOUNTS:
+            for purpose in ("deploy", "preview"):
+                for action in SECRET_VALUE_ACTIONS:
+                    assert not allowed(document(stack, account, purpose), action, arn), (account, purpose, action)
+    # Another stack's shared secrets are out of reach.
+    other = "production" if stack != "production" else "test"
+    elsewhere = f"arn:aws:secretsmanager:{c.region}:{data}:secret:/airflow/{other}/platform-examples/shared/x-AbCdEf"
+    assert not allowed(deploy, "secretsmanager:CreateSecret", elsewhere)

@@ -223,9 +223,20 @@ def test_resource_star_only_for_actions_that_cannot_be_scoped(source: str, stack
                 assert set(as_list(statement["Action"])) <= UNSCOPED_ACTIONS, f"{name}: {statement}"
 
 
+READERS = "airflow.compute.analytical-platform.service.justice.gov.uk/workflows"
+SHARED_LABEL = "airflow.compute.analytical-platform.service.justice.gov.uk/shared"
+EXTERNAL_SECRET_TYPE = "kubernetes:external-secrets.io/v1:ExternalSecret"
+
+
 @pytest.mark.parametrize(("source", "stack"), SOURCES)
 def test_a_workflow_reads_only_its_own_secrets(source: str, stack: str) -> None:
+    """Its own secrets, and those of its project's shared secrets whose ExternalSecret names it as a reader."""
     config = stack_config(stack)
+    readers = {
+        r.inputs["metadata"]["name"]: r.inputs["spec"]["target"]["template"]["metadata"]["annotations"][READERS]
+        for r in rendered(source, stack)
+        if r.type == EXTERNAL_SECRET_TYPE and r.inputs["metadata"]["labels"].get(SHARED_LABEL) == "true"
+    }
     for registration in rendered(source, stack):
         if registration.type != POLICY:
             continue
@@ -235,6 +246,16 @@ def test_a_workflow_reads_only_its_own_secrets(source: str, stack: str) -> None:
             if not any(a.startswith("secretsmanager:") for a in actions):
                 continue
             for resource in as_list(statement["Resource"]):
+                shared = re.fullmatch(
+                    rf"arn:aws:secretsmanager:[a-z0-9-]+:{config.account_id}:secret:/airflow/{stack}/([a-z0-9-]+)/shared/([a-z0-9-]+)-\?{{6}}",
+                    resource,
+                )
+                if shared:  # a shared secret: read only, by a workflow of its project that it names as a reader
+                    assert actions == ["secretsmanager:GetSecretValue"], f"{name}: {actions} on {resource}"
+                    workflow = name.removeprefix(f"airflow-{stack}-{shared[1]}-")
+                    assert workflow != name, f"{name} reaches another project's {resource}"
+                    assert workflow in readers[f"{shared[1]}-shared-{shared[2]}"].split(","), f"{name}: {resource}"
+                    continue
                 # Its secrets (GetSecretValue), or one of them (update_secrets: .../<workflow>/<secret>*).
                 match = re.fullmatch(
                     rf"arn:aws:secretsmanager:[a-z0-9-]+:{config.account_id}:secret:/airflow/{stack}/([a-z0-9-]+)/([a-z0-9-]+)/(?:[a-z0-9-]+)?\*",

@@ -278,6 +278,7 @@ def test_every_registered_type_is_a_token_of_workflows_tokens(tmp_path):
     assert declared == {
         "pulumi:pulumi:Stack",
         WORKFLOW,
+        "analytical-platform:workflows:SharedSecrets",
         RUNTIME,
         ROLE,
         POLICY,
@@ -295,10 +296,16 @@ def test_every_registered_type_is_a_token_of_workflows_tokens(tmp_path):
     assert registered <= declared
     # The examples use every kind of resource.
     assert registered == declared - {tokens.STACK, tokens.PROVIDER_PREFIX, tokens.GET_SECRET_VERSION}
-    # Each component type is its token: Workflow and PlatformRuntime.
-    assert {r.type for r in registrations if not r.custom} == {tokens.WORKFLOW, tokens.PLATFORM_RUNTIME}
+    # Each component type is its token: Workflow, SharedSecrets and PlatformRuntime.
+    assert {r.type for r in registrations if not r.custom} == {
+        tokens.WORKFLOW,
+        tokens.SHARED_SECRETS,
+        tokens.PLATFORM_RUNTIME,
+    }
     assert (tokens.WORKFLOW, tokens.PLATFORM_RUNTIME) == (WORKFLOW, RUNTIME)
-    workflows = [r for r in registrations if r.name.count("/") == 1 and not r.custom]
+    workflows = [r for r in registrations if r.name.count("/") == 1 and not r.custom and r.name.endswith("/shared")]
+    assert workflows and all(r.type == tokens.SHARED_SECRETS for r in workflows)
+    workflows = [r for r in registrations if r.name.count("/") == 1 and not r.custom and r not in workflows]
     assert workflows and all(r.type == tokens.WORKFLOW for r in workflows)
     (runtime,) = (r for r in registrations if r.name == "platform-runtime")
     assert runtime.type == tokens.PLATFORM_RUNTIME and not runtime.custom
@@ -320,3 +327,49 @@ def test_examples_render_deterministically(tmp_path):
     second = [r.as_json() for r in run(environments)]
     assert first == second
     assert len({(r["type"], r["name"]) for r in first}) == len(first)
+
+
+SHARED_SECRETS = "analytical-platform:workflows:SharedSecrets"
+SHARED_URN = "urn:pulumi:development::analytical-platform-airflow::analytical-platform:workflows:SharedSecrets${}::{}"
+
+
+def test_a_projects_shared_secrets_are_registered_once_for_all_its_workflows(manifest):
+    first = manifest(MINIMAL + "shared_secrets: [warehouse-login]\n", workflow="load")
+    manifest(MINIMAL + "shared_secrets: [warehouse-login]\n", workflow="extract")
+    manifest(MINIMAL, workflow="other")
+    (first.parents[1] / "project.yml").write_text("secrets: [warehouse-login, unused]\nmaintainers: [octo-analyst]\n")
+    registrations = run(first.parents[3])
+    found = by_name(registrations)
+    component = found[(SHARED_SECRETS, "demo/shared")]
+    assert (component.custom, component.inputs) == (False, {"environment": "development", "project": "demo"})
+    shared = [(r.type, r.name, r.provider) for r in registrations if r.parent == component.urn]
+    assert sorted(shared) == [
+        (SECRET, "demo/shared/unused", "data-account"),
+        (SECRET, "demo/shared/warehouse-login", "data-account"),
+        (EXTERNAL_SECRET, "demo/shared/unused", "compute-cluster"),
+        (EXTERNAL_SECRET, "demo/shared/warehouse-login", "compute-cluster"),
+    ]
+    secret = found[(SECRET, "demo/shared/warehouse-login")]
+    assert secret.inputs["name"] == "/airflow/development/demo/shared/warehouse-login"
+    assert secret.inputs["kmsKeyId"] == f"arn:aws:kms:eu-west-2:{ACCOUNT}:alias/secretsmanager/airflow"
+    assert secret.inputs["recoveryWindowInDays"] == 30
+    assert [r["region"] for r in secret.inputs["replicas"]] == ["eu-west-1"]
+    assert secret.inputs["tags"]["airflow-project"] == "demo"
+    # Readers: the two workflows that list it; their DAG objects wait for its ExternalSecret, the other's not.
+    annotation = "airflow.compute.analytical-platform.service.justice.gov.uk/workflows"
+    external = found[(EXTERNAL_SECRET, "demo/shared/warehouse-login")]
+    assert external.inputs["spec"]["target"]["template"]["metadata"]["annotations"] == {annotation: "extract,load"}
+    external_urn = SHARED_URN.format(EXTERNAL_SECRET, "demo/shared/warehouse-login")
+    assert external.urn == external_urn
+    dags = {r.name: r for r in registrations if r.type == OBJECT and r.name.startswith("demo/")}
+    assert external_urn in dags["demo/load"].options["dependsOn"]
+    assert external_urn in dags["demo/extract"].options["dependsOn"]
+    assert external_urn not in dags["demo/other"].options["dependsOn"]
+    # 6 per workflow (no own secrets) and 1 + 2 per shared secret for the project.
+    assert registrations_per_workflow(registrations)["demo/load"] == 6
+    assert sum(1 for r in registrations if component.urn in (r.urn, r.parent)) == 1 + 2 * 2
+
+
+def test_no_shared_secret_without_a_project_file(manifest):
+    path = manifest(MINIMAL)
+    assert not [r for r in run(path.parents[3]) if "shared" in r.name or r.type == SHARED_SECRETS]

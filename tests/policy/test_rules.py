@@ -294,9 +294,23 @@ def test_the_pack_and_the_stack_match_platform_buckets_with_the_same_code():
 # --------------------------------------------------------------------------- secret-name
 
 
-def test_secret_name_passes():
-    props = {"name": "/airflow/development/demo/job/api-key"}
-    assert rules.secret_name(rules.SECRET_TYPE, props, "development") == []
+LAYOUTS = (
+    "/airflow/development/<project>/<workflow>/<secret> for a workflow's secret, or "
+    "/airflow/development/<project>/shared/<secret> for a project's shared secret"
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "/airflow/development/demo/job/api-key",
+        # A project's shared secret (project.yml), aliased project or not.
+        "/airflow/development/demo/shared/warehouse-login",
+        "/airflow/development/emds/shared/warehouse-login",
+    ],
+)
+def test_secret_name_passes(name):
+    assert rules.secret_name(rules.SECRET_TYPE, {"name": name}, "development") == []
 
 
 @pytest.mark.parametrize(
@@ -304,7 +318,38 @@ def test_secret_name_passes():
 )
 def test_secret_name_fails(name):
     (message,) = rules.secret_name(rules.SECRET_TYPE, {"name": name}, "development")
-    assert "must start with '/airflow/development/'" in message
+    assert message == f"secret name {name!r} must start with '/airflow/development/' ({LAYOUTS})"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "/airflow/development/x",
+        "/airflow/development/demo/shared",
+        "/airflow/development/demo//key",
+        "/airflow/development/demo/job/key/extra",
+        "/airflow/development/demo/../key",
+        "/airflow/development/demo/shared/",
+    ],
+)
+def test_secret_name_of_another_shape_fails(name):
+    assert rules.secret_name(rules.SECRET_TYPE, {"name": name}, "development") == [
+        f"secret name {name!r} must be {LAYOUTS}"
+    ]
+
+
+def test_the_shared_secrets_component_has_nothing_to_check():
+    """A project's SharedSecrets component (project.yml): its inputs only name the project; every rule but the
+    environment's leaves it alone (its secrets and ExternalSecrets are checked one by one)."""
+    props = {"environment": "development", "project": "demo"}
+    for rule in rules.RULES:
+        assert rule.check(tokens.SHARED_SECRETS, props, "development") == [], rule.name
+        assert rule.check(tokens.SHARED_SECRETS, {}, "development") == [], rule.name
+    assert rules.violations(tokens.SHARED_SECRETS, props, "dev-alice") == {
+        "environment": [
+            "stack 'dev-alice' is not one of development, production, test: the stack name is the environment"
+        ]
+    }
 
 
 # --------------------------------------------------------------------------- dag-object-key
@@ -405,13 +450,21 @@ def own_examples(tmp_path_factory) -> Path:
     for environment in ("development", "test", "production"):
         for key, text in {
             "demo/minimal": MINIMAL,
-            "demo/everything": FULL,
+            "demo/everything": FULL + "shared_secrets: [warehouse-login]\n",
             "demo/external": EXTERNAL,
-            "electronic-monitoring-data-store/load": MINIMAL,
+            "electronic-monitoring-data-store/load": MINIMAL + "shared_secrets: [feed]\n",
         }.items():
             path = root / environment / key / "workflow.yml"
             path.parent.mkdir(parents=True)
             path.write_text(textwrap.dedent(text).lstrip("\n"))
+        # Projects' shared secrets (project.yml), one of an aliased project.
+        for project, secrets in {
+            "demo": "[warehouse-login, spare]",
+            "electronic-monitoring-data-store": "[feed]",
+        }.items():
+            (root / environment / project / "project.yml").write_text(
+                f"secrets: {secrets}\nmaintainers: [octo-analyst]\n"
+            )
     return root
 
 
@@ -429,6 +482,12 @@ def test_every_resource_of_a_rendered_stack_passes(stack, own_examples):
     # The examples reach every rule, in the stack's own environment.
     types = {r.type for r in registrations}
     assert {rules.ROLE_TYPE, rules.POLICY_TYPE, rules.SECRET_TYPE, rules.DAG_OBJECT_TYPE} <= types
+    assert tokens.SHARED_SECRETS in types
+    assert {r.inputs["name"] for r in registrations if r.type == rules.SECRET_TYPE and "/shared/" in r.name} == {
+        f"/airflow/{stack}/demo/shared/warehouse-login",
+        f"/airflow/{stack}/demo/shared/spare",
+        f"/airflow/{stack}/emds/shared/feed",
+    }
     assert {rules.stack_of(r.urn) for r in registrations} == {stack}
     assert violations_of(registrations) == {}
 

@@ -126,3 +126,72 @@ def test_github_unreachable_is_exit_2(manifest, capsys, monkeypatch):
     code, _, err = run(manifest, MANIFEST, capsys)
     assert code == 2
     assert "cannot reach GitHub at http://127.0.0.1:9" in err
+
+
+# A project's project.yml (shared secrets) lists maintainers too: who set the values. Same checks, same positions.
+PROJECT_FILE = """\
+# The project's shared secrets.
+secrets: [warehouse-login]
+maintainers:
+  - octo-analyst
+  - stranger
+  - mixedcase
+"""
+
+
+def project_file(tmp_path, text: str = PROJECT_FILE, env: str = "development"):
+    path = tmp_path / "environments" / env / "demo" / "project.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_a_project_files_maintainers_are_checked_on_their_lines(github, tmp_path, capsys):
+    path = project_file(tmp_path)
+    code = main(["check-maintainers", "--config-dir", str(REPO), str(path)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out.replace(str(path), "P").splitlines() == [
+        "P:5:5: maintainer 'stranger' is not a member of the GitHub organisation ministryofjustice: check the "
+        "spelling of the login, or ask them to join ministryofjustice before listing them",
+        "P:6:5: maintainer 'mixedcase' must be written exactly as the GitHub login is: 'MixedCase'",
+    ]
+    assert "1 manifest(s) checked, 2 problem(s)" in err
+
+
+def test_a_folder_is_searched_for_project_files_too(github, manifest, tmp_path, capsys):
+    workflow = manifest(MANIFEST.replace("  - stranger\n  - newbie\n", "").replace("mixedcase", "MixedCase"))
+    path = project_file(tmp_path, PROJECT_FILE.replace("  - mixedcase\n", ""))
+    code = main(["check-maintainers", "--config-dir", str(REPO), str(tmp_path / "environments")])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out.splitlines() == [
+        f"{path}:5:5: maintainer 'stranger' is not a member of the GitHub organisation ministryofjustice: check the "
+        "spelling of the login, or ask them to join ministryofjustice before listing them",
+    ]
+    assert "2 manifest(s) checked, 1 problem(s)" in err
+    assert workflow.exists()
+
+
+def test_a_project_file_outside_an_environment_folder_is_refused(github, tmp_path, capsys):
+    path = tmp_path / "somewhere" / "demo" / "project.yml"
+    path.parent.mkdir(parents=True)
+    path.write_text(PROJECT_FILE)
+    code = main(["check-maintainers", "--config-dir", str(REPO), str(path)])
+    out, _ = capsys.readouterr()
+    assert code == 1
+    assert out == f"{path}:1:1: not in an environment folder (development, test, production)\n"
+    assert FakeGitHub.requests == []
+
+
+def test_check_images_skips_project_files_without_asking_ecr(tmp_path, capsys, monkeypatch):
+    # Any ECR call would fail (nothing listens on the discard port) and exit 2: a project file asks none.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    path = project_file(tmp_path)
+    for argument in (path, tmp_path / "environments"):
+        code = main(["check-images", "--config-dir", str(REPO), str(argument)])
+        out, err = capsys.readouterr()
+        assert (code, out) == (0, "")
+        assert "1 manifest(s) checked, 0 problem(s)" in err

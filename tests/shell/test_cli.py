@@ -57,7 +57,7 @@ def test_validate_reports_every_problem_as_path_line_col(manifest, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
         f"{bad}:8:1: unknown key 'retires' in the manifest; allowed keys: dag, iam, maintainers, notifications, "
-        "secrets, tags",
+        "secrets, shared_secrets, tags",
         f"{bad}:9:11: 'Bad_Id' is not a valid value for secrets[0]: secret ids use lower-case letters, digits and '-'",
     ]
 
@@ -341,3 +341,28 @@ def test_render_refuses_an_environment_with_a_file_that_would_never_be_read(mani
     assert code == 1
     assert f"\n{stray}:1:1: this file is never read: " in capsys.readouterr().out
     assert not (out / "resources.json").exists()
+
+
+def test_validate_checks_a_projects_file_given_or_found_in_a_folder(manifest, capsys):
+    workflow = manifest(MINIMAL + "shared_secrets: [warehouse-login]\n", workflow="load")
+    project = workflow.parents[1] / "project.yml"
+    project.write_text("secrets: [warehouse-login]\nmaintainers: [octo-analyst]\n")
+    assert main(["validate", str(workflow.parents[3])]) == 0
+    assert capsys.readouterr().err.strip() == "2 manifest(s) checked, 0 invalid, 0 error(s), 0 warning(s)"
+    # The pull request that removes the secret while a workflow still reads it: only project.yml changed.
+    project.write_text("secrets: [api-token]\nmaintainers: [octo-analyst]\n")
+    assert main(["validate", str(project)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"{project}:1:1: shared secret 'warehouse-login' is not declared here but workflow(s) load list it in "
+        "shared_secrets: declare it, or remove it from their shared_secrets first (a shared secret that workflows "
+        "still use is never deleted)"
+    ]
+    project.write_text("secrets: [Api_Token]\nmaintainers: [octo-analyst]\n")
+    assert main(["validate", str(project), "--format", "json"]) == 1
+    (problem,) = json.loads(capsys.readouterr().out)["problems"]
+    assert (problem["line"], problem["column"], problem["code"], problem["key"]) == (
+        1,
+        11,
+        "invalid-value",
+        "secrets[0]",
+    )

@@ -309,3 +309,131 @@ def test_several_workflows_in_one_change(tmp_path: Path):
     # base is main, which now has someone-else as three's maintainer
     assert result["auto_approve"] is False
     assert result["reasons"] == ["`team/three`: @octo-analyst is not a maintainer of this workflow at the base"]
+
+
+# --- A project's shared secrets (project.yml): shown, never approved without review ---------------------------
+
+PROJECT_YML = "secrets: [warehouse-login]\nmaintainers: [project-lead]\n"
+SHARED_LINK = (
+    "https://eu-west-2.console.aws.amazon.com/secretsmanager/secret"
+    "?name=%2Fairflow%2Fdevelopment%2Fdemo%2Fshared%2Fwarehouse-login&region=eu-west-2"
+)
+
+
+def markdown(repo: Path, author: str = "octo-analyst") -> str:
+    out = io.StringIO()
+    diff_command("development", repo / "environments", "main", repo, author=author, out=out, checks_passed=True)
+    return out.getvalue()
+
+
+def test_a_new_project_file_and_its_reader_show_and_need_review(tmp_path: Path):
+    repo = approval_repo(tmp_path, {"demo/job": MINIMAL, "demo/other": MINIMAL})
+    (repo / "environments/development/demo/project.yml").write_text(PROJECT_YML)
+    write(repo, "demo/job", MINIMAL + "shared_secrets: [warehouse-login]\n")
+
+    result = verdict(repo)
+
+    assert result["auto_approve"] is False
+    shared = "arn:aws:secretsmanager:{}:593291632749:secret:/airflow/development/demo/shared/warehouse-login-??????"
+    assert result["reasons"] == [
+        "`environments/development/demo/project.yml`: a project's shared secrets and who sets them (project.yml): "
+        "needs review",
+        "`demo/job`: starts reading the project's shared secret(s) warehouse-login (a new `SecretsManagerShared` "
+        "grant): needs review",
+        f"`demo/job`: grants more: Allow `secretsmanager:GetSecretValue` on `{shared.format('eu-west-1')}`",
+        f"`demo/job`: grants more: Allow `secretsmanager:GetSecretValue` on `{shared.format('eu-west-2')}`",
+        "`demo/shared`: the project's shared secrets are new (project.yml): secret warehouse-login added; job "
+        "starts reading warehouse-login; maintainer project-lead added: needs review",
+    ]
+    (project,) = result["projects"]
+    assert project["change"] == "added"
+    assert project["new_secrets"] == ["/airflow/development/demo/shared/warehouse-login"]
+    assert {(r["type"], r["name"], r["change"]) for r in project["resources"]} == {
+        ("aws:secretsmanager/secret:Secret", "demo/shared/warehouse-login", "added"),
+        ("kubernetes:external-secrets.io/v1:ExternalSecret", "demo/shared/warehouse-login", "added"),
+    }
+    # The shared secret is neither the platform's nor a workflow's resource.
+    assert result["platform"] == []
+    (job,) = result["workflows"]
+    assert job["workflow"] == "demo/job" and job["manifest_fields"] == ["shared_secrets"]
+    assert "aws:secretsmanager/secret:Secret" not in {r["type"] for r in job["resources"]}
+
+    text = markdown(repo)
+    assert (
+        "| `demo` | added | secrets added: `warehouse-login`; readers added: `job` (`warehouse-login`); maintainers "
+        "added: @project-lead; resources: 2 added |"
+    ) in text
+    assert (
+        "- `demo/shared` (shared by the project's workflows, project.yml): @project-lead, set "
+        f"[`/airflow/development/demo/shared/warehouse-login`]({SHARED_LINK}) in the AWS Secrets Manager console"
+    ) in text
+    assert "**Approval: needs review by the platform team:**" in text
+
+
+def test_project_maintainers_and_readers_changed_need_review(tmp_path: Path):
+    repo = approval_repo(tmp_path, {"demo/job": MINIMAL + "shared_secrets: [warehouse-login]\n", "demo/other": MINIMAL})
+    (repo / "environments/development/demo/project.yml").write_text(PROJECT_YML)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a shared secret")
+
+    (repo / "environments/development/demo/project.yml").write_text(PROJECT_YML.replace("project-lead", "new-lead"))
+    maintainers = verdict(repo)
+    assert maintainers["auto_approve"] is False
+    assert maintainers["reasons"] == [
+        "`environments/development/demo/project.yml`: a project's shared secrets and who sets them (project.yml): "
+        "needs review",
+        "`demo/shared`: the project's shared secrets change (project.yml): maintainer new-lead added; maintainer "
+        "project-lead removed: needs review",
+    ]
+    (project,) = maintainers["projects"]
+    assert project["resources"] == [
+        {
+            "type": "aws:secretsmanager/secret:Secret",
+            "name": "demo/shared/warehouse-login",
+            "change": "changed",
+            "fields": ["policy.Statement"],
+        }
+    ]
+    assert project["new_secrets"] == []
+    assert "Secrets to set" not in markdown(repo)
+
+    git(repo, "checkout", "-q", "--", "environments")
+    edit(repo, "demo/other", "  tag: v1.0.0\n", "  tag: v1.0.0\nshared_secrets: [warehouse-login]\n")
+    edit(repo, "demo/job", "shared_secrets: [warehouse-login]\n", "")
+    readers = verdict(repo)
+    assert readers["auto_approve"] is False
+    assert readers["reasons"] == [
+        "`demo/other`: starts reading the project's shared secret(s) warehouse-login (a new `SecretsManagerShared` "
+        "grant): needs review",
+        "`demo/other`: grants more: Allow `secretsmanager:GetSecretValue` on `arn:aws:secretsmanager:eu-west-1:"
+        "593291632749:secret:/airflow/development/demo/shared/warehouse-login-??????`",
+        "`demo/other`: grants more: Allow `secretsmanager:GetSecretValue` on `arn:aws:secretsmanager:eu-west-2:"
+        "593291632749:secret:/airflow/development/demo/shared/warehouse-login-??????`",
+        "`demo/shared`: the project's shared secrets change (project.yml): other starts reading warehouse-login; "
+        "job stops reading warehouse-login: needs review",
+    ]
+    assert (
+        "| `demo` | changed | readers added: `other` (`warehouse-login`); readers removed: `job` (`warehouse-login`); "
+        "resources: 1 changed |"
+    ) in markdown(repo)
+
+
+def test_a_removed_project_file_needs_review(tmp_path: Path):
+    repo = approval_repo(tmp_path, {"demo/job": MINIMAL})
+    (repo / "environments/development/demo/project.yml").write_text(PROJECT_YML)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a shared secret nobody reads")
+    (repo / "environments/development/demo/project.yml").unlink()
+
+    result = verdict(repo)
+
+    assert result["auto_approve"] is False
+    assert result["reasons"] == [
+        "`environments/development/demo/project.yml`: a project's shared secrets and who sets them (project.yml): "
+        "needs review",
+        "`demo/shared`: the project's shared secrets are removed (project.yml): secret warehouse-login removed; "
+        "maintainer project-lead removed: needs review",
+    ]
+    assert "| `demo` | removed | secrets removed: `warehouse-login`; maintainers removed: @project-lead; " in (
+        markdown(repo)
+    )

@@ -43,6 +43,7 @@ from workflows.review.importplan import (
     resolve_urns,
 )
 
+SHARED_SECRETS = "analytical-platform:workflows:SharedSecrets"
 STACK = "development"
 SETTINGS = yaml.safe_load((REPO / f"Pulumi.{STACK}.yaml").read_text())["config"]
 ACCOUNT = str(SETTINGS["platform:accounts"]["data"]["id"])
@@ -469,8 +470,17 @@ def test_the_file_names_every_declared_resource_once_with_its_type_name_and_pare
         registrations = run_program(stack, root, REPO)
         by_urn = {r.urn: r for r in registrations}
         entries = document["resources"]
-        # Every registration but the providers (in state before the import) and the S3 objects (uploaded).
-        imported = [r for r in registrations if not r.type.startswith("pulumi:providers:") and r.type != OBJECT]
+        # Every registration but the providers (in state before the import), the S3 objects (uploaded) and a
+        # project's shared secrets (the SharedSecrets component and its children: created by `pulumi up`).
+        shared = {r.urn for r in registrations if r.type == SHARED_SECRETS}
+        imported = [
+            r
+            for r in registrations
+            if not r.type.startswith("pulumi:providers:")
+            and r.type != OBJECT
+            and r.urn not in shared
+            and r.parent not in shared
+        ]
         assert Counter((e["type"], e["logicalName"]) for e in entries) == Counter((r.type, r.name) for r in imported)
         assert sum(1 for e in entries if not e.get("component")) == sum(1 for r in imported if r.custom)
         by_handle = {e["name"]: e for e in entries}
@@ -592,3 +602,68 @@ DEMO_JOB = [
     *workflow_tags("demo", "job"),
     *secret_block("demo", "demo", "job", "token"),
 ]
+
+
+# --- A project's shared secrets: the running service has none; created by the first `pulumi up` -------------
+
+
+@pytest.fixture
+def with_shared_secrets(environments: Path) -> Path:
+    """``demo`` declares two shared secrets (project.yml); ``demo/job`` reads one, the aliased project's ``load``
+    the other project's."""
+    (environments / STACK / "demo" / "project.yml").write_text("secrets: [login, spare]\nmaintainers: [octo-analyst]\n")
+    (environments / STACK / EMDS / "project.yml").write_text("secrets: [warehouse]\nmaintainers: [octo-analyst]\n")
+    for project, workflow, listed in (("demo", "job", "login"), (EMDS, "load", "warehouse")):
+        path = environments / STACK / project / workflow / "workflow.yml"
+        path.write_text(path.read_text() + f"shared_secrets: [{listed}]\n")
+    return environments
+
+
+def test_shared_secrets_are_created_by_the_first_up_never_imported_nor_looked_up(
+    with_shared_secrets, aws, tmp_path, capsys
+):
+    expected = running_service()
+    aws.clear()
+    code, document = plan(with_shared_secrets, tmp_path / "import.json", lookup=True)
+    output = capsys.readouterr()
+    # Nothing is missing: the running service has no shared secret, and none is asked for.
+    assert code == 0, output.err
+    assert "missing" not in output.err and "error" not in output.err
+    assert ids_by_type(document) == {type_: ids for type_, ids in expected.items() if ids}
+    assert not [e for e in document["resources"] if "/shared" in e["logicalName"]]
+    assert set(aws) == set(LOOKUP_OPERATIONS)
+    created = [line for line in output.err.splitlines() if "shared" in line]
+    assert created == [
+        "not imported: analytical-platform:workflows:SharedSecrets 'demo/shared' and its resources: the running "
+        "service has none (a project's shared secrets), the first `pulumi up` creates them",
+        "not imported: aws:secretsmanager/secret:Secret 'demo/shared/login': the first `pulumi up` creates it",
+        "not imported: aws:secretsmanager/secret:Secret 'demo/shared/spare': the first `pulumi up` creates it",
+        "not imported: kubernetes:external-secrets.io/v1:ExternalSecret 'demo/shared/login': the first `pulumi up` "
+        "creates it",
+        "not imported: kubernetes:external-secrets.io/v1:ExternalSecret 'demo/shared/spare': the first `pulumi up` "
+        "creates it",
+        "not imported: analytical-platform:workflows:SharedSecrets 'electronic-monitoring-data-store/shared' and its "
+        "resources: the running service has none (a project's shared secrets), the first `pulumi up` creates them",
+        "not imported: aws:secretsmanager/secret:Secret 'electronic-monitoring-data-store/shared/warehouse': the "
+        "first `pulumi up` creates it",
+        "not imported: kubernetes:external-secrets.io/v1:ExternalSecret "
+        "'electronic-monitoring-data-store/shared/warehouse': the first `pulumi up` creates it",
+    ]
+    # The workflows that read them are imported as ever; the first `pulumi up` adds the read to their policies.
+    report = output.out.split("differences the first `pulumi up` makes to what exists (live → declared):\n", 1)[1]
+    assert (
+        "    grant added: Allow secretsmanager:GetSecretValue on arn:aws:secretsmanager:eu-west-2:"
+        f"{ACCOUNT}:secret:/airflow/development/demo/shared/login-??????"
+    ) in blocks_by_workflow(report)["demo/job"]
+    assert "shared" not in "".join(line for line in report.splitlines() if line.startswith("  secret "))
+    # The file is one `pulumi import` accepts.
+    resolve_urns(document, STACK, PROJECT)
+
+
+def test_without_lookup_shared_secrets_are_no_placeholders(with_shared_secrets, tmp_path, capsys):
+    code, document = plan(with_shared_secrets, tmp_path / "import.json", lookup=False)
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "placeholder: aws:secretsmanager/secret:Secret 'demo/job/token'" in err
+    assert not [line for line in err.splitlines() if line.startswith("placeholder:") and "/shared/" in line]
+    assert {e["logicalName"] for e in document["resources"] if "shared" in e["logicalName"]} == set()

@@ -242,3 +242,87 @@ def test_an_invalid_manifest_fails_without_a_traceback(environments, capsys):
     assert run(environments) == 1
     output = capsys.readouterr()
     assert "workflow.yml" in output.err + output.out and "Traceback" not in output.err
+
+
+# A project's shared secrets (project.yml): the project's maintainers set them, and each names the workflows
+# that read it. Names written out from the design: /airflow/<env>/<alias>/shared/<id>, owner <project>/shared.
+PROJECT_FILES = {
+    "demo": "secrets: [warehouse-login, spare, set-already]\nmaintainers: [project-lead, octo-analyst]\n",
+    "electronic-monitoring-data-store": "secrets: [warehouse]\nmaintainers: [emds-lead]\n",
+}
+SHARED_USES = {
+    ("demo", "job"): "shared_secrets: [warehouse-login, set-already]\n",
+    ("demo", "fresh"): "shared_secrets: [warehouse-login]\n",
+    ("electronic-monitoring-data-store", "load"): "shared_secrets: [warehouse]\n",
+}
+
+
+@pytest.fixture
+def with_projects(environments: Path) -> Path:
+    for project, text in PROJECT_FILES.items():
+        (environments / STACK / project / "project.yml").write_text(text)
+    for (project, workflow), text in SHARED_USES.items():
+        path = environments / STACK / project / workflow / "workflow.yml"
+        path.write_text(path.read_text() + text)
+    return environments
+
+
+def test_the_projects_shared_secrets_are_reported_to_the_projects_maintainers(with_projects, aws, clock, capsys):
+    populate(clock)
+    sm = boto3.client("secretsmanager", region_name=REGION)
+    # This stack creates shared secrets without a value; a project maintainer sets one of them later.
+    sm.create_secret(Name="/airflow/development/demo/shared/warehouse-login", KmsKeyId=KMS_ALIAS)
+    later = sm.create_secret(Name="/airflow/development/demo/shared/set-already", KmsKeyId=KMS_ALIAS)["ARN"]
+    clock[0] += 3600
+    sm.put_secret_value(SecretId=later, SecretString="set by a project maintainer")
+    assert run(with_projects) == 0
+    output = capsys.readouterr()
+    assert output.out.splitlines() == [
+        f"stack development (account {ACCOUNT}, {REGION}): 7 of 10 secret(s) still need a value from their "
+        "maintainers (no value was read)",
+        "demo/fresh (maintainers: octo-analyst):",
+        "  /airflow/development/demo/fresh/key: no value yet",
+        f"    set it: {link('/airflow/development/demo/fresh/key')}",
+        "  /airflow/development/demo/fresh/not-created: does not exist yet: the next `pulumi up` creates it, "
+        "then it needs a value",
+        f"    set it: {link('/airflow/development/demo/fresh/not-created')}",
+        "demo/job (maintainers: octo-analyst):",
+        "  /airflow/development/demo/job/token: still the running service's placeholder",
+        f"    set it: {link('/airflow/development/demo/job/token')}",
+        "demo/shared (shared by the project's workflows, project.yml; maintainers: project-lead, octo-analyst):",
+        "  /airflow/development/demo/shared/spare: does not exist yet: the next `pulumi up` creates it, "
+        "then it needs a value",
+        "    read by: no workflow yet",
+        f"    set it: {link('/airflow/development/demo/shared/spare')}",
+        "  /airflow/development/demo/shared/warehouse-login: no value yet",
+        "    read by: fresh, job",
+        f"    set it: {link('/airflow/development/demo/shared/warehouse-login')}",
+        "electronic-monitoring-data-store/load (maintainers: octo-analyst):",
+        "  /airflow/development/emds/load/api-key: still the running service's placeholder",
+        f"    set it: {link('/airflow/development/emds/load/api-key')}",
+        # The project alias names the secret, the project folder its owner.
+        "electronic-monitoring-data-store/shared (shared by the project's workflows, project.yml; "
+        "maintainers: emds-lead):",
+        "  /airflow/development/emds/shared/warehouse: does not exist yet: the next `pulumi up` creates it, "
+        "then it needs a value",
+        "    read by: load",
+        f"    set it: {link('/airflow/development/emds/shared/warehouse')}",
+    ]
+    assert output.err == ""
+
+
+def test_shared_secrets_are_read_as_metadata_only_too(with_projects, aws, clock):
+    populate(clock)
+    boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name="/airflow/development/demo/shared/warehouse-login", KmsKeyId=KMS_ALIAS
+    )
+    aws.clear()
+    assert run(with_projects) == 0
+    assert set(aws) == {"GetCallerIdentity", "ListSecrets", "ListSecretVersionIds"}
+
+
+def test_an_invalid_project_file_fails_without_a_traceback(with_projects, capsys):
+    (with_projects / STACK / "demo" / "project.yml").write_text("secrets: [warehouse-login]\n")
+    assert run(with_projects) == 1
+    output = capsys.readouterr()
+    assert "project.yml" in output.err + output.out and "Traceback" not in output.err

@@ -41,7 +41,7 @@ def dag_env_vars(workflow: Workflow, task: Task) -> dict[str, str]:
     secret fills are left out: a secret always wins."""
     env = {param_env_var(key): param_template(key) for key in workflow.dag.params}
     env.update(task.env_vars)
-    for secret in workflow.secrets:
+    for secret in (*workflow.secrets, *workflow.shared_secrets):
         env.pop(secret_env_var(secret), None)
     return env
 
@@ -51,11 +51,13 @@ def task_environment(workflow: Workflow, task: Task, config: StackConfig) -> dic
     platform defaults and run identifiers, then params and ``env_vars``. Secrets (``SECRET_<ID>``)
     come on top from Kubernetes secrets and are not listed here."""
     env = {**platform_task_env(config), **dag_env_vars(workflow, task)}
-    for secret in workflow.secrets:
+    for secret in (*workflow.secrets, *workflow.shared_secrets):
         env.pop(secret_env_var(secret), None)
     return env
 
 
 def task_secrets(workflow: Workflow, names: Names) -> dict[str, str]:
-    """``SECRET_<ID>`` -> the Kubernetes secret (key ``data``) that fills it."""
-    return {secret_env_var(s): names.kubernetes_secret(s) for s in workflow.secrets}
+    """``SECRET_<ID>`` -> the Kubernetes secret (key ``data``) that fills it: the workflow's own secrets,
+    then the project's shared secrets it lists (``validate`` refuses an id in both)."""
+    own = {secret_env_var(s): names.kubernetes_secret(s) for s in workflow.secrets}
+    return own | {secret_env_var(s): names.shared_kubernetes_secret(s) for s in workflow.shared_secrets}

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from workflows.manifest.discovery import location
+from workflows.manifest.discovery import location, project_location
 from workflows.model import (
     MAIN_TASK,
     CronSchedule,
@@ -20,6 +20,7 @@ from workflows.model import (
     Iam,
     IntervalSchedule,
     Notifications,
+    Project,
     Schedule,
     Task,
     Workflow,
@@ -135,6 +136,19 @@ def build(data: dict, path: Path, python_dag_source: str | None = None) -> Workf
         owner=data["tags"]["owner"],
         iam=model_iam,
         secrets=tuple(data.get("secrets") or ()),
+        shared_secrets=tuple(data.get("shared_secrets") or ()),
         notifications=notifications,
         python_dag_source=python_dag_source if model_dag.python_dag else None,
+    )
+
+
+def build_project(data: dict, path: Path) -> Project:
+    """The model of an already-checked ``project.yml`` at ``path`` (``…/<env>/<project>/project.yml``)."""
+    environment, project = project_location(path)
+    return Project(
+        path=path,
+        environment=environment,  # type: ignore[arg-type]
+        name=project,
+        secrets=tuple(data.get("secrets") or ()),
+        maintainers=_unique(data["maintainers"]),
     )

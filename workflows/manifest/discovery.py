@@ -1,13 +1,15 @@
 """Manifest files: where they live, finding them, and reading a workflow's own ``dag.py``.
 
 Layout: ``<environments>/<environment>/<project>/<workflow>/workflow.yml``, and for
-``dag.python_dag`` workflows a ``dag.py`` beside it. Discovery is sorted, so
-everything downstream is deterministic.
+``dag.python_dag`` workflows a ``dag.py`` beside it; a project that shares secrets
+between its workflows has ``<environments>/<environment>/<project>/project.yml``.
+Discovery is sorted, so everything downstream is deterministic.
 
 A file that looks like a manifest but is not where the stack reads one
 (``workflow.yaml``, ``Workflow.yml``, a ``workflow.yml`` one folder too high or too
-deep) would silently deploy nothing: :func:`discover` refuses the whole environment
-while one exists, and ``validate`` reports it, each saying where the file must go.
+deep, a ``project.yml`` anywhere but in a project folder) would silently deploy
+nothing: :func:`discover` refuses the whole environment while one exists, and
+``validate`` reports it, each saying where the file must go.
 
 Nothing is read through a symbolic link: a ``workflow.yml`` or ``dag.py`` that is one,
 or in a project or workflow folder that is one, could bring any file of the deploy
@@ -25,10 +27,14 @@ from workflows.errors import ManifestError, Problem
 from workflows.model import ENVIRONMENTS
 
 MANIFEST_NAME = "workflow.yml"
+# A project's own manifest (its shared secrets), one folder above its workflows'.
+PROJECT_MANIFEST_NAME = "project.yml"
 PYTHON_DAG_NAME = "dag.py"
 # Folders between the environment folder and a manifest: <project>/<workflow>/.
 _DEPTH = 2
 _LAYOUT = f"<environment>/<project>/<workflow>/{MANIFEST_NAME}"
+_PROJECT_DEPTH = 1
+_PROJECT_LAYOUT = f"<environment>/<project>/{PROJECT_MANIFEST_NAME}"
 
 
 def location(path: Path) -> tuple[str, str, str]:
@@ -39,13 +45,33 @@ def location(path: Path) -> tuple[str, str, str]:
     return parts[-4], parts[-3], parts[-2]
 
 
+def project_location(path: Path) -> tuple[str, str]:
+    """``(environment, project)`` from ``…/<env>/<project>/project.yml``."""
+    parts = path.resolve().parts if not path.is_absolute() else path.parts
+    if len(parts) < 3:
+        return "", ""
+    return parts[-3], parts[-2]
+
+
+def project_manifest(manifest: Path) -> Path:
+    """The ``project.yml`` of the project a workflow manifest (``…/<project>/<workflow>/workflow.yml``) is in."""
+    return manifest.parent.parent / PROJECT_MANIFEST_NAME
+
+
+def is_project_manifest(path: Path) -> bool:
+    """Named like a project's manifest (``project.yml``/``project.yaml`` in any case), not a workflow's."""
+    stem, dot, suffix = path.name.lower().rpartition(".")
+    return bool(dot) and stem == "project" and suffix in ("yml", "yaml")
+
+
 def link_problem(path: Path) -> str | None:
     """Why ``path`` (a manifest or a workflow's ``dag.py``) must not be read, or None when it may: it is a
     symbolic link, a folder between it and the environments folder (workflow, project, environment) is one,
     or it resolves outside the environments folder (``…/<environments>/<env>/<project>/<workflow>/<file>``)."""
     path = Path(os.path.abspath(path))  # '..' resolved as written, links untouched
     places = [(path, path.name)]
-    for depth, kind in enumerate(("workflow", "project", "environment")):
+    kinds = ("project", "environment") if path.name == PROJECT_MANIFEST_NAME else ("workflow", "project", "environment")
+    for depth, kind in enumerate(kinds):
         if depth < len(path.parents) - 1:
             places.append((path.parents[depth], f"the {kind} folder {path.parents[depth].name}"))
     for place, what in places:
@@ -54,7 +80,8 @@ def link_problem(path: Path) -> str | None:
                 f"{what} is a symbolic link (to {os.readlink(place)}): the stack reads nothing through a link, "
                 "only files in the repository: replace the link with the real file or folder"
             )
-    environments = path.parents[3] if len(path.parents) > 4 else path.parent
+    up = len(kinds)
+    environments = path.parents[up] if len(path.parents) > up + 1 else path.parent
     if not path.resolve().is_relative_to(environments.resolve()):
         return (
             f"{path.name} resolves to {path.resolve()}, outside {environments}: the stack reads only files "
@@ -70,9 +97,9 @@ def _refused(path: Path) -> list[Problem]:
 
 
 def looks_like_manifest(path: Path) -> bool:
-    """A file someone meant as a manifest: ``workflow.yml`` or ``workflow.yaml`` in any case."""
+    """A file someone meant as a manifest: ``workflow.yml``/``project.yml`` (or ``.yaml``) in any case."""
     stem, dot, suffix = path.name.lower().rpartition(".")
-    return bool(dot) and stem == "workflow" and suffix in ("yml", "yaml")
+    return bool(dot) and stem in ("workflow", "project") and suffix in ("yml", "yaml")
 
 
 def misplaced(path: Path) -> str | None:
@@ -81,17 +108,20 @@ def misplaced(path: Path) -> str | None:
     (``…/<env>/<project>/<workflow>/``), else the nearest folder above the file named like an environment."""
     parts = path.resolve().parts if not path.is_absolute() else path.parts
     folders = parts[:-1]
-    candidates = [len(folders) - _DEPTH - 1] if len(folders) > _DEPTH else []
+    depth = _PROJECT_DEPTH if is_project_manifest(path) else _DEPTH
+    candidates = [len(folders) - depth - 1] if len(folders) > depth else []
     candidates += range(len(folders) - 1, -1, -1)
     environment_at = next((i for i in candidates if i >= 0 and folders[i] in ENVIRONMENTS), None)
     if environment_at is None:
         # No environment folder at all: the location check says what the layout is.
-        return None if path.name == MANIFEST_NAME else _wrong_name(path.name)
+        return None if path.name in (MANIFEST_NAME, PROJECT_MANIFEST_NAME) else _wrong_name(path.name)
     return stray_reason(parts[environment_at], parts[environment_at + 1 :])
 
 
 def stray_reason(environment: str, below: tuple[str, ...]) -> str | None:
     """Why a manifest-like file at ``<environment>/<below…>`` is never read, or None when it is read."""
+    if is_project_manifest(Path(below[-1])):
+        return _project_stray_reason(environment, below)
     if below[-1] != MANIFEST_NAME:
         reason = _wrong_name(below[-1])
         if len(below) - 1 == _DEPTH:
@@ -100,6 +130,26 @@ def stray_reason(environment: str, below: tuple[str, ...]) -> str | None:
     if len(below) - 1 == _DEPTH:
         return None
     return f"this file is never read: {_wrong_depth(environment, below)}"
+
+
+def _project_stray_reason(environment: str, below: tuple[str, ...]) -> str | None:
+    wrong_name = below[-1] != PROJECT_MANIFEST_NAME
+    wrong_depth = len(below) - 1 != _PROJECT_DEPTH
+    if not (wrong_name or wrong_depth):
+        return None
+    reasons = []
+    if wrong_name:
+        reasons.append(
+            f"the stack reads only project files called exactly {PROJECT_MANIFEST_NAME} (lower-case, .yml): "
+            f"rename {below[-1]} to {PROJECT_MANIFEST_NAME}"
+        )
+    if wrong_depth:
+        here = "/".join((environment, *below))
+        reasons.append(
+            f"a project's {PROJECT_MANIFEST_NAME} sits in the project folder, as {_PROJECT_LAYOUT}, and this one "
+            f"is at {here}: move it to {environment}/<project>/{PROJECT_MANIFEST_NAME}"
+        )
+    return "this file is never read: " + ", and ".join(reasons)
 
 
 def _wrong_name(name: str) -> str:
@@ -141,10 +191,11 @@ def scan(environments: Path, environment: str) -> tuple[list[Path], list[Problem
             reason = stray_reason(environment, path.relative_to(root).parts)
             if reason is None and path.is_symlink():
                 strays.extend(_refused(path))
-            elif reason is None:
+            elif reason is None and name == MANIFEST_NAME:
                 manifests.append(path)
-            else:
+            elif reason is not None:
                 strays.append(Problem(path, 1, 1, reason))
+            # else: a project's project.yml, read by discover_projects
     return sorted(manifests), strays
 
 
@@ -166,6 +217,15 @@ def discover(environments: Path, environment: str) -> list[Path]:
     if strays:
         raise ManifestError(strays)
     return manifests
+
+
+def discover_projects(environments: Path, environment: str) -> list[Path]:
+    """Every project's ``project.yml`` of one environment, sorted by project (none is required)."""
+    root = environments / environment
+    if root.is_symlink() or not root.is_dir():
+        return []
+    found = (folder / PROJECT_MANIFEST_NAME for folder in root.iterdir() if folder.is_dir())
+    return sorted(path for path in found if path.is_file() and not path.is_symlink() and not path.parent.is_symlink())
 
 
 def expand(paths: list[Path]) -> list[Path]:

@@ -1,19 +1,23 @@
-"""``docs/workflow-reference.md``, generated from ``workflows/schema/workflow.schema.json``.
+"""``docs/workflow-reference.md``, generated from ``workflows/schema/workflow.schema.json`` and
+``workflows/schema/project.schema.json``.
 
     python -m workflows.manifest.reference > docs/workflow-reference.md
     python -m workflows.manifest.reference --check docs/workflow-reference.md   # exit 1 when out of date
 
-Every key of the manifest gets a section: what it is (the schema's
+Every key of the workflow manifest gets a section: what it is (the schema's
 description), its type and allowed values, whether it is required, its default
 and an example. Examples come from the schema's ``examples`` when it has them,
 else from :data:`EXAMPLES` below, else (booleans and enumerations) are derived;
 ``tests/workflows/manifest/test_reference.py`` checks each one against the schema and
 that the committed document is exactly what this module generates, so the two
-cannot drift.
+cannot drift. A project's ``project.yml`` (the secrets its workflows share) gets
+its own part at the end, generated the same way (:data:`PROJECT_EXAMPLES`) after a
+short account of how sharing works (:data:`PROJECT_INTRO`).
 
-A local ``$ref`` (``#/$defs/compute_profile``) reads as the definition it points to
-with the referring node's own keywords (its ``default``) on top, so a shared
-definition is documented in full at every key that uses it.
+A ``$ref`` (``#/$defs/compute_profile``, or ``workflow.schema.json#/$defs/secret_id``
+to a schema beside it) reads as the definition it points to with the referring
+node's own keywords (its ``default``) on top, so a shared definition is documented
+in full at every key that uses it.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from typing import Any
 
 import yaml
 
-from workflows.manifest.schema import schema
+from workflows.manifest.schema import PROJECT_SCHEMA_PATH, SCHEMA_DIR, schema
+from workflows.plan.naming import secret_env_var
 
 DOC_PATH = Path("docs") / "workflow-reference.md"
 TASK = "<task>"
@@ -65,6 +70,87 @@ EXAMPLE_DOCUMENTS: Mapping[str, Any] = {
     "iam.textract": {"iam": {"textract": True, "s3_read_only": ["my-bucket/documents/*"]}},
 }
 
+# The project.yml part: its title (and anchor), examples for its keys, and how sharing works.
+PROJECT_TITLE = "Secrets shared by a project: `project.yml`"
+PROJECT_EXAMPLES: Mapping[str, Any] = {
+    "maintainers": ["octo-analyst"],
+}
+# Example blocks of the project part that are a workflow's manifest (the rest are project files) start so.
+WORKFLOW_EXAMPLE_COMMENT = "# environments/<env>/<project>/<workflow>/workflow.yml"
+PROJECT_EXAMPLE_COMMENT = "# environments/<env>/<project>/project.yml"
+
+
+def _project_anchor() -> str:
+    return _anchor(PROJECT_TITLE)
+
+
+def _project_intro(project_minimal: Mapping[str, Any]) -> list[str]:
+    """How sharing works, in analysts' words, with the two files side by side (the rules: workflows/manifest/
+    project.py, rules.py, validate.check_project; tests/workflows/manifest/test_reference.py validates both)."""
+    secret = project_minimal["secrets"][0]
+    return [
+        "When several workflows of one project use the same credential (one database login for ten",
+        "extraction DAGs, say), declare it once for the project instead of copying it into every",
+        "workflow's `secrets` and setting each copy. Two files:",
+        "",
+        "1. the project's `project.yml`, in the project folder next to its workflow folders, lists the",
+        "   shared secret ids (`secrets`) and who sets their values (`maintainers`);",
+        "2. each workflow that needs one lists its id under [`shared_secrets`](#shared_secrets) in its",
+        "   `workflow.yml` (only those workflows can read it).",
+        "",
+        "```yaml",
+        PROJECT_EXAMPLE_COMMENT,
+        _yaml(project_minimal).rstrip(),
+        "```",
+        "",
+        "```yaml",
+        f"{WORKFLOW_EXAMPLE_COMMENT} (with its other keys)",
+        _yaml({"shared_secrets": [secret]}).rstrip(),
+        "```",
+        "",
+        "Start `project.yml` with `# yaml-language-server: $schema=../../../workflows/schema/project.schema.json`",
+        "so that your editor checks it, and check it with",
+        "`python -m workflows validate environments/<env>/<project>/project.yml`.",
+        "",
+        "What you get:",
+        "",
+        "- One Secrets Manager secret per id for the whole project, `/airflow/<env>/<project>/shared/<id>`",
+        "  (`<project>` is the project's short alias where the platform has one, such as `emds`). It has no",
+        "  value until one of the `maintainers` of `project.yml` sets it in the Secrets Manager console: the",
+        "  secret's policy names them (not the workflows' maintainers) to read and change the value. A task",
+        "  that reads it before then fails at once, saying which secret to set. A workflow's",
+        "  [`iam.update_secrets`](#iamupdate_secrets) does not let it change a shared secret.",
+        "- The tasks of each workflow that lists the id get the value as `SECRET_<ID>` (upper case, `-` as",
+        f"  `_`: `{secret_env_var(secret)}`), exactly like one of its own secrets. Workflows of the project",
+        "  that do not list it cannot read it. A `dag.python_dag` workflow mounts the Kubernetes secret",
+        "  `<project>-shared-<id>` (key `data`) in its `dag.py`, and still lists the id in `shared_secrets`.",
+        "",
+        "`validate` refuses:",
+        "",
+        "- an id in `shared_secrets` that the project's `project.yml` does not declare, or a `shared_secrets`",
+        "  in a project without one (it gives the line, and the declared id you may have meant);",
+        "- an id that is both one of the workflow's own `secrets` and in its `shared_secrets` (tasks would",
+        "  get both as the same `SECRET_<ID>`): keep one;",
+        "- an env var (`dag.env_vars` or a task's) called `SECRET_<ID>` for a shared secret the workflow",
+        "  reads: the secret would replace its value;",
+        "- a workflow folder called `shared` in a project that has a `project.yml` (the shared secrets'",
+        "  names use `shared` where a workflow's name would be);",
+        "- an id removed from `project.yml` while a workflow still lists it: the error, on `project.yml`,",
+        "  names those workflows. Remove the id from their `shared_secrets` first, or in the same pull",
+        "  request: a shared secret that workflows use is never deleted.",
+    ]
+
+
+# A note after a workflow key's description: where the key meets project.yml.
+SEE_ALSO: Mapping[str, str] = {
+    "secrets": "To share one secret between several workflows of a project, see [{title}](#{anchor}).",
+    "shared_secrets": (
+        "Each id must be declared in the project's `project.yml`, whose maintainers set its value: "
+        "see [{title}](#{anchor})."
+    ),
+    "iam.update_secrets": "It does not cover the project's shared secrets (see [{title}](#{anchor})).",
+}
+
 
 @dataclass(frozen=True)
 class Key:
@@ -85,30 +171,51 @@ def manifest_keys(root: Mapping[str, Any] | None = None) -> list[Key]:
     return list(_walk(inline_refs(root if root is not None else schema()), (), parent_required=True))
 
 
-def inline_refs(root: Mapping[str, Any]) -> dict[str, Any]:
-    """``root`` with every local ``$ref`` replaced by what it points to, the referring node's keywords on top."""
+def project_keys(root: Mapping[str, Any] | None = None) -> list[Key]:
+    """Every key of the project file's schema (``project.yml``), parents before children, in the schema's order."""
+    return list(_walk(inline_refs(root if root is not None else schema(PROJECT_SCHEMA_PATH)), (), parent_required=True))
 
-    def inline(node: Any, seen: tuple[str, ...]) -> Any:
+
+def inline_refs(root: Mapping[str, Any]) -> dict[str, Any]:
+    """``root`` with every ``$ref`` replaced by what it points to, the referring node's keywords on top: a local
+    one (``#/$defs/x``), or one into a schema beside it (``workflow.schema.json#/$defs/x``, read from
+    ``workflows/schema/``; its own local ``$ref``s are that schema's)."""
+
+    def inline(node: Any, base: Mapping[str, Any], document: str, seen: tuple[str, ...]) -> Any:
         if isinstance(node, list):
-            return [inline(v, seen) for v in node]
+            return [inline(v, base, document, seen) for v in node]
         if not isinstance(node, Mapping):
             return node
-        own = {k: inline(v, seen) for k, v in node.items() if k != "$ref"}
+        own = {k: inline(v, base, document, seen) for k, v in node.items() if k != "$ref"}
         ref = node.get("$ref")
         if ref is None:
             return own
-        if ref in seen:
+        other, _, pointer = ref.partition("#")
+        target_document = other or document
+        where = f"{target_document}#{pointer}"
+        if where in seen:
             raise ValueError(f"recursive $ref {ref} cannot be documented")
-        return {**inline(_pointer(root, ref), (*seen, ref)), **own}
+        target_root = _document(other) if other else base
+        target = _pointer(target_root, f"#{pointer}")
+        return {**inline(target, target_root, target_document, (*seen, where)), **own}
 
-    inlined = inline(root, ())
+    inlined = inline(root, root, "", ())
     inlined.pop("$defs", None)
     return inlined
 
 
+def _document(name: str) -> Mapping[str, Any]:
+    """A schema beside this one, by the file name a ``$ref`` gives (no folder, no URL)."""
+    if not name or "/" in name or "\\" in name or ":" in name or not (SCHEMA_DIR / name).is_file():
+        raise ValueError(
+            f"only $refs to #/... or to a schema in {SCHEMA_DIR.name}/ by file name are supported, not {name}"
+        )
+    return schema(SCHEMA_DIR / name)
+
+
 def _pointer(root: Mapping[str, Any], ref: str) -> Any:
     if not ref.startswith("#/"):
-        raise ValueError(f"only local $refs (#/...) are supported, not {ref}")
+        raise ValueError(f"only $refs to a definition (#/...) are supported, not {ref}")
     node: Any = root
     for part in ref[2:].split("/"):
         node = node[part.replace("~1", "/").replace("~0", "~")]
@@ -137,13 +244,14 @@ def _task_schema(node: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return None
 
 
-def example(key: Key) -> Any:
-    """An example value of ``key``: from the schema, :data:`EXAMPLES`, or derived; ``KeyError`` if none."""
-    examples = key.schema.get("examples")
-    if examples:
-        return examples[0]
-    if key.name in EXAMPLES:
-        return EXAMPLES[key.name]
+def example(key: Key, examples: Mapping[str, Any] = EXAMPLES) -> Any:
+    """An example value of ``key``: from the schema, ``examples`` (:data:`EXAMPLES`, or :data:`PROJECT_EXAMPLES`
+    for a project file's key), or derived; ``KeyError`` if none."""
+    listed = key.schema.get("examples")
+    if listed:
+        return listed[0]
+    if key.name in examples:
+        return examples[key.name]
     if key.schema.get("type") == "boolean":
         return not _usual(key, False)
     if "enum" in key.schema:
@@ -155,8 +263,9 @@ def example(key: Key) -> Any:
             Key((*key.path, n), s, n in key.schema.get("required", ()), key.required) for n, s in properties.items()
         ]
         shown = [c for c in children if c.required] or children[:1]
-        return {c.path[-1]: example(c) for c in shown}
-    raise KeyError(f"no example for manifest key {key.name}: add one to workflows.manifest.reference.EXAMPLES")
+        return {c.path[-1]: example(c, examples) for c in shown}
+    table = "PROJECT_EXAMPLES" if examples is PROJECT_EXAMPLES else "EXAMPLES"
+    raise KeyError(f"no example for manifest key {key.name}: add one to workflows.manifest.reference.{table}")
 
 
 def default(key: Key) -> Any:
@@ -175,8 +284,8 @@ def _usual(key: Key, fallback: Any) -> Any:
     return fallback
 
 
-def render(root: Mapping[str, Any] | None = None) -> str:
-    """The whole reference document (Markdown), deterministic for a given schema."""
+def render(root: Mapping[str, Any] | None = None, project_root: Mapping[str, Any] | None = None) -> str:
+    """The whole reference document (Markdown), deterministic for given schemas (the workflow's, the project's)."""
     root = inline_refs(root if root is not None else schema())
     all_keys = manifest_keys(root)
     required = [k for k in all_keys if len(k.path) == 1 and k.required]
@@ -184,13 +293,16 @@ def render(root: Mapping[str, Any] | None = None) -> str:
     out = [
         "# Workflow manifest reference",
         "",
-        "<!-- Generated by `python -m workflows.manifest.reference` from workflows/schema/workflow.schema.json:",
-        "     do not edit; change the schema (or the examples in workflows/manifest/reference.py) and regenerate. -->",
+        "<!-- Generated by `python -m workflows.manifest.reference` from workflows/schema/workflow.schema.json and",
+        "     workflows/schema/project.schema.json: do not edit; change the schemas (or the examples and text in",
+        "     workflows/manifest/reference.py) and regenerate. -->",
         "",
         _text(f"{root.get('description', '')}.".replace("..", ".")),
         "",
         "Unknown keys are errors, so a typo such as `retires:` fails validation instead of being ignored.",
         "Check a manifest with `python -m workflows validate environments/<env>/<project>/<workflow>/workflow.yml`.",
+        "Secrets that several workflows of a project share are declared once in the project's `project.yml`:",
+        f"see [{PROJECT_TITLE}](#{_project_anchor()}).",
         "",
         "The smallest valid manifest:",
         "",
@@ -207,13 +319,51 @@ def render(root: Mapping[str, Any] | None = None) -> str:
         out.append(f"| [`{key.name}`](#{_anchor(key.name)}) | {_required(key)} | {_default_text(key)} |")
     for key in all_keys:
         out += ["", *_section(key)]
+    out += ["", *_project_part(project_root)]
     return "\n".join(out) + "\n"
 
 
-def _section(key: Key) -> list[str]:
-    out = [f"### `{key.name}`", ""]
+def _project_part(project_root: Mapping[str, Any] | None) -> list[str]:
+    """The part on ``project.yml``: how sharing works, then a section per key as for the workflow manifest."""
+    root = inline_refs(project_root if project_root is not None else schema(PROJECT_SCHEMA_PATH))
+    keys = project_keys(root)
+    minimal = {k.name: example(k, PROJECT_EXAMPLES) for k in keys if len(k.path) == 1 and k.required}
+    out = [
+        f"## {PROJECT_TITLE}",
+        "",
+        _text(f"{root.get('description', '')}.".replace("..", ".")),
+        "",
+        *_project_intro(minimal),
+        "",
+        "### Keys of project.yml",
+        "",
+        "| key | required | default |",
+        "| --- | --- | --- |",
+    ]
+    for key in keys:
+        out.append(f"| [`{key.name}`](#{_anchor(_project_heading(key))}) | {_required(key)} | {_default_text(key)} |")
+    for key in keys:
+        out += ["", *_section(key, heading=_project_heading(key), examples=PROJECT_EXAMPLES, documents={})]
+    return out
+
+
+def _project_heading(key: Key) -> str:
+    """A project file's key's heading: its own anchor, apart from the workflow key of the same name."""
+    return f"`{key.name}` in project.yml"
+
+
+def _section(
+    key: Key,
+    *,
+    heading: str | None = None,
+    examples: Mapping[str, Any] = EXAMPLES,
+    documents: Mapping[str, Any] = EXAMPLE_DOCUMENTS,
+) -> list[str]:
+    out = [f"### {heading or f'`{key.name}`'}", ""]
     if key.schema.get("description"):
         out += [_text(key.schema["description"]), ""]
+    if examples is EXAMPLES and key.name in SEE_ALSO:
+        out += [SEE_ALSO[key.name].format(title=PROJECT_TITLE, anchor=_project_anchor()), ""]
     out += [
         f"- Type: {_type_text(key.schema)}",
         f"- Required: {_required(key)}",
@@ -224,7 +374,7 @@ def _section(key: Key) -> list[str]:
         out.append(f"- Allowed values: {values}")
     if "pattern" in key.schema:
         out.append(f"- Must match: `{key.schema['pattern']}`")
-    document = EXAMPLE_DOCUMENTS.get(key.name) or _nest(key.path, example(key))
+    document = documents.get(key.name) or _nest(key.path, example(key, examples))
     out += ["", "Example:", "", "```yaml", _yaml(document).rstrip(), "```"]
     return out
 

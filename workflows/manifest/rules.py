@@ -90,7 +90,7 @@ def bound_problems(data: Any, positions: Positions) -> list[Problem]:
         over((*where, "env_vars"), task.get("env_vars"), ENV_VAR_LIMIT, "entries", f"{fewer}, or pass them in a file")
         for key in ("inlets", "outlets"):
             over((*where, key), task.get(key), LIST_LIMIT, "datasets", fewer)
-    for key in ("maintainers", "secrets"):
+    for key in ("maintainers", "secrets", "shared_secrets"):
         over((key,), data.get(key), LIST_LIMIT, "entries", fewer)
     notifications = data.get("notifications")
     if isinstance(notifications, dict):
@@ -113,7 +113,8 @@ def document_problems(data: dict, positions: Positions, config: StackConfig, *, 
     yield from _coded("yaml-reading", _check_values_yaml_changes(dag, positions))
     yield from _coded("invalid-name", _check_param_names(dag, positions))
     yield from _coded("unknown-param", _check_param_references(dag, positions))
-    yield from _coded("secret-shadows-env-var", _check_secret_shadowing(dag, data.get("secrets"), positions))
+    yield from _coded("secret-shadows-env-var", _check_secret_shadowing(dag, data, positions))
+    yield from _coded("shared-secret-clash", _check_shared_secret_clashes(data, positions))
     yield from _coded("invalid-iam", _check_iam(data.get("iam"), positions))
     yield from _coded("s3-path-matches-nothing", _check_s3_paths(data.get("iam"), positions))
     yield from _coded("platform-bucket", _check_platform_buckets(data.get("iam"), positions, config))
@@ -516,20 +517,40 @@ def _check_param_references(dag: dict, positions: Positions) -> Iterator[Problem
             )
 
 
-def _check_secret_shadowing(dag: dict, secrets: Any, positions: Positions) -> Iterator[Problem]:
-    """A secret reaches its tasks as ``SECRET_<ID>``, which replaces an env var of the same name: say so
-    rather than let the env var's value silently disappear."""
-    if not isinstance(secrets, list):
-        return
-    variables = {secret_env_var(s): s for s in secrets if isinstance(s, str)}
+def _secret_ids(data: dict, key: str) -> list[str]:
+    value = data.get(key)
+    return [s for s in value if isinstance(s, str)] if isinstance(value, list) else []
+
+
+def _check_secret_shadowing(dag: dict, data: dict, positions: Positions) -> Iterator[Problem]:
+    """A secret (own or shared) reaches its tasks as ``SECRET_<ID>``, which replaces an env var of the same
+    name: say so rather than let the env var's value silently disappear."""
+    variables = {secret_env_var(s): (s, "secret") for s in _secret_ids(data, "secrets")}
+    variables |= {secret_env_var(s): (s, "shared secret") for s in _secret_ids(data, "shared_secrets")}
     for where, _ in _env_var_places(dag):
         name = str(where[-1])
         if name in variables:
+            secret, kind = variables[name]
             yield positions.problem(
                 where,
-                f"{field_name(where)} is replaced by secret '{variables[name]}', which every task gets as "
+                f"{field_name(where)} is replaced by {kind} '{secret}', which every task gets as "
                 f"{name}: rename the env var, or remove it and set the value in the secret",
                 key=True,
+            )
+
+
+def _check_shared_secret_clashes(data: dict, positions: Positions) -> Iterator[Problem]:
+    """A shared secret that is also one of the workflow's own secrets: tasks would get both as the same
+    ``SECRET_<ID>``, and one would silently hide the other."""
+    own = set(_secret_ids(data, "secrets"))
+    shared = data.get("shared_secrets")
+    for index, secret in enumerate(shared if isinstance(shared, list) else ()):
+        if secret in own:
+            yield positions.problem(
+                ("shared_secrets", index),
+                f"shared secret '{secret}' is also one of this workflow's own secrets: tasks would get both as "
+                f"{secret_env_var(secret)}: remove it from secrets (to use the project's) or from shared_secrets "
+                "(to keep the workflow's own)",
             )
 
 

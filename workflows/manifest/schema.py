@@ -30,12 +30,16 @@ from workflows.errors import Problem
 from workflows.manifest.load import NodePath, Positions, key_path
 from workflows.manifest.log_groups import log_group_problem
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "workflow.schema.json"
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
+SCHEMA_PATH = SCHEMA_DIR / "workflow.schema.json"
+# A project's project.yml: its definitions of a secret id and a GitHub username are the workflow schema's
+# (copied in by workflows/manifest/schema_source.py), so both manifests follow one rule for each.
+PROJECT_SCHEMA_PATH = SCHEMA_DIR / "project.schema.json"
 
 
 @cache
-def schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text())
+def schema(path: Path = SCHEMA_PATH) -> dict[str, Any]:
+    return json.loads(path.read_text())
 
 
 @cache
@@ -66,14 +70,15 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterat
 
 
 @cache
-def _validator() -> Draft202012Validator:
+def _validator(path: Path = SCHEMA_PATH) -> Draft202012Validator:
     strict = validators.extend(Draft202012Validator, {"pattern": _pattern})
-    return strict(schema(), format_checker=FormatChecker())
+    return strict(schema(path), format_checker=FormatChecker())
 
 
-def schema_problems(data: Any, positions: Positions) -> tuple[list[Problem], bool]:
-    """Every schema problem of a loaded document, and whether there was any schema error at all."""
-    errors = sorted(_validator().iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+def schema_problems(data: Any, positions: Positions, path: Path = SCHEMA_PATH) -> tuple[list[Problem], bool]:
+    """Every schema problem of a loaded document (a workflow's, or with ``path`` the project schema's),
+    and whether there was any schema error at all."""
+    errors = sorted(_validator(path).iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     return [problem for error in errors for problem in _schema_problem(error, positions)], bool(errors)
 
 
@@ -267,6 +272,7 @@ _VALUE_RULES = {
     "s3_write_only": "each entry must be a bucket path such as my-bucket/prefix/* (not an ARN)",
     "s3_deny": "each entry must be a bucket path such as my-bucket/prefix/* (not an ARN)",
     "secrets": "secret ids use lower-case letters, digits and '-'",
+    "shared_secrets": "secret ids use lower-case letters, digits and '-'",
     "maintainers": "use GitHub usernames",
     "emails": "use email addresses",
     "slack_channel": "use a Slack channel name: lower-case letters, digits, '-' and '_'",

@@ -18,8 +18,14 @@ facts whose one home is elsewhere, and :func:`generated_schema` fills them in:
   take the DAG's value, not a fixed one) or on a key the model has no default for
   is an error.
 
-    python -m workflows.manifest.schema_source --write   # regenerate the committed file
-    python -m workflows.manifest.schema_source --check   # exit 1 when it is out of date
+``workflows/schema/project.schema.json`` (a project's ``project.yml``) is written by hand
+too, but its ``$defs`` named in :data:`PROJECT_DEFS` (what a secret id and a GitHub
+username are) are copies of the workflow schema's, filled in by
+:func:`generated_project_schema`: one rule for each, and the project schema stays a
+file an editor reads on its own (no ``$ref`` to another file).
+
+    python -m workflows.manifest.schema_source --write   # regenerate the committed files
+    python -m workflows.manifest.schema_source --check   # exit 1 when one is out of date
 
 ``tests/workflows/manifest/test_schema_source.py`` fails when the committed file is
 not byte for byte what this module generates.
@@ -36,7 +42,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from workflows.manifest.schema import SCHEMA_PATH
+from workflows.manifest.schema import PROJECT_SCHEMA_PATH, SCHEMA_PATH
 from workflows.model import Dag, Iam, Notifications, Task
 from workflows.runtime_modules import compute_profiles
 
@@ -50,6 +56,8 @@ SECTIONS: Mapping[str, tuple[type, ...]] = {
     "iam": (Iam,),
 }
 REGENERATE = "python -m workflows.manifest.schema_source --write"
+# Definitions of the workflow schema that the project schema uses, copied into it.
+PROJECT_DEFS = ("secret_id", "github_username")
 
 
 class SchemaSourceError(ValueError):
@@ -82,6 +90,21 @@ def generated_schema(structure: Mapping[str, Any] | None = None) -> dict[str, An
         raise SchemaSourceError(
             f"a default outside {', '.join(SECTIONS)}'s own keys cannot come from the model: {', '.join(stray)}"
         )
+    return root
+
+
+def generated_project_schema(
+    structure: Mapping[str, Any] | None = None, workflow: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """``structure`` (default: the committed project schema) with :data:`PROJECT_DEFS` copied from ``workflow``
+    (default: the committed workflow schema)."""
+    root = copy.deepcopy(dict(structure) if structure is not None else json.loads(PROJECT_SCHEMA_PATH.read_text()))
+    source = workflow if workflow is not None else json.loads(SCHEMA_PATH.read_text())
+    definitions = root.setdefault("$defs", {})
+    for name in PROJECT_DEFS:
+        if name not in source.get("$defs", {}):
+            raise SchemaSourceError(f"{SCHEMA_PATH.name} has no $defs/{name}, which {PROJECT_SCHEMA_PATH.name} uses")
+        definitions[name] = copy.deepcopy(source["$defs"][name])
     return root
 
 
@@ -148,19 +171,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m workflows.manifest.schema_source", description=__doc__.split("\n\n")[0]
     )
     action = parser.add_mutually_exclusive_group()
-    action.add_argument("--write", action="store_true", help=f"rewrite {SCHEMA_PATH.name} in place")
-    action.add_argument("--check", action="store_true", help=f"exit 1 if {SCHEMA_PATH.name} is out of date")
+    files = f"{SCHEMA_PATH.name} and {PROJECT_SCHEMA_PATH.name}"
+    action.add_argument("--write", action="store_true", help=f"rewrite {files} in place")
+    action.add_argument("--check", action="store_true", help=f"exit 1 if {files} are out of date")
     args = parser.parse_args(argv)
     current = SCHEMA_PATH.read_text()
     wanted = text(generated_schema(json.loads(current)))
+    current_project = PROJECT_SCHEMA_PATH.read_text()
+    wanted_project = text(generated_project_schema(json.loads(current_project), json.loads(wanted)))
+    pairs = ((SCHEMA_PATH, current, wanted), (PROJECT_SCHEMA_PATH, current_project, wanted_project))
     if args.check:
-        if current != wanted:
-            print(f"{SCHEMA_PATH} is out of date: run `{REGENERATE}`", file=sys.stderr)
-            return 1
-        return 0
+        stale = [path for path, now, want in pairs if now != want]
+        for path in stale:
+            print(f"{path} is out of date: run `{REGENERATE}`", file=sys.stderr)
+        return 1 if stale else 0
     if args.write:
-        if current != wanted:
-            SCHEMA_PATH.write_text(wanted)
+        for path, now, want in pairs:
+            if now != want:
+                path.write_text(want)
         return 0
     sys.stdout.write(wanted)
     return 0

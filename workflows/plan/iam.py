@@ -18,6 +18,9 @@ Sid                        Effect  from
 =========================  ======  ==================================================
 ``SecretsManagerRead``     Allow   always: ``GetSecretValue`` on the workflow's own
                                    secrets, in the primary and the replica region
+``SecretsManagerShared``   Allow   ``shared_secrets``: ``GetSecretValue`` on each listed
+                                   project secret (exactly it: ``-??????`` is the suffix
+                                   AWS adds), in both regions
 ``SecretsManagerUpdate``   Allow   ``update_secrets``: ``PutSecretValue`` and
                                    ``UpdateSecret`` on each of its ``secrets``, in both
                                    regions (as today)
@@ -166,9 +169,12 @@ TEXTRACT_POLICY = "textract"
 OIDC_AUDIENCE = "sts.amazonaws.com"
 
 
-def policy_document(iam: Iam, names: Names, config: StackConfig, secrets: Iterable[str] = ()) -> dict[str, Any]:
+def policy_document(
+    iam: Iam, names: Names, config: StackConfig, secrets: Iterable[str] = (), shared_secrets: Iterable[str] = ()
+) -> dict[str, Any]:
     """The workflow's own managed policy (see the module docstring for its statements); ``secrets``
-    are the workflow's secret ids (``update_secrets`` grants on each)."""
+    are the workflow's secret ids (``update_secrets`` grants on each), ``shared_secrets`` the ids of
+    its project's shared secrets it reads."""
     regions = _secret_regions(config)
     statements: list[dict[str, Any]] = [
         statement(
@@ -177,6 +183,11 @@ def policy_document(iam: Iam, names: Names, config: StackConfig, secrets: Iterab
             (_secret_arn(config, region, names.secret_prefix) for region in regions),
         )
     ]
+    shared = [
+        _exact_secret_arn(config, region, names.shared_secret_name(s)) for s in shared_secrets for region in regions
+    ]
+    if shared:
+        statements.append(statement("SecretsManagerShared", SECRET_READ_ACTIONS, shared))
     update = [_secret_arn(config, region, names.secret_name(s)) for s in secrets for region in regions]
     if iam.update_secrets and update:  # with no secret there is nothing to update (and no resource to name)
         statements.append(statement("SecretsManagerUpdate", SECRET_UPDATE_ACTIONS, update))
@@ -391,6 +402,12 @@ def _secret_regions(config: StackConfig) -> tuple[str, ...]:
 def _secret_arn(config: StackConfig, region: str, secret_name: str) -> str:
     """Every secret whose name starts with ``secret_name`` (``*``: the random suffix AWS adds to an ARN)."""
     return f"arn:aws:secretsmanager:{region}:{config.account_id}:secret:{secret_name}*"
+
+
+def _exact_secret_arn(config: StackConfig, region: str, secret_name: str) -> str:
+    """Exactly the secret ``secret_name``: AWS ends its ARN with ``-`` and six random characters, so
+    ``-??????`` matches it and not a secret whose name merely starts with it (``login`` and ``login-admin``)."""
+    return f"arn:aws:secretsmanager:{region}:{config.account_id}:secret:{secret_name}-??????"
 
 
 def statement(

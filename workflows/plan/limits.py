@@ -11,7 +11,11 @@ import re
 import urllib.parse
 from collections.abc import Iterable, Iterator
 
+from workflows.config import StackConfig
 from workflows.errors import Problem
+from workflows.model import Project
+from workflows.plan.naming import derive_project
+from workflows.plan.project_plan import ProjectPlan
 from workflows.plan.workflow_plan import WorkflowPlan
 
 ROLE_NAME_LIMIT = 64
@@ -102,6 +106,56 @@ def limit_problems(plan: WorkflowPlan) -> list[tuple[str, str]]:
             )
         )
     return problems
+
+
+def project_limit_problems(project: Project, config: StackConfig) -> list[tuple[str, str]]:
+    """Names of a project's shared secrets that would not fit their real limits, as (key, message)."""
+    names = derive_project(project, config)
+    problems: list[tuple[str, str]] = []
+    for index, secret in enumerate(project.secrets):
+        kubernetes_name = names.kubernetes_secret(secret)
+        if len(kubernetes_name) > K8S_SUBDOMAIN_LIMIT:
+            problems.append(
+                (
+                    f"secrets.{index}",
+                    f"Kubernetes secret name '{kubernetes_name}' is over {K8S_SUBDOMAIN_LIMIT} characters: "
+                    "shorten the secret id",
+                )
+            )
+        if len(names.secret_name(secret)) > SECRET_NAME_LIMIT:
+            problems.append(
+                (
+                    f"secrets.{index}",
+                    f"Secrets Manager name is over {SECRET_NAME_LIMIT} characters: shorten the secret id",
+                )
+            )
+    return problems
+
+
+def shared_secret_clashes(projects: Iterable[ProjectPlan], plans: Iterable[WorkflowPlan]) -> Iterator[Problem]:
+    """Names of projects' shared secrets that a workflow's resources, or another project's shared secrets
+    (two projects with one alias), would also have. Reported on the project file (and the workflow's)."""
+    owners: dict[tuple[str, str], tuple[str, object]] = {}
+    for plan in plans:
+        for kind, name in _claims(plan):
+            owners.setdefault((kind, name), (plan.workflow.key, plan.workflow.path))
+    for project in projects:
+        for secret in project.secrets:
+            for kind, name in (
+                ("Kubernetes secret", project.names.kubernetes_secret(secret.id)),
+                ("secret", secret.name),
+                ("secret logical name", secret.logical_name),
+            ):
+                other = owners.setdefault((kind, name), (f"project {project.project.name}", project.project.path))
+                if other[1] == project.project.path:
+                    continue
+                yield Problem(
+                    project.project.path,
+                    1,
+                    1,
+                    f"{kind} '{name}' of shared secret '{secret.id}' would also belong to {other[0]}: rename the "
+                    "secret, the workflow folder or the project alias so that no two share it",
+                )
 
 
 def name_clashes(plans: Iterable[WorkflowPlan]) -> Iterator[Problem]:

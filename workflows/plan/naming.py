@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from workflows.config import StackConfig
-from workflows.model import Workflow
+from workflows.model import Project, Workflow
 from workflows.runtime_modules import identity
 
 LABEL_PREFIX = identity.LABEL_PREFIX
@@ -43,6 +43,7 @@ class Names:
     image: str
     # ``environments/<env>/<project>/<workflow>``: the manifest's folder in the repository.
     folder: str
+    environment: str
 
     def secret_name(self, secret: str) -> str:
         """Secrets Manager name: ``/airflow/<env>/<project>/<workflow>/<secret>``."""
@@ -55,6 +56,19 @@ class Names:
     def secret_logical_name(self, secret: str) -> str:
         """``<project>/<workflow>/<secret>``: the logical name of a secret's resources."""
         return f"{self.key}/{secret}"
+
+    def shared_secret_name(self, secret: str) -> str:
+        """Secrets Manager name of one of the project's shared secrets: ``/airflow/<env>/<project>/shared/<secret>``."""
+        return self.shared_secret_prefix + secret
+
+    def shared_kubernetes_secret(self, secret: str) -> str:
+        """The Kubernetes secret of one of the project's shared secrets: ``<project>-shared-<secret>``."""
+        return identity.shared_kubernetes_secret(self.project, secret)
+
+    @property
+    def shared_secret_prefix(self) -> str:
+        """``/airflow/<env>/<project>/shared/``: where the project's shared secrets live."""
+        return identity.shared_secret_path(self.environment, self.project, "")
 
 
 def derive(workflow: Workflow, config: StackConfig) -> Names:
@@ -79,6 +93,7 @@ def derive(workflow: Workflow, config: StackConfig) -> Names:
         labels=identity.labels(env, project, workflow.name),
         image=f"{config.image_registry}/{repository_name(workflow.dag.repository)}:{workflow.dag.tag}",
         folder=f"environments/{env}/{workflow.project}/{workflow.name}",
+        environment=env,
     )
 
 
@@ -106,3 +121,49 @@ def resource_tags(workflow: Workflow, config: StackConfig) -> dict[str, str]:
         zip(WORKFLOW_TAG_KEYS, (workflow.business_unit, workflow.owner, workflow.project, workflow.name), strict=True)
     )
     return dict(sorted((dict(config.tags) | own).items()))
+
+
+@dataclass(frozen=True)
+class ProjectNames:
+    """The names of a project's shared secrets' resources (``project.yml``)."""
+
+    # The project folder's name: roots the logical names (``<project>/shared``, ``<project>/shared/<id>``).
+    key: str
+    # The project part of derived names: the project's alias, or the project folder itself.
+    project: str
+    environment: str
+    labels: Mapping[str, str]
+    folder: str  # environments/<env>/<project>
+
+    @property
+    def logical_name(self) -> str:
+        """``<project>/shared``: the SharedSecrets component's logical name."""
+        return f"{self.key}/{identity.SHARED}"
+
+    def secret_logical_name(self, secret: str) -> str:
+        """``<project>/shared/<secret>``: the logical name of a shared secret's resources."""
+        return f"{self.logical_name}/{secret}"
+
+    def secret_name(self, secret: str) -> str:
+        """``/airflow/<env>/<project>/shared/<secret>``."""
+        return identity.shared_secret_path(self.environment, self.project, secret)
+
+    def kubernetes_secret(self, secret: str) -> str:
+        """``<project>-shared-<secret>``: the ExternalSecret and the Kubernetes secret it writes."""
+        return identity.shared_kubernetes_secret(self.project, secret)
+
+
+def derive_project(project: Project, config: StackConfig) -> ProjectNames:
+    alias = config.alias(project.name)
+    return ProjectNames(
+        key=project.name,
+        project=alias,
+        environment=project.environment,
+        labels=identity.shared_labels(project.environment, alias),
+        folder=f"environments/{project.environment}/{project.name}",
+    )
+
+
+def project_tags(project: Project, config: StackConfig) -> dict[str, str]:
+    """Tags on a project's shared secrets: the platform's, then the project (no workflow: several read them)."""
+    return dict(sorted((dict(config.tags) | {"airflow-project": project.name}).items()))

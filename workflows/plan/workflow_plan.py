@@ -50,6 +50,16 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class SharedSecretUse:
+    """One entry of ``shared_secrets``: a project secret (``project.yml``) the workflow's tasks read."""
+
+    id: str
+    name: str  # /airflow/<env>/<project>/shared/<id>
+    kubernetes_secret: str  # <project>-shared-<id>
+    env_var: str  # SECRET_<ID>
+
+
+@dataclass(frozen=True)
 class WorkflowPlan:
     workflow: Workflow
     names: Names
@@ -59,6 +69,7 @@ class WorkflowPlan:
     # The resource policy of every secret of the workflow ("*": the secret it is attached to).
     secret_policy: str
     secrets: tuple[Secret, ...]
+    shared_secrets: tuple[SharedSecretUse, ...]
     service_account: Mapping[str, Any]  # apiVersion, kind, metadata
     dag_source: str
     dag_content_type: str
@@ -78,7 +89,7 @@ def plan(workflow: Workflow, config: StackConfig) -> WorkflowPlan:
         role_arn = workflow.iam.external_role
     else:
         role_arn = iam.role_arn(names, config)
-        permissions = iam.policy_document(workflow.iam, names, config, workflow.secrets)
+        permissions = iam.policy_document(workflow.iam, names, config, workflow.secrets, workflow.shared_secrets)
         identity = Identity(
             role=names.role,
             policy=names.policy,
@@ -107,6 +118,15 @@ def plan(workflow: Workflow, config: StackConfig) -> WorkflowPlan:
         identity=identity,
         secret_policy=iam.policy_json(iam.secret_policy_document(workflow.maintainers, config, "*")),
         secrets=secrets,
+        shared_secrets=tuple(
+            SharedSecretUse(
+                id=secret,
+                name=names.shared_secret_name(secret),
+                kubernetes_secret=names.shared_kubernetes_secret(secret),
+                env_var=secret_env_var(secret),
+            )
+            for secret in workflow.shared_secrets
+        ),
         service_account=kubernetes.service_account(names, config, role_arn),
         dag_source=render_dag(workflow, names),
         dag_content_type=content_type(names.dag_key),

@@ -7,7 +7,8 @@ and maintainer checks passed, and approves only when *every* rule holds:
 
 1. **files** — every changed file is the ``workflow.yml`` of a workflow that exists
    at both sides. A new or removed workflow, any other file in a workflow folder (a
-   ``dag.py`` is code: never "image tag only"), the stack config, or anything outside
+   ``dag.py`` is code: never "image tag only"), a project's ``project.yml`` (its shared
+   secrets and who sets them), the stack config, or anything outside
    ``environments/`` needs review. Files of another stack's environment are that
    stack's ``diff``'s to judge (CI approves only when every affected stack's verdict does).
 2. **author** — the author is a maintainer of every changed workflow *at the base*
@@ -18,12 +19,15 @@ and maintainer checks passed, and approves only when *every* rule holds:
    (``assumeRolePolicy``) change; no ``iam.external_role`` change; no role appearing
    or disappearing. The one exception is what comes with a secret added by the same
    change: ``update_secrets`` grants on that new secret (secrets added or removed are
-   day-to-day work; secret resource policies follow the maintainers, rule 4).
+   day-to-day work; secret resource policies follow the maintainers, rule 4). Reading a
+   project's shared secret (``shared_secrets``, the ``SecretsManagerShared`` statement) is
+   a grant like any other: a workflow that starts reading one needs review, said as such.
 4. **maintainers** — the maintainers list gains no one (case-insensitive).
 5. **outlets** — no new outlet dataset URI (announcing a dataset can trigger other
    teams' DAGs: issue 12).
 6. **checks** — the image and maintainer checks passed (an input: CI runs them).
-7. nothing outside workflows changes (the platform runtime) and something changes.
+7. nothing outside workflows changes (the platform runtime, a project's shared secrets:
+   added, removed, read by other workflows, or their maintainers) and something changes.
 
 Schedule, env vars, tasks, compute profile, tag, notifications and secrets added or
 removed change only the DAG file and the secrets, and so approve.
@@ -38,9 +42,9 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from workflows import tokens
-from workflows.manifest.discovery import MANIFEST_NAME
+from workflows.manifest.discovery import MANIFEST_NAME, PROJECT_MANIFEST_NAME
 from workflows.model import ENVIRONMENTS
-from workflows.review.diff import StackDiff, group_by_workflow
+from workflows.review.diff import ProjectDiff, StackDiff, group_by_workflow
 
 EXTERNAL_ROLE_FIELD = "iam.external_role"
 
@@ -110,7 +114,15 @@ def assess(
             reasons.append(f"`{key}`: new outlet dataset(s) {', '.join(sorted(new_outlets))}")
         if _external_role(before) != _external_role(after):
             reasons.append(f"`{key}`: `{EXTERNAL_ROLE_FIELD}` changed")
+        reading = [s for s in _shared_secrets(after) if s not in _shared_secrets(before)]
+        if reading:
+            reasons.append(
+                f"`{key}`: starts reading the project's shared secret(s) {', '.join(reading)} "
+                "(a new `SecretsManagerShared` grant): needs review"
+            )
         reasons.extend(f"`{key}`: {r}" for r in _grant_reasons(base_groups.get(key, {}), head_groups.get(key, {})))
+    for project in diff.changed_projects:
+        reasons.append(_project_reason(project))
     if diff.platform:
         reasons.append("the platform runtime changes: needs review")
     if not changed and not reasons:
@@ -131,12 +143,29 @@ def _file_rule(path: str, stack: str, prefix: str) -> tuple[str | None, str | No
         return f"`{path}` is outside environments/: needs review", None
     if environment != stack:
         return None, None  # another stack's file: that stack's diff judges it
+    if rest[1:] == (PROJECT_MANIFEST_NAME,):
+        return f"`{path}`: a project's shared secrets and who sets them ({PROJECT_MANIFEST_NAME}): needs review", None
     if len(rest) < 3:
         return f"`{path}` is not in a workflow folder: needs review", None
     key = f"{rest[0]}/{rest[1]}"
     if len(rest) != 3 or rest[2] != MANIFEST_NAME:
         return f"`{path}`: code changed (a file other than {MANIFEST_NAME}): needs review", key
     return None, key
+
+
+def _project_reason(project: ProjectDiff) -> str:
+    """Why a change to a project's shared secrets needs review, saying what changes."""
+    what = {"added": "are new", "removed": "are removed"}.get(project.change, "change")
+    details = [
+        *(f"secret {s} added" for s in project.secrets_added),
+        *(f"secret {s} removed" for s in project.secrets_removed),
+        *(f"{w} starts reading {s}" for w, s in project.readers_added),
+        *(f"{w} stops reading {s}" for w, s in project.readers_removed),
+        *(f"maintainer {m} added" for m in project.maintainers_added),
+        *(f"maintainer {m} removed" for m in project.maintainers_removed),
+    ]
+    said = f": {'; '.join(details)}" if details else ""
+    return f"`{project.key}`: the project's shared secrets {what} ({PROJECT_MANIFEST_NAME}){said}: needs review"
 
 
 def _grant_reasons(
@@ -225,6 +254,11 @@ def _maintainers(manifest: Any) -> list[str]:
     if isinstance(manifest, Mapping) and isinstance(manifest.get("maintainers"), list):
         return [str(m) for m in manifest["maintainers"]]
     return []
+
+
+def _shared_secrets(manifest: Any) -> list[str]:
+    listed = manifest.get("shared_secrets") if isinstance(manifest, Mapping) else None
+    return [str(s) for s in listed] if isinstance(listed, list) else []
 
 
 def _lower(names: Iterable[str]) -> set[str]:

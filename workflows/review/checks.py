@@ -33,7 +33,8 @@ class Unreachable(Exception):
 
 
 def maintainers(data: Any, positions: Positions) -> list[tuple[str, int, int]]:
-    """Each maintainer as written, with its line and column."""
+    """Each maintainer as written, with its line and column: a workflow manifest's, or a project's ``project.yml``'s
+    (the same ``maintainers`` list of GitHub logins)."""
     listed = data.get("maintainers") if isinstance(data, Mapping) else None
     if not isinstance(listed, list):
         return []

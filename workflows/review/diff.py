@@ -1,6 +1,6 @@
 """What a change to manifests or stack config does to a stack: the pure comparison behind ``diff``.
 
-``python -m workflows diff`` (its runner is :mod:`components.diff`) renders the
+``python -m workflows diff`` (its runner is :mod:`shell.diff`) renders the
 stack twice under the Pulumi mock runtime, once for a base git ref and once for
 the working tree, and hands both resource lists here. This module knows nothing
 about Pulumi or git: it compares plain ``{"type", "name", "urn", "parent",
@@ -12,8 +12,12 @@ manifests, and returns a :class:`StackDiff` that renders as Markdown.
   compared as JSON, so a change shows as ``policy.Statement`` rather than
   ``policy``.
 - Each resource belongs to the workflow whose ``Workflow`` component is above it
-  (``<project>/<workflow>``); anything else (the platform runtime files) is
-  reported as the platform's.
+  (``<project>/<workflow>``), or to the project whose ``SharedSecrets`` component is
+  above it (a project's shared secrets, ``project.yml``); anything else (the platform
+  runtime files) is reported as the platform's.
+- A project's shared secrets are a :class:`ProjectDiff`: the secrets its ``project.yml``
+  adds or removes, the workflows that start or stop reading one (their ``shared_secrets``),
+  and the project's maintainers gained or lost (they set the values and may read them).
 - A workflow change is *tag only* when its manifest differs only in ``dag.tag``
   and the only resources that change are its DAG objects. It is *tag only by a
   maintainer* when, in addition, the author (the pull request's) is listed in
@@ -30,7 +34,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from workflows import tokens
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
     from workflows.review.approval import Verdict
 
 WORKFLOW_TYPE = tokens.WORKFLOW
+SHARED_SECRETS_TYPE = tokens.SHARED_SECRETS
 DAG_OBJECT_TYPES = frozenset({tokens.BUCKET_OBJECT})
 PLATFORM = "(platform)"
 TAG_FIELD = "dag.tag"
@@ -109,6 +114,46 @@ class WorkflowDiff:
 
 
 @dataclass(frozen=True)
+class ProjectDiff:
+    """What happens to one project's shared secrets (its ``project.yml`` and the ``SharedSecrets`` component)."""
+
+    project: str  # the project folder
+    change: Change
+    resources: tuple[ResourceChange, ...] = ()
+    manifest_fields: tuple[str, ...] = ()  # keys of project.yml that differ
+    secrets_added: tuple[str, ...] = ()  # ids
+    secrets_removed: tuple[str, ...] = ()
+    # (workflow, secret id): a workflow of the project that starts (stops) listing the id in shared_secrets.
+    readers_added: tuple[tuple[str, str], ...] = ()
+    readers_removed: tuple[tuple[str, str], ...] = ()
+    maintainers_added: tuple[str, ...] = ()  # compared without case, as GitHub does
+    maintainers_removed: tuple[str, ...] = ()
+    # The name of every shared secret the change creates, and the project's maintainers at the head (who set it).
+    new_secrets: tuple[str, ...] = ()
+    maintainers: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """``<project>/shared``: the SharedSecrets component's logical name."""
+        return f"{self.project}/shared"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "change": self.change,
+            "manifest_fields": list(self.manifest_fields),
+            "secrets_added": list(self.secrets_added),
+            "secrets_removed": list(self.secrets_removed),
+            "readers_added": [{"workflow": w, "secret": s} for w, s in self.readers_added],
+            "readers_removed": [{"workflow": w, "secret": s} for w, s in self.readers_removed],
+            "maintainers_added": list(self.maintainers_added),
+            "maintainers_removed": list(self.maintainers_removed),
+            "new_secrets": list(self.new_secrets),
+            "resources": [r.as_dict() for r in self.resources],
+        }
+
+
+@dataclass(frozen=True)
 class StackDiff:
     stack: str
     base_ref: str
@@ -118,19 +163,32 @@ class StackDiff:
     verdict: Verdict | None = None
     # The stack's AWS region: where the console links of new secrets point (no links without it).
     region: str | None = None
+    # The projects' shared secrets (project.yml), every project with one at either side.
+    projects: tuple[ProjectDiff, ...] = ()
 
     def by_change(self, change: Change) -> list[WorkflowDiff]:
         return [w for w in self.workflows if w.change == change]
 
     @property
+    def changed_projects(self) -> list[ProjectDiff]:
+        return [p for p in self.projects if p.change != "unchanged"]
+
+    @property
     def has_changes(self) -> bool:
-        return bool(self.platform) or any(w.change != "unchanged" for w in self.workflows)
+        return (
+            bool(self.platform) or any(w.change != "unchanged" for w in self.workflows) or bool(self.changed_projects)
+        )
 
     @property
     def only_tag_bumps_by_maintainers(self) -> bool:
         """Every change is a workflow's image-tag bump by one of its listed maintainers (and there is one)."""
         changed = [w for w in self.workflows if w.change != "unchanged"]
-        return bool(changed) and not self.platform and all(w.tag_only_by_maintainer for w in changed)
+        return (
+            bool(changed)
+            and not self.platform
+            and not self.changed_projects
+            and all(w.tag_only_by_maintainer for w in changed)
+        )
 
     def as_dict(self) -> dict[str, Any]:
         verdict = self.verdict.as_dict() if self.verdict else {"auto_approve": False, "reasons": ["not assessed"]}
@@ -141,6 +199,7 @@ class StackDiff:
             "config_changed": self.config_changed,
             "only_tag_bumps_by_maintainers": self.only_tag_bumps_by_maintainers,
             "workflows": [w.as_dict() for w in self.workflows if w.change != "unchanged"],
+            "projects": [p.as_dict() for p in self.changed_projects],
             "platform": [r.as_dict() for r in self.platform],
         }
 
@@ -160,18 +219,36 @@ def compare(
     config_changed: bool = False,
     code_changed: Collection[str] = (),
     region: str | None = None,
+    base_projects: Mapping[str, Any] | None = None,
+    head_projects: Mapping[str, Any] | None = None,
 ) -> StackDiff:
     """Compare two renders of one stack.
 
     ``base``/``head`` are resource dicts as ``render`` writes them; ``*_manifests``
-    map ``<project>/<workflow>`` to the parsed manifest (YAML as data) at each side;
+    map ``<project>/<workflow>`` to the parsed manifest (YAML as data) at each side,
+    ``*_projects`` a project to its parsed ``project.yml``;
     ``author`` is the GitHub user proposing the change; ``code_changed`` are the workflows whose
     folder has a changed file other than the manifest (never "image tag only").
     """
     base_manifests = base_manifests or {}
     head_manifests = head_manifests or {}
+    base_projects = base_projects or {}
+    head_projects = head_projects or {}
     base_groups = group_by_workflow(base)
     head_groups = group_by_workflow(head)
+    base_shared, head_shared = group_by_project(base), group_by_project(head)
+    projects = [
+        _project_diff(
+            project,
+            base=base_shared.get(project, {}),
+            head=head_shared.get(project, {}),
+            base_project=base_projects.get(project),
+            head_project=head_projects.get(project),
+            base_readers=shared_secret_readers(base_manifests).get(project, set()),
+            head_readers=shared_secret_readers(head_manifests).get(project, set()),
+        )
+        for project in sorted(set(base_shared) | set(head_shared) | set(base_projects) | set(head_projects))
+    ]
     keys = sorted((set(base_groups) | set(head_groups) | set(base_manifests) | set(head_manifests)) - {PLATFORM})
     workflows = [
         _workflow_diff(
@@ -193,6 +270,77 @@ def compare(
         platform=tuple(platform),
         config_changed=config_changed,
         region=region,
+        projects=tuple(projects),
+    )
+
+
+def shared_secret_readers(manifests: Mapping[str, Any]) -> dict[str, set[tuple[str, str]]]:
+    """Per project, ``(workflow, secret id)`` for each id a workflow manifest lists in ``shared_secrets``."""
+    readers: dict[str, set[tuple[str, str]]] = {}
+    for key, manifest in manifests.items():
+        listed = manifest.get("shared_secrets") if isinstance(manifest, Mapping) else None
+        project, _, workflow = key.partition("/")
+        for secret in listed if isinstance(listed, list) else ():
+            readers.setdefault(project, set()).add((workflow, str(secret)))
+    return readers
+
+
+def _project_diff(
+    project: str,
+    *,
+    base: Mapping[tuple[str, str], Mapping[str, Any]],
+    head: Mapping[tuple[str, str], Mapping[str, Any]],
+    base_project: Any,
+    head_project: Any,
+    base_readers: set[tuple[str, str]],
+    head_readers: set[tuple[str, str]],
+) -> ProjectDiff:
+    resources = tuple(_resource_changes(base, head))
+    in_base = bool(base) or base_project is not None
+    in_head = bool(head) or head_project is not None
+    secrets_before, secrets_after = _listed(base_project, "secrets"), _listed(head_project, "secrets")
+    maintainers_before, maintainers_after = _maintainers(base_project), _maintainers(head_project)
+    lower_before, lower_after = {m.lower() for m in maintainers_before}, {m.lower() for m in maintainers_after}
+    known = base_project is not None and head_project is not None
+    manifest_fields = tuple(changed_fields(base_project, head_project)) if known else ()
+    diff = ProjectDiff(
+        project,
+        "changed",
+        resources,
+        manifest_fields=manifest_fields,
+        secrets_added=tuple(s for s in secrets_after if s not in secrets_before),
+        secrets_removed=tuple(s for s in secrets_before if s not in secrets_after),
+        readers_added=tuple(sorted(head_readers - base_readers)),
+        readers_removed=tuple(sorted(base_readers - head_readers)),
+        maintainers_added=tuple(m for m in maintainers_after if m.lower() not in lower_before),
+        maintainers_removed=tuple(m for m in maintainers_before if m.lower() not in lower_after),
+        new_secrets=_new_secrets(base, head),
+        maintainers=maintainers_after,
+    )
+    if not in_base:
+        return replace(diff, change="added")
+    if not in_head:
+        return replace(diff, change="removed", maintainers=maintainers_before)
+    if not (resources or manifest_fields or diff.readers_added or diff.readers_removed):
+        return ProjectDiff(project, "unchanged", maintainers=maintainers_after)
+    return diff
+
+
+def _listed(manifest: Any, key: str) -> tuple[str, ...]:
+    values = manifest.get(key) if isinstance(manifest, Mapping) else None
+    return tuple(str(v) for v in values) if isinstance(values, list) else ()
+
+
+def _new_secrets(
+    base: Mapping[tuple[str, str], Mapping[str, Any]], head: Mapping[tuple[str, str], Mapping[str, Any]]
+) -> tuple[str, ...]:
+    """The name of every secret in ``head`` and not in ``base`` (each holds no value until a maintainer sets it)."""
+    return tuple(
+        sorted(
+            str((resource.get("inputs") or {}).get("name", name))
+            for (type_, name), resource in head.items()
+            if type_ == tokens.SECRET and (type_, name) not in base
+        )
     )
 
 
@@ -210,13 +358,7 @@ def _workflow_diff(
     in_base = bool(base) or base_manifest is not None
     in_head = bool(head) or head_manifest is not None
     maintainers = _maintainers(base_manifest)
-    new_secrets = tuple(
-        sorted(
-            str((resource.get("inputs") or {}).get("name", name))
-            for (type_, name), resource in head.items()
-            if type_ == tokens.SECRET and (type_, name) not in base
-        )
-    )
+    new_secrets = _new_secrets(base, head)
     if not in_base:
         return WorkflowDiff(
             key, "added", resources, author=author, new_secrets=new_secrets, maintainers=_maintainers(head_manifest)
@@ -262,36 +404,53 @@ def _dag_tag(manifest: Any) -> Any:
     return dag.get("tag") if isinstance(dag, Mapping) else None
 
 
-def group_by_workflow(resources: Iterable[Mapping[str, Any]]) -> dict[str, dict[tuple[str, str], Mapping[str, Any]]]:
+Group = dict[tuple[str, str], Mapping[str, Any]]
+
+
+def group_by_workflow(resources: Iterable[Mapping[str, Any]]) -> dict[str, Group]:
     """Resources by the workflow above them (``<project>/<workflow>``, or :data:`PLATFORM`), then by (type, name).
+    A project's shared secrets are not among them (:func:`group_by_project`).
 
     Component resources themselves are left out: they have no inputs a provider
     sees, except the Workflow component, whose inputs only name the workflow.
     """
+    return {key: group for (kind, key), group in _groups(resources).items() if kind != SHARED_SECRETS_TYPE}
+
+
+def group_by_project(resources: Iterable[Mapping[str, Any]]) -> dict[str, Group]:
+    """The resources of each project's shared secrets (below its ``SharedSecrets`` component), by project
+    folder, then by (type, name)."""
+    return {key: group for (kind, key), group in _groups(resources).items() if kind == SHARED_SECRETS_TYPE}
+
+
+def _groups(resources: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Group]:
     resources = list(resources)
     by_urn = {r["urn"]: r for r in resources if r.get("urn")}
-    groups: dict[str, dict[tuple[str, str], Mapping[str, Any]]] = {}
+    groups: dict[tuple[str, str], Group] = {}
     for resource in resources:
-        key = _workflow_of(resource, by_urn)
-        group = groups.setdefault(key, {})
-        if resource.get("custom", True) and resource["type"] != WORKFLOW_TYPE:
+        group = groups.setdefault(_owner_of(resource, by_urn), {})
+        if resource.get("custom", True) and resource["type"] not in (WORKFLOW_TYPE, SHARED_SECRETS_TYPE):
             group[(resource["type"], resource["name"])] = resource
     return groups
 
 
-def _workflow_of(resource: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any]]) -> str:
+def _owner_of(resource: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any]]) -> tuple[str, str]:
+    """(the component type, the key): a workflow (``<project>/<workflow>``), a project's shared secrets
+    (the project), or the platform's (:data:`PLATFORM`)."""
     current: Mapping[str, Any] | None = resource
     seen: set[str] = set()
     while current is not None:
+        inputs = current.get("inputs") or {}
         if current["type"] == WORKFLOW_TYPE:
-            inputs = current.get("inputs") or {}
-            return f"{inputs.get('project')}/{inputs.get('workflow')}"
+            return WORKFLOW_TYPE, f"{inputs.get('project')}/{inputs.get('workflow')}"
+        if current["type"] == SHARED_SECRETS_TYPE:
+            return SHARED_SECRETS_TYPE, str(inputs.get("project"))
         parent = current.get("parent")
         if not parent or parent in seen:
             break
         seen.add(parent)
         current = by_urn.get(parent)
-    return PLATFORM
+    return PLATFORM, PLATFORM
 
 
 def _resource_changes(
@@ -378,6 +537,9 @@ def render_markdown(diff: StackDiff) -> str:
         f"`{diff.base_ref}` → working tree: **{len(added)} added, {len(removed)} removed, {len(changed)} changed** "
         f"workflow(s), {unchanged} unchanged."
     )
+    projects = diff.changed_projects
+    if projects:
+        out.append(f"Shared secrets (`project.yml`) of **{len(projects)} project(s)** change.")
     if diff.config_changed:
         out.append("")
         out.append(f"The stack config (`Pulumi.{diff.stack}.yaml`) changed: it can affect every workflow.")
@@ -387,11 +549,16 @@ def render_markdown(diff: StackDiff) -> str:
         if diff.verdict is not None:
             out += ["", *diff.verdict.markdown()]
         return "\n".join(out) + "\n"
-    out += ["", "| workflow | change | summary |", "| --- | --- | --- |"]
+    if added or removed or changed or diff.platform:
+        out += ["", "| workflow | change | summary |", "| --- | --- | --- |"]
     for workflow in [*added, *removed, *changed]:
         out.append(f"| `{workflow.key}` | {_change_label(workflow)} | {_summary(workflow)} |")
     if diff.platform:
         out.append(f"| platform runtime | changed | {_count_summary(diff.platform)} |")
+    if projects:
+        out += ["", "| project (shared secrets) | change | summary |", "| --- | --- | --- |"]
+    for project in projects:
+        out.append(f"| `{project.project}` | {project.change} | {_project_summary(project)} |")
     if diff.only_tag_bumps_by_maintainers:
         out += ["", "Every change is an image-tag bump by a listed maintainer of the workflow."]
     out += _secrets_to_set(diff)
@@ -399,6 +566,9 @@ def render_markdown(diff: StackDiff) -> str:
         out += ["", *diff.verdict.markdown()]
     for workflow in [*added, *removed, *changed]:
         out += ["", *_details(f"<code>{workflow.key}</code>", workflow.resources, workflow.manifest_fields)]
+    for project in projects:
+        title = f"<code>{project.project}</code> shared secrets"
+        out += ["", *_details(title, project.resources, project.manifest_fields, "project.yml keys changed")]
     if diff.platform:
         out += ["", *_details("platform runtime", diff.platform, ())]
     return "\n".join(out) + "\n"
@@ -406,17 +576,47 @@ def render_markdown(diff: StackDiff) -> str:
 
 def _secrets_to_set(diff: StackDiff) -> list[str]:
     """The reminder, for each workflow that adds a secret, that its maintainers set the value after the merge
-    (until then it holds the placeholder the stack creates), with the console page of the secret."""
+    (until then it holds the placeholder the stack creates), with the console page of the secret; and for
+    each project that adds a shared secret, the same to the project's maintainers (``project.yml``)."""
     adding = [w for w in diff.workflows if w.new_secrets and w.change in ("added", "changed")]
-    if not adding:
+    sharing = [p for p in diff.projects if p.new_secrets and p.change in ("added", "changed")]
+    if not adding and not sharing:
         return []
     out = ["", "**Secrets to set after the merge** (each holds a placeholder until a maintainer sets its value):"]
     for workflow in adding:
         who = ", ".join(f"@{m}" for m in workflow.maintainers) or "the workflow's maintainers"
         for name in workflow.new_secrets:
-            where = f"[`{name}`]({console_link(diff.region, name)})" if diff.region else f"`{name}`"
-            out.append(f"- `{workflow.key}`: {who}, set {where} in the AWS Secrets Manager console")
+            out.append(f"- `{workflow.key}`: {who}, set {_secret_link(diff, name)} in the AWS Secrets Manager console")
+    for project in sharing:
+        who = ", ".join(f"@{m}" for m in project.maintainers) or "the project's maintainers"
+        for name in project.new_secrets:
+            out.append(
+                f"- `{project.key}` (shared by the project's workflows, project.yml): {who}, set "
+                f"{_secret_link(diff, name)} in the AWS Secrets Manager console"
+            )
     return out
+
+
+def _secret_link(diff: StackDiff, name: str) -> str:
+    return f"[`{name}`]({console_link(diff.region, name)})" if diff.region else f"`{name}`"
+
+
+def _project_summary(project: ProjectDiff) -> str:
+    parts: list[str] = []
+    for label, ids in (("secrets added", project.secrets_added), ("secrets removed", project.secrets_removed)):
+        if ids:
+            parts.append(f"{label}: " + ", ".join(f"`{i}`" for i in ids))
+    for label, pairs in (("readers added", project.readers_added), ("readers removed", project.readers_removed)):
+        if pairs:
+            parts.append(f"{label}: " + ", ".join(f"`{w}` (`{s}`)" for w, s in pairs))
+    for label, who in (
+        ("maintainers added", project.maintainers_added),
+        ("maintainers removed", project.maintainers_removed),
+    ):
+        if who:
+            parts.append(f"{label}: " + ", ".join(f"@{m}" for m in who))
+    parts.append(_count_summary(project.resources))
+    return "; ".join(parts)
 
 
 def _change_label(workflow: WorkflowDiff) -> str:
@@ -454,10 +654,15 @@ def _count_summary(resources: Sequence[ResourceChange]) -> str:
     return f"resources: {text}" if text else "no resource changes"
 
 
-def _details(title: str, resources: Sequence[ResourceChange], manifest_fields: Sequence[str]) -> list[str]:
+def _details(
+    title: str,
+    resources: Sequence[ResourceChange],
+    manifest_fields: Sequence[str],
+    fields_label: str = "Manifest keys changed",
+) -> list[str]:
     out = [f"<details><summary>{title}: {len(resources)} resource change(s)</summary>", ""]
     if manifest_fields:
-        out.append("Manifest keys changed: " + ", ".join(f"`{f}`" for f in manifest_fields))
+        out.append(f"{fields_label}: " + ", ".join(f"`{f}`" for f in manifest_fields))
         out.append("")
     if resources:
         out += ["| change | type | name | fields |", "| --- | --- | --- | --- |"]

@@ -53,6 +53,10 @@ Never imported:
   ``pulumi up`` uploads each file, at a key the running service does not use or over
   its file of the same key (a python_dag workflow's ``dag.py``, the runtime package).
   They are listed as ``created`` with which of the two it is.
+- **a project's shared secrets** (``project.yml``: the ``SharedSecrets`` component, its
+  secrets and their ExternalSecrets): the running service has none, so there is nothing
+  to adopt; the first ``pulumi up`` creates them (each then waits for its maintainers'
+  value, as ``secrets-status`` says). They are listed as ``created``, never looked up.
 """
 
 from __future__ import annotations
@@ -80,6 +84,8 @@ PROVIDER_PREFIX = tokens.PROVIDER_PREFIX
 SUPPORTED_TYPES = (ROLE, POLICY, ATTACHMENT, SECRET, SERVICE_ACCOUNT, EXTERNAL_SECRET)
 # Uploaded by `pulumi up`, never imported (see the module docstring).
 UPLOADED_TYPES = (OBJECT,)
+# Components whose whole subtree `pulumi up` creates: the running service has nothing of theirs to adopt.
+CREATED_COMPONENTS = (tokens.SHARED_SECRETS,)
 # Types whose existence a look-up checks, by import ID: the workflow's identity must already
 # exist. A role's attachments are imported by the role's name: they exist exactly when it does.
 MUST_EXIST = (ROLE, POLICY)
@@ -160,15 +166,34 @@ def import_id(registration: Mapping[str, Any], account: str) -> str | None:
 
 def lookup_targets(registrations: Iterable[Mapping[str, Any]], account: str) -> Targets:
     """What ``--lookup`` has to ask the live account about, sorted."""
+    registrations = list(registrations)
+    created = created_by_up(registrations)
     found: dict[str, set[str]] = {ROLE: set(), POLICY: set(), SECRET: set()}
     for registration in registrations:
         type_ = registration["type"]
-        if not registration.get("custom") or type_ not in found:
+        if not registration.get("custom") or type_ not in found or registration.get("urn") in created:
             continue
         found[type_].add(registration["inputs"]["name"] if type_ == SECRET else str(import_id(registration, account)))
     return Targets(
         roles=tuple(sorted(found[ROLE])), policies=tuple(sorted(found[POLICY])), secrets=tuple(sorted(found[SECRET]))
     )
+
+
+def created_by_up(registrations: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """URN → the URN of its :data:`CREATED_COMPONENTS` component (itself for the component), for every
+    registration at or below one: never imported, the first ``pulumi up`` creates them."""
+    by_urn = {r["urn"]: r for r in registrations if r.get("urn")}
+    found: dict[str, str] = {}
+    for urn, registration in by_urn.items():
+        current: Mapping[str, Any] | None = registration
+        seen: set[str] = set()
+        while current is not None and current["urn"] not in seen:
+            if current["type"] in CREATED_COMPONENTS:
+                found[urn] = current["urn"]
+                break
+            seen.add(current["urn"])
+            current = by_urn.get(current.get("parent") or "")
+    return found
 
 
 def running_service_keys(dags_prefix: str, python_dag_keys: Iterable[str]) -> frozenset[str]:
@@ -201,7 +226,17 @@ def build_import_plan(
     if len(by_urn) != len(registrations):
         plan.errors.append("the program registered two resources with the same URN")
     providers = {r["urn"]: r for r in registrations if r["type"].startswith(PROVIDER_PREFIX)}
-    resources = [r for r in registrations if r["urn"] not in providers]
+    created = created_by_up(registrations)
+    for urn in sorted(created, key=lambda u: (created[u], u != created[u], u)):
+        registration = by_urn[urn]
+        if urn == created[urn]:
+            plan.created.append(
+                f"{_describe(registration)} and its resources: the running service has none (a project's shared "
+                "secrets), the first `pulumi up` creates them"
+            )
+        elif registration.get("custom"):
+            plan.created.append(f"{_describe(registration)}: the first `pulumi up` creates it")
+    resources = [r for r in registrations if r["urn"] not in providers and r["urn"] not in created]
 
     # Parents outside the registrations: only the stack itself may be one.
     external: dict[str, str] = {}

@@ -19,6 +19,9 @@ are in that state:
 - **does not exist yet** — declared but not created (the next ``pulumi up`` creates it);
 - **scheduled for deletion** — declared, but deleted in AWS (restore it).
 
+A project's shared secrets (``project.yml``) are reported like a workflow's, under the owner
+``<project>/shared``, addressed to the project's maintainers, each with the workflows that read it.
+
 No I/O, no Pulumi: ``shell/secrets_status.py`` lists the secrets with boto3.
 """
 
@@ -41,11 +44,17 @@ SCHEDULED_FOR_DELETION = "scheduled for deletion: restore it (aws secretsmanager
 @dataclass(frozen=True)
 class DeclaredSecret:
     """A secret the stack declares: the workflow it belongs to (``<project>/<workflow>``), its name,
-    and who may set it."""
+    and who may set it. A project's shared secret belongs to ``<project>/shared`` and has ``readers``:
+    the workflows that list it in ``shared_secrets`` (None for a workflow's own secret)."""
 
     owner: str
     name: str
     maintainers: tuple[str, ...] = ()
+    readers: tuple[str, ...] | None = None
+
+    @property
+    def shared(self) -> bool:
+        return self.readers is not None
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,7 @@ class Pending:
     name: str
     status: str
     link: str
+    readers: tuple[str, ...] | None = None  # a shared secret's readers (None: a workflow's own secret)
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,7 @@ class OwnerStatus:
     owner: str
     maintainers: tuple[str, ...]
     pending: tuple[Pending, ...]
+    shared: bool = False  # the project's shared secrets (project.yml), not a workflow's
 
 
 def console_link(region: str, name: str) -> str:
@@ -113,24 +124,29 @@ def secrets_to_set(
         for secret in sorted(secrets, key=lambda s: s.name):
             why = status(live.get(secret.name))
             if why is not None:
-                pending.append(Pending(secret.name, why, console_link(region, secret.name)))
+                pending.append(Pending(secret.name, why, console_link(region, secret.name), secret.readers))
         if pending:
             maintainers = tuple(dict.fromkeys(m for s in secrets for m in s.maintainers))
-            found.append(OwnerStatus(owner, maintainers, tuple(pending)))
+            found.append(OwnerStatus(owner, maintainers, tuple(pending), shared=any(s.shared for s in secrets)))
     return found
 
 
 def format_report(statuses: Sequence[OwnerStatus], *, stack: str, account: str, region: str, total: int) -> list[str]:
-    """The command's output: a summary line, then each workflow with its secrets and where to set them."""
+    """The command's output: a summary line, then each workflow (and each project's shared secrets) with its
+    secrets and where to set them."""
     waiting = sum(len(s.pending) for s in statuses)
     where = f"stack {stack} (account {account}, {region})"
     if not waiting:
         return [f"{where}: all {total} secret(s) have a value set by their maintainers (no value was read)"]
     lines = [f"{where}: {waiting} of {total} secret(s) still need a value from their maintainers (no value was read)"]
     for owner in statuses:
-        maintainers = f" (maintainers: {', '.join(owner.maintainers)})" if owner.maintainers else ""
-        lines.append(f"{owner.owner}{maintainers}:")
+        about = ["shared by the project's workflows, project.yml"] if owner.shared else []
+        if owner.maintainers:
+            about.append(f"maintainers: {', '.join(owner.maintainers)}")
+        lines.append(f"{owner.owner}" + (f" ({'; '.join(about)})" if about else "") + ":")
         for pending in owner.pending:
             lines.append(f"  {pending.name}: {pending.status}")
+            if pending.readers is not None:
+                lines.append(f"    read by: {', '.join(pending.readers) or 'no workflow yet'}")
             lines.append(f"    set it: {pending.link}")
     return lines

@@ -15,6 +15,7 @@ from tests.conftest import CORPUS, MINIMAL
 from workflows.errors import ManifestError
 from workflows.manifest.discovery import (
     discover,
+    discover_projects,
     expand,
     link_problem,
     looks_like_manifest,
@@ -257,3 +258,62 @@ def test_a_real_dag_py_is_read(tmp_path):
     manifest = write(tmp_path, "environments/development/proj/wf/workflow.yml")
     write(tmp_path, "environments/development/proj/wf/dag.py", "# dag\n")
     assert read_python_dag(manifest) == "# dag\n"
+
+
+# --- a project's project.yml ---------------------------------------------------------------------------------
+
+PROJECT_WRONG_NAME = (
+    "this file is never read: the stack reads only project files called exactly project.yml (lower-case, .yml): "
+    "rename {name} to project.yml"
+)
+PROJECT_WRONG_DEPTH = (
+    "this file is never read: a project's project.yml sits in the project folder, as "
+    "<environment>/<project>/project.yml, and this one is at {here}: move it to development/<project>/project.yml"
+)
+PROJECT_STRAYS = {
+    "development/proj/project.yaml": PROJECT_WRONG_NAME.format(name="project.yaml"),
+    "development/proj2/Project.yml": PROJECT_WRONG_NAME.format(name="Project.yml"),
+    "development/proj/wf/project.yml": PROJECT_WRONG_DEPTH.format(here="development/proj/wf/project.yml"),
+    "development/project.yml": PROJECT_WRONG_DEPTH.format(here="development/project.yml"),
+}
+
+
+def test_project_files_are_found_beside_their_workflows_folders(tmp_path):
+    for relative in ("development/b/x/workflow.yml", "development/a/x/workflow.yml"):
+        write(tmp_path, relative)
+    write(tmp_path, "development/b/project.yml", "secrets: [x]\n")
+    write(tmp_path, "development/a/project.yml", "secrets: [x]\n")
+    write(tmp_path, "development/c/README.md", "notes\n")
+    assert [p.relative_to(tmp_path).as_posix() for p in discover_projects(tmp_path, "development")] == [
+        "development/a/project.yml",
+        "development/b/project.yml",
+    ]
+    # They are not workflows, and not strays.
+    assert scan(tmp_path, "development") == (
+        [tmp_path / "development/a/x/workflow.yml", tmp_path / "development/b/x/workflow.yml"],
+        [],
+    )
+    assert discover_projects(tmp_path, "production") == []
+
+
+@pytest.mark.parametrize("relative", PROJECT_STRAYS)
+def test_a_project_file_the_stack_would_never_read_is_refused(tmp_path, relative):
+    write(tmp_path, "development/proj/good/workflow.yml")
+    stray = write(tmp_path, relative, "secrets: [x]\n")
+    with pytest.raises(ManifestError) as caught:
+        discover(tmp_path, "development")
+    assert [(p.path, p.message) for p in caught.value.problems] == [(stray, PROJECT_STRAYS[relative])]
+    assert misplaced(stray) == PROJECT_STRAYS[relative]
+    assert discover_projects(tmp_path, "development") == []
+
+
+def test_a_linked_project_file_is_refused_and_never_read(tmp_path):
+    target = write(tmp_path / "outside", "project.yml", "secrets: [x]\nmaintainers: [a]\n")
+    link = tmp_path / "development/proj/project.yml"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(target)
+    with pytest.raises(ManifestError) as caught:
+        discover(tmp_path, "development")
+    assert [p.path for p in caught.value.problems] == [link]
+    assert discover_projects(tmp_path, "development") == []
+    assert link_problem(link).startswith(f"project.yml is a symbolic link (to {target})")

@@ -15,7 +15,7 @@ from workflows import model
 from workflows.dags.runtime import RUNTIME_DIR, RUNTIME_PACKAGE, compute_profiles
 from workflows.manifest import schema_source
 from workflows.manifest.load import load
-from workflows.manifest.schema import SCHEMA_PATH, schema, schema_problems
+from workflows.manifest.schema import PROJECT_SCHEMA_PATH, SCHEMA_PATH, schema, schema_problems
 
 PROFILE_REF = {"$ref": "#/$defs/compute_profile"}
 OPERATOR = RUNTIME_DIR / RUNTIME_PACKAGE / "standard_operator.py"
@@ -46,6 +46,42 @@ def test_check_option(monkeypatch, tmp_path, capsys):
     assert "--write" in capsys.readouterr().err
     assert schema_source.main(["--write"]) == 0
     assert json.loads(stale.read_text())["properties"]["dag"]["properties"]["retries"]["default"] == 0
+    assert schema_source.main(["--check"]) == 0
+
+
+def test_committed_project_schema_is_exactly_the_generated_one():
+    assert PROJECT_SCHEMA_PATH.read_text() == schema_source.text(schema_source.generated_project_schema())
+
+
+def test_the_project_schema_takes_its_rules_for_ids_and_usernames_from_the_workflow_schema():
+    """One rule for a secret id and a GitHub username, in the workflow schema; the project schema holds a copy
+    (an editor reads it alone) that --check keeps equal."""
+    project = schema(PROJECT_SCHEMA_PATH)
+    workflow = schema()
+    assert project["properties"]["secrets"]["items"] == {"$ref": "#/$defs/secret_id"}
+    assert project["properties"]["maintainers"]["items"] == {"$ref": "#/$defs/github_username"}
+    assert workflow["properties"]["secrets"]["items"] == {"$ref": "#/$defs/secret_id"}
+    assert workflow["properties"]["shared_secrets"]["items"] == {"$ref": "#/$defs/secret_id"}
+    assert workflow["properties"]["maintainers"]["items"] == {"$ref": "#/$defs/github_username"}
+    for name in ("secret_id", "github_username"):
+        assert project["$defs"][name] == workflow["$defs"][name]
+    changed = copy.deepcopy(workflow)
+    changed["$defs"]["secret_id"]["maxLength"] = 50
+    generated = schema_source.generated_project_schema(project, changed)
+    assert generated["$defs"]["secret_id"]["maxLength"] == 50
+    assert "$ref" not in json.dumps(generated).replace('"$ref": "#/', "")  # no reference to another file
+
+
+def test_check_option_covers_the_project_schema(monkeypatch, tmp_path, capsys):
+    stale = tmp_path / "project.schema.json"
+    root = json.loads(PROJECT_SCHEMA_PATH.read_text())
+    root["$defs"]["secret_id"]["pattern"] = "^.*$"
+    stale.write_text(json.dumps(root, indent=2) + "\n")
+    monkeypatch.setattr(schema_source, "PROJECT_SCHEMA_PATH", stale)
+    assert schema_source.main(["--check"]) == 1
+    assert f"{stale} is out of date" in capsys.readouterr().err
+    assert schema_source.main(["--write"]) == 0
+    assert json.loads(stale.read_text())["$defs"]["secret_id"]["pattern"] == "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
     assert schema_source.main(["--check"]) == 0
 
 

@@ -6,7 +6,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.workflows.review.test_diff import ATTACHMENTS, POLICY, ROLE, SECRET, manifest, platform, workflow
+from tests.workflows.review.test_diff import (
+    ATTACHMENTS,
+    POLICY,
+    ROLE,
+    SECRET,
+    manifest,
+    platform,
+    project_file,
+    reading,
+    shared,
+    workflow,
+)
 from workflows.review.approval import assess
 from workflows.review.diff import compare
 
@@ -155,3 +166,101 @@ def test_an_environments_prefix_inside_the_repository():
         checks_passed=True,
     )
     assert verdict.auto_approve
+
+
+# --- A project's shared secrets (project.yml) ------------------------------------------------------------------
+
+PROJECT_FILE = "environments/development/p/project.yml"
+SHARED_READ = "arn:aws:secretsmanager:{}:593291632749:secret:/airflow/development/p/shared/login-??????"
+
+
+def with_shared_read(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The workflow's policy with the ``SecretsManagerShared`` statement its ``shared_secrets: [login]`` gives."""
+    document = json.loads(inputs(resources, POLICY)["policy"])
+    arns = [SHARED_READ.format(region) for region in ("eu-west-1", "eu-west-2")]
+    document["Statement"].append(
+        {
+            "Sid": "SecretsManagerShared",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": arns,
+        }
+    )
+    inputs(resources, POLICY)["policy"] = json.dumps(document)
+    return resources
+
+
+def judge_projects(base, head, base_manifest, head_manifest, base_project, head_project, files):
+    kwargs = {
+        "base_manifests": {KEY: base_manifest},
+        "head_manifests": {KEY: head_manifest},
+    }
+    projects = {"base_projects": base_project, "head_projects": head_project}
+    diff = compare(base, head, stack="development", base_ref="main", author="alice", **kwargs, **projects)
+    return assess(diff, base, head, changed_files=files, author="alice", checks_passed=True, **kwargs)
+
+
+def test_a_new_project_file_and_a_workflow_reading_its_secret_need_review():
+    verdict = judge_projects(
+        workflow(KEY),
+        [*with_shared_read(workflow(KEY)), *shared("p", {"login": ("job",)})],
+        manifest(),
+        reading("login"),
+        {},
+        {"p": project_file(("login",))},
+        (FILE, PROJECT_FILE),
+    )
+    assert verdict.reasons == (
+        "`environments/development/p/project.yml`: a project's shared secrets and who sets them (project.yml): "
+        "needs review",
+        "`p/job`: starts reading the project's shared secret(s) login (a new `SecretsManagerShared` grant): "
+        "needs review",
+        f"`p/job`: grants more: Allow `secretsmanager:GetSecretValue` on `{SHARED_READ.format('eu-west-1')}`",
+        f"`p/job`: grants more: Allow `secretsmanager:GetSecretValue` on `{SHARED_READ.format('eu-west-2')}`",
+        "`p/shared`: the project's shared secrets are new (project.yml): secret login added; job starts reading "
+        "login; maintainer Lead added: needs review",
+    )
+
+
+def test_a_project_file_change_alone_needs_review_even_with_no_resource_change():
+    # Only a comment or the order of its maintainers: nothing the stack declares changes, the file still does.
+    same = [*workflow(KEY), *shared("p", {"login": ()})]
+    verdict = judge_projects(
+        same,
+        same,
+        manifest(),
+        manifest(),
+        {"p": project_file(("login",))},
+        {"p": project_file(("login",))},
+        (PROJECT_FILE,),
+    )
+    assert verdict.reasons == (
+        "`environments/development/p/project.yml`: a project's shared secrets and who sets them (project.yml): "
+        "needs review",
+    )
+
+
+def test_a_project_maintainer_added_needs_review_without_the_file_rule():
+    # Even when the changed files say nothing (another stack's diff, say), the project's change is reason enough.
+    verdict = judge_projects(
+        [*workflow(KEY, tag="v1"), *shared("p", {"login": ()})],
+        [*workflow(KEY, tag="v2"), *shared("p", {"login": ()}, ("Lead", "mallory"))],
+        manifest("v1"),
+        manifest("v2"),
+        {"p": project_file(("login",))},
+        {"p": project_file(("login",), ("Lead", "mallory"))},
+        (FILE,),
+    )
+    assert verdict.reasons == (
+        "`p/shared`: the project's shared secrets change (project.yml): maintainer mallory added: needs review",
+    )
+
+
+def test_a_workflow_that_stops_reading_a_shared_secret_needs_review_for_the_project():
+    base = [*with_shared_read(workflow(KEY)), *shared("p", {"login": ("job",)})]
+    head = [*workflow(KEY), *shared("p", {"login": ()})]
+    project = {"p": project_file(("login",))}
+    verdict = judge_projects(base, head, reading("login"), manifest(), project, project, (FILE,))
+    assert verdict.reasons == (
+        "`p/shared`: the project's shared secrets change (project.yml): job stops reading login: needs review",
+    )

@@ -381,3 +381,195 @@ def test_no_reminder_when_no_secret_is_added():
         region="eu-west-2",
     )
     assert "Secrets to set" not in diff.markdown()
+
+
+# --- A project's shared secrets (project.yml) ------------------------------------------------------------------
+
+SHARED_SECRETS = "analytical-platform:workflows:SharedSecrets"
+LINK = "https://eu-west-2.console.aws.amazon.com/secretsmanager/secret?name={}&region=eu-west-2"
+
+
+def shared(project: str, readers: dict[str, tuple[str, ...]], maintainers: tuple[str, ...] = ("Lead",)) -> list:
+    """A project's shared secrets as ``render`` writes them: one SharedSecrets component ``<project>/shared``
+    whose children are, per id, a secret and its ExternalSecret named ``<project>/shared/<id>`` (the secret's
+    resource policy names the maintainers, the ExternalSecret's annotation the workflows that read it)."""
+    key = f"{project}/shared"
+    component = {
+        "type": SHARED_SECRETS,
+        "name": key,
+        "urn": urn(f"pulumi:pulumi:Stack${SHARED_SECRETS}", key),
+        "parent": STACK_URN,
+        "custom": False,
+        "inputs": {"environment": "development", "project": project},
+    }
+    children = []
+    for secret, workflows in readers.items():
+        policy = {"Statement": [{"Condition": {"StringLike": {"aws:userid": [f"*:{m}" for m in maintainers]}}}]}
+        annotations = {"airflow.compute.analytical-platform.service.justice.gov.uk/workflows": ",".join(workflows)}
+        children += [
+            (
+                SECRET,
+                f"{key}/{secret}",
+                {"name": f"/airflow/development/{project}/shared/{secret}", "policy": json.dumps(policy)},
+            ),
+            (
+                EXTERNAL_SECRET,
+                f"{key}/{secret}",
+                {"metadata": {"name": f"{project}-shared-{secret}"}, "spec": {"annotations": annotations}},
+            ),
+        ]
+    return [component] + [
+        {
+            "type": t,
+            "name": n,
+            "urn": urn(f"{SHARED_SECRETS}${t}", n),
+            "parent": component["urn"],
+            "custom": True,
+            "inputs": i,
+        }
+        for t, n, i in children
+    ]
+
+
+def project_file(secrets: tuple[str, ...], maintainers: tuple[str, ...] = ("Lead",)) -> dict[str, Any]:
+    return {"secrets": list(secrets), "maintainers": list(maintainers)}
+
+
+def reading(*secrets: str, **changes: Any) -> dict[str, Any]:
+    return manifest(**changes) | {"shared_secrets": list(secrets)}
+
+
+def test_a_new_project_file_shows_its_secrets_readers_and_maintainers_and_where_to_set_them():
+    diff = compare(
+        [*workflow("p/job")],
+        [*workflow("p/job"), *shared("p", {"login": ("job",)})],
+        stack="development",
+        base_ref="main",
+        base_manifests={"p/job": manifest()},
+        head_manifests={"p/job": reading("login")},
+        head_projects={"p": project_file(("login",))},
+        region="eu-west-2",
+    )
+    # The shared secrets are the project's, not the platform's, nor the workflow's.
+    assert diff.platform == ()
+    (job,) = diff.workflows
+    assert (job.change, job.manifest_fields, job.resources, job.new_secrets) == ("changed", ("shared_secrets",), (), ())
+    (project,) = diff.projects
+    assert project.as_dict() == {
+        "project": "p",
+        "change": "added",
+        "manifest_fields": [],
+        "secrets_added": ["login"],
+        "secrets_removed": [],
+        "readers_added": [{"workflow": "job", "secret": "login"}],
+        "readers_removed": [],
+        "maintainers_added": ["Lead"],
+        "maintainers_removed": [],
+        "new_secrets": ["/airflow/development/p/shared/login"],
+        "resources": [
+            {"type": SECRET, "name": "p/shared/login", "change": "added", "fields": []},
+            {"type": EXTERNAL_SECRET, "name": "p/shared/login", "change": "added", "fields": []},
+        ],
+    }
+    assert diff.has_changes
+    assert diff.as_dict()["projects"] == [project.as_dict()]
+    lines = diff.markdown().splitlines()
+    assert "Shared secrets (`project.yml`) of **1 project(s)** change." in lines
+    assert lines[lines.index("| project (shared secrets) | change | summary |") + 2] == (
+        "| `p` | added | secrets added: `login`; readers added: `job` (`login`); maintainers added: @Lead; "
+        "resources: 2 added |"
+    )
+    start = lines.index(
+        "**Secrets to set after the merge** (each holds a placeholder until a maintainer sets its value):"
+    )
+    assert lines[start + 1 : start + 3] == [
+        "- `p/shared` (shared by the project's workflows, project.yml): @Lead, set "
+        "[`/airflow/development/p/shared/login`](https://eu-west-2.console.aws.amazon.com/secretsmanager/secret"
+        "?name=%2Fairflow%2Fdevelopment%2Fp%2Fshared%2Flogin&region=eu-west-2) in the AWS Secrets Manager console",
+        "",
+    ]
+    assert "<details><summary><code>p</code> shared secrets: 2 resource change(s)</summary>" in lines
+
+
+def test_a_changed_project_file_shows_secrets_readers_and_maintainers_added_and_removed():
+    base_readers = {"a": ("one",), "b": ("one", "two")}
+    head_readers = {"b": ("one",), "c": ("one",)}
+    diff = compare(
+        [*workflow("p/one"), *workflow("p/two"), *shared("p", base_readers, ("Lead", "bob"))],
+        [*workflow("p/one"), *workflow("p/two"), *shared("p", head_readers, ("lead", "carol"))],
+        stack="development",
+        base_ref="main",
+        base_manifests={"p/one": reading("a", "b"), "p/two": reading("b")},
+        head_manifests={"p/one": reading("b", "c"), "p/two": manifest()},
+        base_projects={"p": project_file(("a", "b"), ("Lead", "bob"))},
+        head_projects={"p": project_file(("b", "c"), ("lead", "carol"))},
+    )
+    (project,) = diff.projects
+    assert project.change == "changed"
+    assert project.manifest_fields == ("maintainers", "secrets")
+    assert (project.secrets_added, project.secrets_removed) == (("c",), ("a",))
+    assert project.readers_added == (("one", "c"),)
+    assert project.readers_removed == (("one", "a"), ("two", "b"))
+    # GitHub logins compare without case: Lead → lead is no change.
+    assert (project.maintainers_added, project.maintainers_removed) == (("carol",), ("bob",))
+    assert project.new_secrets == ("/airflow/development/p/shared/c",)
+    assert [(r.type, r.name, r.change, r.fields) for r in project.resources] == [
+        (SECRET, "p/shared/a", "removed", ()),
+        (SECRET, "p/shared/b", "changed", ("policy.Statement",)),
+        (SECRET, "p/shared/c", "added", ()),
+        (EXTERNAL_SECRET, "p/shared/a", "removed", ()),
+        (
+            EXTERNAL_SECRET,
+            "p/shared/b",
+            "changed",
+            ("spec.annotations.airflow.compute.analytical-platform.service.justice.gov.uk/workflows",),
+        ),
+        (EXTERNAL_SECRET, "p/shared/c", "added", ()),
+    ]
+    assert (
+        "| `p` | changed | secrets added: `c`; secrets removed: `a`; readers added: `one` (`c`); readers removed: "
+        "`one` (`a`), `two` (`b`); maintainers added: @carol; maintainers removed: @bob; resources: 2 added, "
+        "2 removed, 2 changed |"
+    ) in diff.markdown()
+    assert "project.yml keys changed: `maintainers`, `secrets`" in diff.markdown()
+    assert "- `p/shared` (shared by the project's workflows, project.yml): @lead, @carol, set `" in diff.markdown()
+
+
+def test_a_removed_project_file_and_one_that_does_not_change():
+    diff = compare(
+        [*shared("gone", {"x": ()}), *shared("same", {"y": ("job",)})],
+        [*shared("same", {"y": ("job",)})],
+        stack="development",
+        base_ref="main",
+        base_manifests={"same/job": reading("y")},
+        head_manifests={"same/job": reading("y")},
+        base_projects={"gone": project_file(("x",)), "same": project_file(("y",))},
+        head_projects={"same": project_file(("y",))},
+    )
+    assert [(p.project, p.change) for p in diff.projects] == [("gone", "removed"), ("same", "unchanged")]
+    gone = diff.projects[0]
+    assert (gone.secrets_removed, gone.maintainers_removed, gone.new_secrets) == (("x",), ("Lead",), ())
+    assert [p["project"] for p in diff.as_dict()["projects"]] == ["gone"]
+    text = diff.markdown()
+    assert "| `gone` | removed | secrets removed: `x`; maintainers removed: @Lead; resources: 2 removed |" in text
+    assert "`same`" not in text
+    # Only the project changes: no empty workflow table, and no reminder for a removed secret.
+    assert "| workflow | change | summary |" not in text
+    assert "Secrets to set" not in text
+    assert not diff.only_tag_bumps_by_maintainers
+
+
+def test_a_tag_bump_beside_a_project_change_is_not_only_tag_bumps():
+    diff = compare(
+        [*workflow("p/job", tag="v1"), *shared("p", {"x": ()})],
+        [*workflow("p/job", tag="v2"), *shared("p", {"x": ()}, ("Lead", "mallory"))],
+        stack="development",
+        base_ref="main",
+        base_manifests={"p/job": manifest("v1")},
+        head_manifests={"p/job": manifest("v2")},
+        base_projects={"p": project_file(("x",))},
+        head_projects={"p": project_file(("x",), ("Lead", "mallory"))},
+        author="Alice",
+    )
+    assert diff.workflows[0].tag_only_by_maintainer
+    assert not diff.only_tag_bumps_by_maintainers

@@ -362,3 +362,45 @@ def test_resolve_urns_rejects_what_pulumi_import_would(change, problem):
 def test_the_pure_part_does_not_import_pulumi():
     code = "import sys, workflows.review.importplan; sys.exit('pulumi' in ' '.join(sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO, check=False).returncode == 0
+
+
+SHARED_SECRETS = "analytical-platform:workflows:SharedSecrets"
+SHARED_NAME = "/airflow/development/demo/shared/login"
+
+
+def with_shared_secrets() -> list[dict]:
+    """``program()`` and the project's shared secrets: a SharedSecrets component ``demo/shared`` whose children
+    are the secret ``demo/shared/login`` and its ExternalSecret."""
+    component = registration(SHARED_SECRETS, "demo/shared", STACK_URN, custom=False)
+    metadata = {"name": "demo-shared-login", "namespace": "mwaa"}
+    return [
+        *program(),
+        component,
+        registration(SECRET, "demo/shared/login", component["urn"], name=SHARED_NAME),
+        registration(EXTERNAL_SECRET, "demo/shared/login", component["urn"], metadata=metadata),
+    ]
+
+
+def test_a_projects_shared_secrets_are_created_by_pulumi_up_never_imported():
+    plan = build_import_plan(with_shared_secrets(), account=ACCOUNT, live=everything_found())
+    # Nothing of theirs in the document, and nothing missing or wrong: the live account has none.
+    assert ids(plan) == ids(build_import_plan(program(), account=ACCOUNT, live=everything_found()))
+    assert [r for r in plan.resources if r["logicalName"].startswith("demo/shared")] == []
+    assert (plan.errors, plan.missing, plan.warnings) == ([], [], [])
+    assert plan.created[:3] == [
+        f"{SHARED_SECRETS} 'demo/shared' and its resources: the running service has none (a project's shared "
+        "secrets), the first `pulumi up` creates them",
+        f"{SECRET} 'demo/shared/login': the first `pulumi up` creates it",
+        f"{EXTERNAL_SECRET} 'demo/shared/login': the first `pulumi up` creates it",
+    ]
+    resolve_urns(plan.document, "development", PROJECT)
+    # Without a look-up the same: no placeholder for a secret that is never imported.
+    offline = build_import_plan(with_shared_secrets(), account=ACCOUNT)
+    assert offline.missing == [
+        f"{SECRET} '{SECRET_KEY}': ARN of secret {SECRET_NAME} not looked up (run with --lookup)"
+    ]
+
+
+def test_a_projects_shared_secrets_are_not_looked_up():
+    targets = lookup_targets(with_shared_secrets(), ACCOUNT)
+    assert (targets.roles, targets.policies, targets.secrets) == ((ROLE_NAME,), (POLICY_ARN,), (SECRET_NAME,))

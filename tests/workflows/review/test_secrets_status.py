@@ -140,3 +140,51 @@ def test_the_report_names_each_secret_its_state_and_where_to_set_it():
 def test_the_pure_part_does_not_import_pulumi_or_boto3():
     code = "import sys, workflows.review.secrets_status; sys.exit(any(m in sys.modules for m in ('pulumi', 'boto3')))"
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO, check=False).returncode == 0
+
+
+def test_a_projects_shared_secrets_are_grouped_under_the_project_with_their_readers():
+    shared = "/airflow/development/demo/shared/warehouse-login"
+    spare = "/airflow/development/demo/shared/spare"
+    declared = [
+        DeclaredSecret("demo/job", TOKEN, ("octo",)),
+        DeclaredSecret("demo/shared", shared, ("lead", "octo"), readers=("job", "load")),
+        DeclaredSecret("demo/shared", spare, ("lead", "octo"), readers=()),
+    ]
+    live = {TOKEN: SecretHistory(created=CREATED, versions=(CREATED, CREATED + timedelta(days=1)))}
+    statuses = secrets_to_set(declared, live, REGION)
+    assert statuses == [
+        OwnerStatus(
+            "demo/shared",
+            ("lead", "octo"),
+            (
+                Pending(
+                    spare,
+                    "does not exist yet: the next `pulumi up` creates it, then it needs a value",
+                    link(spare),
+                    readers=(),
+                ),
+                Pending(
+                    shared,
+                    "does not exist yet: the next `pulumi up` creates it, then it needs a value",
+                    link(shared),
+                    readers=("job", "load"),
+                ),
+            ),
+            shared=True,
+        )
+    ]
+    assert format_report(statuses, stack="development", account="593291632749", region=REGION, total=3) == [
+        "stack development (account 593291632749, eu-west-2): 2 of 3 secret(s) still need a value from their "
+        "maintainers (no value was read)",
+        "demo/shared (shared by the project's workflows, project.yml; maintainers: lead, octo):",
+        "  /airflow/development/demo/shared/spare: does not exist yet: the next `pulumi up` creates it, then it "
+        "needs a value",
+        "    read by: no workflow yet",
+        "    set it: https://eu-west-2.console.aws.amazon.com/secretsmanager/secret"
+        "?name=%2Fairflow%2Fdevelopment%2Fdemo%2Fshared%2Fspare&region=eu-west-2",
+        "  /airflow/development/demo/shared/warehouse-login: does not exist yet: the next `pulumi up` creates it, "
+        "then it needs a value",
+        "    read by: job, load",
+        "    set it: https://eu-west-2.console.aws.amazon.com/secretsmanager/secret"
+        "?name=%2Fairflow%2Fdevelopment%2Fdemo%2Fshared%2Fwarehouse-login&region=eu-west-2",
+    ]
