@@ -317,6 +317,22 @@ def test_manifests_to_validate(changed_stacks, tmp_path: Path):
     ]
 
 
+def test_a_changed_or_deleted_project_file_validates_it_and_its_workflows(changed_stacks, tmp_path: Path):
+    for key in ("development/p/a", "development/p/b", "development/q/c"):
+        folder = tmp_path / "environments" / key
+        folder.mkdir(parents=True)
+        (folder / "workflow.yml").write_text("dag: {}\n")
+    (tmp_path / "environments/development/p/project.yml").write_text("secrets: [x]\n")
+    changed = ["environments/development/p/project.yml"]
+    assert changed_stacks.manifests(changed, tmp_path) == [
+        "environments/development/p/a/workflow.yml",
+        "environments/development/p/b/workflow.yml",
+        "environments/development/p/project.yml",
+    ]
+    deleted = ["environments/development/q/project.yml"]  # gone: its workflows may still list its secrets
+    assert changed_stacks.manifests(deleted, tmp_path) == ["environments/development/q/c/workflow.yml"]
+
+
 def test_change_detection_script_output(tmp_path: Path):
     paths = "environments/development/p/w/workflow.yml\0docs/x.md\0"
     done = subprocess.run(

@@ -22,7 +22,9 @@ to validate are only those that exist.
 
 A changed file inside a workflow folder (its ``dag.py``, say) means that folder's
 ``workflow.yml`` is validated again; a ``workflow.yml`` at a wrong depth is passed
-as it is, so that ``validate`` reports its layout.
+as it is, so that ``validate`` reports its layout. A changed (or deleted) project's
+``project.yml`` (its shared secrets) means it and every ``workflow.yml`` of the
+project are validated: a workflow may list a shared secret the change removed.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ EVERY_STACK = re.compile(
 )
 STACK_CONFIG = re.compile(r"^Pulumi\.([a-z]+)\.yaml$")
 MANIFEST = "workflow.yml"
+PROJECT_MANIFEST = "project.yml"
 
 
 def program_changed(paths: Iterable[str]) -> bool:
@@ -70,6 +73,10 @@ def manifests(paths: Iterable[str], root: Path) -> list[str]:
             continue
         if parts[-1] == MANIFEST:
             found.add(path)
+        elif parts[-1] == PROJECT_MANIFEST and len(parts) == 4:
+            found.add(path)
+            project = "/".join(parts[:3])
+            found.update(f"{project}/{w.parent.name}/{MANIFEST}" for w in (root / project).glob(f"*/{MANIFEST}"))
         elif len(parts) >= 5 and (root / "/".join(parts[:4]) / MANIFEST).is_file():
             found.add("/".join([*parts[:4], MANIFEST]))
     return sorted(p for p in found if (root / p).is_file())

@@ -582,7 +582,7 @@ def _secrets_to_set(diff: StackDiff) -> list[str]:
     sharing = [p for p in diff.projects if p.new_secrets and p.change in ("added", "changed")]
     if not adding and not sharing:
         return []
-    out = ["", "**Secrets to set after the merge** (each holds a placeholder until a maintainer sets its value):"]
+    out = ["", "**Secrets to set after the merge** (each has no value until a maintainer sets it):"]
     for workflow in adding:
         who = ", ".join(f"@{m}" for m in workflow.maintainers) or "the workflow's maintainers"
         for name in workflow.new_secrets:

@@ -358,9 +358,7 @@ def test_a_new_secret_reminds_the_maintainers_where_to_set_it():
         region="eu-west-2",
     )
     lines = diff.markdown().splitlines()
-    start = lines.index(
-        "**Secrets to set after the merge** (each holds a placeholder until a maintainer sets its value):"
-    )
+    start = lines.index("**Secrets to set after the merge** (each has no value until a maintainer sets it):")
     assert lines[start + 1 : start + 3] == [
         "- `p/job`: @Alice, @bob, set [`/airflow/development/p/job/api-key`]("
         "https://eu-west-2.console.aws.amazon.com/secretsmanager/secret"
@@ -479,9 +477,7 @@ def test_a_new_project_file_shows_its_secrets_readers_and_maintainers_and_where_
         "| `p` | added | secrets added: `login`; readers added: `job` (`login`); maintainers added: @Lead; "
         "resources: 2 added |"
     )
-    start = lines.index(
-        "**Secrets to set after the merge** (each holds a placeholder until a maintainer sets its value):"
-    )
+    start = lines.index("**Secrets to set after the merge** (each has no value until a maintainer sets it):")
     assert lines[start + 1 : start + 3] == [
         "- `p/shared` (shared by the project's workflows, project.yml): @Lead, set "
         "[`/airflow/development/p/shared/login`](https://eu-west-2.console.aws.amazon.com/secretsmanager/secret"
