@@ -105,19 +105,30 @@ def read_project(manifest: Path, config: StackConfig) -> ProjectFile | None:
     path = project_manifest(manifest)
     if not (path.is_file() or path.is_symlink()):
         return None
-    return ProjectFile(path, check_project(path, config)[0])
+    # The file's own model only: whether other workflows still use what it removed is its own check.
+    return ProjectFile(path, _project_file(path, config)[0])
 
 
 def check_project(path: Path, config: StackConfig, text: str | None = None) -> tuple[Project | None, list[Problem]]:
     """A project's ``project.yml``: its model (None when the file itself has an error) and every problem of it,
     including a shared secret that a workflow of the project still lists but the file no longer declares (an
     error that stops a deploy, but not one of the file's own: the workflows are still checked against it)."""
+    project, problems, positions = _project_file(path, config, text)
+    if project is not None and positions is not None:
+        problems.extend(undeclared_uses(project, positions, shared_secret_uses(path.parent)))
+    return project, sorted({_one_line(p) for p in problems})
+
+
+def _project_file(
+    path: Path, config: StackConfig, text: str | None = None
+) -> tuple[Project | None, list[Problem], Positions | None]:
+    """The file's own model (None when it has an error), its own problems, and where its nodes are."""
     if text is None and (refused := link_problem(path)) is not None:
-        return None, [Problem(path, 1, 1, refused)]
+        return None, [Problem(path, 1, 1, refused)], None
     try:
         data, positions = load(path, text)
     except ManifestError as error:
-        return None, [_one_line(p) for p in error.problems]
+        return None, [_one_line(p) for p in error.problems], None
     problems = [*positions.problems, *project_location_problems(path, positions, config)]
     if data is None:
         problems.append(
@@ -132,9 +143,7 @@ def check_project(path: Path, config: StackConfig, text: str | None = None) -> t
         for where, message in project_limit_problems(project, config):
             problems.append(positions.problem(_node(where), message))
         project = None if errors(problems) else project
-    if project is not None:
-        problems.extend(undeclared_uses(project, positions, shared_secret_uses(path.parent)))
-    return project, sorted({_one_line(p) for p in problems})
+    return project, problems, positions
 
 
 def shared_secret_uses(project_folder: Path) -> dict[str, list[str]]:
