@@ -353,9 +353,9 @@ def test_validate_checks_a_projects_file_given_or_found_in_a_folder(manifest, ca
     project.write_text("secrets: [api-token]\nmaintainers: [octo-analyst]\n")
     assert main(["validate", str(project)]) == 1
     assert capsys.readouterr().out.splitlines() == [
-        f"{project}:1:1: shared secret 'warehouse-login' is not declared here but workflow(s) load list it in "
-        "shared_secrets: declare it, or remove it from their shared_secrets first (a shared secret that workflows "
-        "still use is never deleted)"
+        f"{project}:1:1: workflow(s) load read shared secret 'warehouse-login' (their shared_secrets), which this "
+        "file does not declare: declare it here, or take it out of their shared_secrets too, in the same pull "
+        "request (a shared secret is never removed while workflows still read it)"
     ]
     project.write_text("secrets: [Api_Token]\nmaintainers: [octo-analyst]\n")
     assert main(["validate", str(project), "--format", "json"]) == 1

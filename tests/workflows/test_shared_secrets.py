@@ -237,9 +237,9 @@ def test_removing_a_shared_secret_in_use_is_an_error_on_the_project_file(manifes
             1,
             1,
             "shared-secret-in-use",
-            "shared secret 'warehouse-login' is not declared here but workflow(s) extract, load list it in "
-            "shared_secrets: declare it, or remove it from their shared_secrets first (a shared secret that "
-            "workflows still use is never deleted)",
+            "workflow(s) extract, load read shared secret 'warehouse-login' (their shared_secrets), which this "
+            "file does not declare: declare it here, or take it out of their shared_secrets too, in the same pull "
+            "request (a shared secret is never removed while workflows still read it)",
         )
     ]
 

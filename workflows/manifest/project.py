@@ -114,9 +114,9 @@ def undeclared_uses(project: Project, positions: Positions, uses: Mapping[str, S
     for secret, workflows in sorted(users.items()):
         yield positions.problem(
             ("secrets",),
-            f"shared secret '{secret}' is not declared here but workflow(s) {', '.join(workflows)} list it in "
-            "shared_secrets: declare it, or remove it from their shared_secrets first (a shared secret that "
-            "workflows still use is never deleted)",
+            f"workflow(s) {', '.join(workflows)} read shared secret '{secret}' (their shared_secrets), which this "
+            "file does not declare: declare it here, or take it out of their shared_secrets too, in the same pull "
+            "request (a shared secret is never removed while workflows still read it)",
             key=True,
             code="shared-secret-in-use",
         )
