@@ -51,6 +51,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from workflows.tokens import WORKFLOW as WORKFLOW_TYPE  # noqa: E402
+
 CORPUS = REPO.parent / "shared" / "corpus" / "environments" / "development"
 SIZES = (200, 1000, 5000)
 STACK = "development"
@@ -61,7 +65,6 @@ PRODUCTION_TASKS = 3500
 PRODUCTION_SECRETS = 160
 MAX_TASKS = 220  # the largest live workflow; no synthetic workflow has more
 BUCKETS = 1000  # distinct alpha-bucket-N names to draw s3 paths from
-WORKFLOW_TYPE = "analytical-platform:workflows:Workflow"
 USAGE = "%M %U %S"  # GNU time: peak RSS KiB, user and system CPU seconds
 
 

@@ -37,26 +37,17 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _load_tokens() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("_stack_tokens", REPO / "workflows" / "tokens.py")
+def _load_stack_module(name: str, relative: str) -> ModuleType:
+    """One of the stack's standard-library modules, loaded from its file (``workflows`` is not importable here)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / relative)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
 
 
-tokens = _load_tokens()
-
-
-def _load_platform_buckets() -> ModuleType:
-    """The platform-bucket matcher the stack uses (standard library only), loaded from its file."""
-    path = REPO / "workflows" / "plan" / "platform_buckets.py"
-    spec = importlib.util.spec_from_file_location("_stack_platform_buckets", path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-platform_buckets_matcher = _load_platform_buckets()
+tokens = _load_stack_module("_stack_tokens", "workflows/tokens.py")
+# The platform-bucket matcher the stack uses.
+platform_buckets_matcher = _load_stack_module("_stack_platform_buckets", "workflows/plan/platform_buckets.py")
 
 ROLE_TYPE = tokens.ROLE
 POLICY_TYPE = tokens.POLICY
@@ -161,11 +152,12 @@ def role_name(resource_type: str, props: Mapping[str, Any], environment: str) ->
 
 
 def role_trust(resource_type: str, props: Mapping[str, Any], environment: str) -> list[str]:
-    """A role trusts only its own workflow's service account in namespace ``mwaa``, through an EKS OIDC provider.
+    """A role trusts only its own workflow's service account in the stack's namespace (``platform:namespace``),
+    through an EKS OIDC provider.
 
     Every statement must be an ``Allow`` of ``sts:AssumeRoleWithWebIdentity`` to a
     ``Federated`` OIDC provider principal only, with ``StringEquals`` conditions
-    ``<issuer>:sub = system:serviceaccount:mwaa:<role name minus 'airflow-<env>-'>``
+    ``<issuer>:sub = system:serviceaccount:<namespace>:<role name minus 'airflow-<env>-'>``
     and ``<issuer>:aud = sts.amazonaws.com``.
     """
     if resource_type != ROLE_TYPE:

@@ -9,6 +9,7 @@ answer, means GitHub cannot be asked: exit 2 with the reason (never a guess). St
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import urllib.error
@@ -60,14 +61,14 @@ def _hint(code: int) -> str:
 
 
 def check_maintainers_command(paths: list[Path], config_dir: Path, output: str = "text") -> int:
-    lookups: dict[str, Callable[[str], Membership | None]] = {}  # by organisation
+    lookups = functools.cache(github_membership)  # by organisation
     answers: dict[tuple[str, str], Membership | None] = {}
 
     def check(path: Path, config: StackConfig) -> list[Problem]:
         org = config.github_organisation
         if not org:
             raise Unreachable(f"platform:githubOrganisation is not set for stack {config.environment}")
-        lookup = lookups.setdefault(org, github_membership(org))
+        lookup = lookups(org)
         try:
             data, positions = load(path)
         except ManifestError as error:

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from workflows.config import StackConfig, stack_file
@@ -142,14 +143,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_USAGE
 
 
-def validate(paths: list[Path], output: str, config_dir: Path) -> int:
+def missing_paths(paths: Sequence[Path]) -> bool:
+    """Whether any of ``paths`` does not exist (said on stderr: a usage error)."""
     missing = [p for p in paths if not p.exists()]
     if missing:
         print(f"error: no such file or folder: {', '.join(map(str, missing))}", file=sys.stderr)
+    return bool(missing)
+
+
+def stack_configs(config_dir: Path) -> Callable[[str], StackConfig]:
+    """An environment's stack config (``Pulumi.<environment>.yaml`` in ``config_dir``), each read once."""
+    return functools.cache(lambda environment: StackConfig.from_stack_file(stack_file(config_dir, environment)))
+
+
+def validate(paths: list[Path], output: str, config_dir: Path) -> int:
+    if missing_paths(paths):
         return EXIT_USAGE
     manifests = expand(paths)
     problems: list[Problem] = []
-    configs: dict[str, StackConfig] = {}
+    configs = stack_configs(config_dir)
     valid: dict[Path, list[WorkflowPlan]] = {}  # by environment folder
     for path in manifests:
         never_read = misplaced(path)
@@ -157,7 +169,7 @@ def validate(paths: list[Path], output: str, config_dir: Path) -> int:
             problems.append(Problem(path, 1, 1, never_read))
             continue
         if is_project_manifest(path):
-            problems.extend(_check_project_file(path, configs, config_dir))
+            problems.extend(_check_project_file(path, configs))
             continue
         environment = location(path)[0]
         if environment not in ENVIRONMENTS:
@@ -171,19 +183,17 @@ def validate(paths: list[Path], output: str, config_dir: Path) -> int:
                 )
             )
             continue
-        if environment not in configs:
-            configs[environment] = StackConfig.from_stack_file(stack_file(config_dir, environment))
-        result, found = check_workflow(path, configs[environment])
+        result, found = check_workflow(path, configs(environment))
         problems.extend(found)
         if result is not None:
             valid.setdefault(path.parents[2], []).append(result)
     for folder, plans in valid.items():
-        problems.extend(_clashes_with_siblings(folder, plans, configs[folder.name]))
+        problems.extend(_clashes_with_siblings(folder, plans, configs(folder.name)))
     report(problems, output, checked=len(manifests))
     return EXIT_FAILED if any(p.is_error for p in problems) else EXIT_OK
 
 
-def _check_project_file(path: Path, configs: dict[str, StackConfig], config_dir: Path) -> list[Problem]:
+def _check_project_file(path: Path, configs: Callable[[str], StackConfig]) -> list[Problem]:
     """A project's ``project.yml``, with its environment's stack config (and the shared secrets its workflows use)."""
     environment = project_location(path)[0]
     if environment not in ENVIRONMENTS:
@@ -196,9 +206,7 @@ def _check_project_file(path: Path, configs: dict[str, StackConfig], config_dir:
                 f"one of {', '.join(ENVIRONMENTS)}; '{environment}' is not",
             )
         ]
-    if environment not in configs:
-        configs[environment] = StackConfig.from_stack_file(stack_file(config_dir, environment))
-    return check_project(path, configs[environment])[1]
+    return check_project(path, configs(environment))[1]
 
 
 def _clashes_with_siblings(folder: Path, plans: list[WorkflowPlan], config: StackConfig) -> list[Problem]:

@@ -178,15 +178,14 @@ def export_base(base: str, environments: Path, config_dir: Path, stack: str, int
     """
     env_repo, env_prefix = _locate(environments)
     config_repo, config_prefix = _locate(config_dir)
-    commit = _git(env_repo, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}", what=f"base ref {base!r}").strip()
+    commit = _commit(env_repo, base)
     base_environments = into / "environments"
     base_config_dir = into / "config"
     base_environments.mkdir()
     base_config_dir.mkdir()
     _export(env_repo, commit, _join(env_prefix, stack), base_environments / stack)
     if config_repo != env_repo:
-        commit = _git(config_repo, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}", what=f"base ref {base!r}")
-        commit = commit.strip()
+        commit = _commit(config_repo, base)
     name = stack_file(Path(), stack).name
     _export(config_repo, commit, _join(config_prefix, name), base_config_dir / name)
     if not (base_config_dir / name).exists():
@@ -215,6 +214,11 @@ def _locate(path: Path) -> tuple[Path, str]:
         existing = existing.parent
     top = Path(_git(existing, "rev-parse", "--show-toplevel", what=f"{path} is not in a git repository").strip())
     return top, path.relative_to(top.resolve()).as_posix()
+
+
+def _commit(repo: Path, ref: str) -> str:
+    """The commit ``ref`` names in ``repo``."""
+    return _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", what=f"base ref {ref!r}").strip()
 
 
 def _join(prefix: str, name: str) -> str:

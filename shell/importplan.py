@@ -20,13 +20,13 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 
-from shell.aws_account import AwsAccessError, data_account, data_account_session, data_region, list_secrets
+from shell.aws_account import AwsAccessError, data_account_session, list_secrets
 from shell.offline import PROJECT, ProgramFailed, render_stack
 from workflows.config import StackConfig, stack_file
 from workflows.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -42,6 +42,7 @@ from workflows.review.importplan import (
     running_service_keys,
 )
 from workflows.review.live_diff import (
+    DEFAULT_MAX_SESSION_SECONDS,
     Live,
     LivePolicy,
     LiveRole,
@@ -53,18 +54,7 @@ from workflows.review.live_diff import (
 
 PROVIDER_PACKAGES = {"aws": "pulumi_aws", "kubernetes": "pulumi_kubernetes"}
 _NOT_FOUND = {"NoSuchEntity", "NoSuchKey", "NotFound", "404", "ResourceNotFoundException"}
-# The read-only API operations a look-up makes (docs/migration.md lists them as permissions).
-LOOKUP_OPERATIONS = (
-    "sts:GetCallerIdentity",
-    "iam:GetRole",
-    "iam:ListAttachedRolePolicies",
-    "iam:GetPolicy",
-    "iam:GetPolicyVersion",
-    "secretsmanager:ListSecrets",
-    "secretsmanager:DescribeSecret",
-    "secretsmanager:GetResourcePolicy",
-    "kms:DescribeKey",
-)
+T = TypeVar("T")
 
 
 class LiveLookupError(Exception):
@@ -102,7 +92,7 @@ def import_plan_command(stack: str, environments: Path, out: Path, config_dir: P
         return EXIT_FAILED
     registrations = [r.as_json() for r in rendered.registrations]
     plans = rendered.plans
-    account = data_account(config)
+    account = config.account_id
     live = None
     if lookup:
         try:
@@ -134,7 +124,7 @@ def import_plan_command(stack: str, environments: Path, out: Path, config_dir: P
         # example OIDC issuer, which the comparison then reads as the one the live trust names.
         issuer = config.oidc_provider
         example = issuer if any(p.value.removeprefix("https://") == issuer for p in rendered.examples) else None
-        diffs = live_differences(registrations, live, region=data_region(config), example_issuer=example)
+        diffs = live_differences(registrations, live, region=config.region, example_issuer=example)
         print("differences the first `pulumi up` makes to what exists (live → declared):")
         for line in format_differences(diffs):
             print(line)
@@ -152,7 +142,7 @@ def _report(plan: ImportPlan, stack: str, out: Path, config: StackConfig, *, loo
     components = sum(1 for r in plan.resources if r.get("component"))
     custom = len(plan.resources) - components
     print(f"wrote {out}: {custom} resource(s) to import, {components} component(s) as their parents")
-    where = f"account {data_account(config)}, {data_region(config)}"
+    where = f"account {config.account_id}, {config.region}"
     if lookup:
         print(f"looked up secret ARNs, and checked roles and policies, in {where} (read-only)")
     else:
@@ -192,7 +182,7 @@ def look_up(targets: Targets, registrations: Sequence[dict[str, Any]], config: S
         session, account = data_account_session(config)
     except AwsAccessError as error:
         raise LiveLookupError(f"{error} (looking up live resources)") from None
-    region = data_region(config)
+    region = config.region
     unchecked: dict[tuple[str, str], str] = {}
     try:
         iam = session.client("iam")
@@ -212,57 +202,68 @@ def _code(error: Exception) -> str:
     return str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
 
 
+def _existing(
+    type_: str,
+    keys: Iterable[str],
+    ask: Callable[[str], T],
+    unchecked: dict[tuple[str, str], str],
+    client_error: type[Exception],
+) -> dict[str, T]:
+    """``ask`` about each key: what it finds by key; a key AWS says does not exist is left out, and one AWS
+    refuses to answer about is recorded in ``unchecked`` with why."""
+    found: dict[str, T] = {}
+    for key in keys:
+        try:
+            found[key] = ask(key)
+        except client_error as error:
+            if _code(error) not in _NOT_FOUND:
+                unchecked[(type_, key)] = str(error)
+    return found
+
+
 def _roles(
     iam: Any, names: Iterable[str], unchecked: dict[tuple[str, str], str], client_error: type[Exception]
 ) -> dict[str, LiveRole]:
     """Each role's settings (``GetRole``) and attached managed policies (``ListAttachedRolePolicies``)."""
-    found: dict[str, LiveRole] = {}
-    for name in names:
-        try:
-            role = iam.get_role(RoleName=name)["Role"]
-            attached = [
-                policy["PolicyArn"]
-                for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
-                for policy in page["AttachedPolicies"]
-            ]
-        except client_error as error:
-            if _code(error) not in _NOT_FOUND:
-                unchecked[(ROLE, name)] = str(error)
-            continue
-        found[name] = LiveRole(
+
+    def ask(name: str) -> LiveRole:
+        role = iam.get_role(RoleName=name)["Role"]
+        attached = [
+            policy["PolicyArn"]
+            for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
+            for policy in page["AttachedPolicies"]
+        ]
+        return LiveRole(
             name=name,
             path=role.get("Path", "/"),
             trust=_decoded(role.get("AssumeRolePolicyDocument")),
-            max_session_seconds=int(role.get("MaxSessionDuration", 3600)),
+            max_session_seconds=int(role.get("MaxSessionDuration", DEFAULT_MAX_SESSION_SECONDS)),
             description=role.get("Description") or None,
             permissions_boundary=(role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
             tags=_tags(role.get("Tags")),
             attached=tuple(sorted(attached)),
         )
-    return found
+
+    return _existing(ROLE, names, ask, unchecked, client_error)
 
 
 def _policies(
     iam: Any, arns: Iterable[str], unchecked: dict[tuple[str, str], str], client_error: type[Exception]
 ) -> dict[str, LivePolicy]:
     """Each policy's settings (``GetPolicy``) and its default version's document (``GetPolicyVersion``)."""
-    found: dict[str, LivePolicy] = {}
-    for arn in arns:
-        try:
-            policy = iam.get_policy(PolicyArn=arn)["Policy"]
-            version = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]
-        except client_error as error:
-            if _code(error) not in _NOT_FOUND:
-                unchecked[(POLICY, arn)] = str(error)
-            continue
-        found[arn] = LivePolicy(
+
+    def ask(arn: str) -> LivePolicy:
+        policy = iam.get_policy(PolicyArn=arn)["Policy"]
+        version = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]
+        return LivePolicy(
             arn=arn,
             document=_decoded(version.get("Document")),
             path=policy.get("Path", "/"),
             description=policy.get("Description") or None,
             tags=_tags(policy.get("Tags")),
         )
-    return found
+
+    return _existing(POLICY, arns, ask, unchecked, client_error)
 
 
 def _secrets(

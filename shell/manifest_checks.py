@@ -13,7 +13,8 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from workflows.config import StackConfig, stack_file
+from shell.cli import missing_paths, report, stack_configs
+from workflows.config import StackConfig
 from workflows.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Problem
 from workflows.manifest.discovery import expand, is_project_manifest, location, project_location
 from workflows.model import ENVIRONMENTS
@@ -25,14 +26,10 @@ Check = Callable[[Path, StackConfig], Iterable[Problem]]
 def run_checks(paths: list[Path], config_dir: Path, output: str, check: Check) -> int:
     """Run ``check`` on every manifest of ``paths``; print its problems. Exit 0, 1 (problems) or 2 (usage,
     or the service asked cannot be reached: ``check`` raises :class:`Unreachable`)."""
-    from shell.cli import report  # noqa: PLC0415 - the one formatter of problems
-
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        print(f"error: no such file or folder: {', '.join(map(str, missing))}", file=sys.stderr)
+    if missing_paths(paths):
         return EXIT_USAGE
     manifests = expand(paths)
-    configs: dict[str, StackConfig] = {}
+    configs = stack_configs(config_dir)
     problems: list[Problem] = []
     try:
         for path in manifests:
@@ -40,9 +37,7 @@ def run_checks(paths: list[Path], config_dir: Path, output: str, check: Check) -
             if environment not in ENVIRONMENTS:
                 problems.append(Problem(path, 1, 1, f"not in an environment folder ({', '.join(ENVIRONMENTS)})"))
                 continue
-            if environment not in configs:
-                configs[environment] = StackConfig.from_stack_file(stack_file(config_dir, environment))
-            problems.extend(check(path, configs[environment]))
+            problems.extend(check(path, configs(environment)))
     except Unreachable as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -28,12 +28,11 @@ from pulumi.runtime.proto import resource_pb2
 from shell.program import deploy
 from workflows import tokens
 from workflows.config import StackConfig, example_cluster_facts, stack_file
-from workflows.installation import Placeholder
+from workflows.installation import PROJECT, Placeholder, secret_keys
 from workflows.model import CronSchedule, DatasetSchedule, IntervalSchedule, Schedule
 from workflows.plan.project_plan import ProjectPlan
 from workflows.plan.workflow_plan import WorkflowPlan
 
-PROJECT = "analytical-platform-airflow"
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
@@ -46,7 +45,7 @@ class ProgramFailed(Exception):
         self.registrations = registrations
 
 
-@dataclass
+@dataclass(frozen=True)
 class Registration:
     """One resource as the engine would receive it."""
 
@@ -83,7 +82,7 @@ class Invoke:
     provider: str | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Rendered:
     """One offline run of the program."""
 
@@ -128,11 +127,7 @@ class _Mocks(pulumi.runtime.Mocks):
         if args.token == tokens.GET_SECRET_VERSION and facts_secret:
             # The cluster facts secret, with example values under the configured keys.
             facts = example_cluster_facts(self.config.region)
-            values = {
-                source.endpoint_key: facts["endpoint"],
-                source.certificate_authority_key: facts["certificate_authority"],
-                source.oidc_issuer_key: facts["oidc_issuer"],
-            }
+            values = {key: facts[fact] for fact, key in secret_keys(source).items()}
             return {"secretId": source.secret_id, "secretString": json.dumps(values, sort_keys=True)}, []
         return {}, []
 
@@ -289,21 +284,20 @@ def write_render(
         if plan.identity is not None:
             (folder / "iam-policy.json").write_text(plan.identity.permissions + "\n")
             (folder / "trust-policy.json").write_text(plan.identity.trust_policy + "\n")
-        objects = [plan.service_account, *(secret.external_secret for secret in plan.secrets)]
-        (folder / "kubernetes.yaml").write_text(
-            yaml.dump_all(objects, Dumper=_DUMPER, sort_keys=True, explicit_start=True)
-        )
+        _write_objects(folder, [plan.service_account, *(secret.external_secret for secret in plan.secrets)])
     for project in projects:
         folder = out / "workflows" / project.logical_name
         folder.mkdir(parents=True, exist_ok=True)
-        objects = [secret.external_secret for secret in project.secrets]
-        (folder / "kubernetes.yaml").write_text(
-            yaml.dump_all(objects, Dumper=_DUMPER, sort_keys=True, explicit_start=True)
-        )
+        _write_objects(folder, [secret.external_secret for secret in project.secrets])
     counts: dict[str, int] = {}
     for registration in registrations:
         counts[registration.type] = counts.get(registration.type, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def _write_objects(folder: Path, objects: list[Any]) -> None:
+    """``kubernetes.yaml``: the Kubernetes objects, one YAML document each."""
+    (folder / "kubernetes.yaml").write_text(yaml.dump_all(objects, Dumper=_DUMPER, sort_keys=True, explicit_start=True))
 
 
 def render_command(stack: str, environments: Path, out: Path, config_dir: Path) -> int:

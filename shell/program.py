@@ -36,7 +36,7 @@ from workflows.validate import load_stack
 DEFAULT_ENVIRONMENTS = Path("environments")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Declared:
     """What the program declared: the plans, and the placeholder values an offline run used."""
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from shell.aws_account import AwsAccessError, data_account_session, data_region, list_secrets
+from shell.aws_account import AwsAccessError, data_account_session, list_secrets
 from workflows.config import StackConfig, stack_file
 from workflows.errors import EXIT_OK, EXIT_USAGE
 from workflows.review.secrets_status import DeclaredSecret, SecretHistory, format_report, secrets_to_set
@@ -69,7 +69,7 @@ def secrets_status_command(stack: str, environments: Path, config_dir: Path) -> 
     except (BotoCoreError, ClientError) as error:
         print(f"error: cannot list the secrets of stack {stack}: {error}", file=sys.stderr)
         return EXIT_USAGE
-    region = data_region(config)
+    region = config.region
     statuses = secrets_to_set(declared, histories, region)
     for line in format_report(statuses, stack=stack, account=account, region=region, total=len(declared)):
         print(line)

@@ -25,6 +25,14 @@ tags:
 """
 
 
+def with_dag(extra: str) -> str:
+    """MINIMAL with ``extra`` (dedented, then indented two spaces) added under ``dag:`` after line 3 (tag),
+    so it starts on line 4."""
+    lines = MINIMAL.strip("\n").split("\n")
+    indented = textwrap.indent(textwrap.dedent(extra).strip("\n"), "  ").split("\n")
+    return "\n".join([*lines[:3], *indented, *lines[3:]]) + "\n"
+
+
 @pytest.fixture(scope="session")
 def config() -> StackConfig:
     return StackConfig.from_stack_file(stack_file(REPO, "development"))

@@ -31,7 +31,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.airflow_harness.client import HarnessError, dags_folder_files, run_harness, run_task, write_folder
+from tests.airflow_harness.client import (
+    AIRFLOW_PYTHON,
+    HarnessError,
+    dags_folder_files,
+    run_harness,
+    run_task,
+    write_folder,
+)
 from workflows.config import StackConfig, stack_file
 from workflows.dags.environment import task_environment, task_secrets
 from workflows.dags.runtime import compute_profiles
@@ -612,6 +619,21 @@ def test_a_secret_always_wins_over_env_vars(airflow: dict[str, Any]) -> None:
     assert {e["name"]: e.get("value") for e in task["pod_env"]}["AWS_DEFAULT_REGION"] == "eu-west-2"
 
 
+def _in_airflow(dags: Path, home: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` (the Airflow environment's ``python`` or ``airflow``) in ``home``, with an Airflow
+    configured there (a fresh SQLite database) reading ``dags``, and none of this process's Airflow settings."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX": "regexp",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
+    }
+    return subprocess.run(list(command), env=env, cwd=home, capture_output=True, text=True, timeout=300, check=False)
+
+
 # Loads the dags folder in Airflow, fires the DAG's success callbacks with Airflow's
 # send_email replaced by a recorder, and prints what would have been sent.
 FIRE_SUCCESS = """
@@ -632,25 +654,9 @@ print(json.dumps(sent))
 
 
 def test_email_on_success_sends_one_email_per_run_to_the_addresses(tmp_path: Path) -> None:
-    from tests.airflow_harness.client import AIRFLOW_PYTHON
-
     workflow = _case("feature-tests/email-success")
     dags = write_folder(tmp_path / "dags", dags_folder_files([workflow], _config()))
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
-        "AIRFLOW_HOME": str(tmp_path),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
-    }
-    completed = subprocess.run(
-        [str(AIRFLOW_PYTHON), "-c", FIRE_SUCCESS, str(dags), _names(workflow).dag_id],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    completed = _in_airflow(dags, tmp_path, str(AIRFLOW_PYTHON), "-c", FIRE_SUCCESS, str(dags), _names(workflow).dag_id)
     assert completed.returncode == 0, completed.stderr[-3000:]
     [email] = json.loads(completed.stdout.strip().splitlines()[-1])
     assert email["to"] == ["a@justice.gov.uk", "b@justice.gov.uk"]
@@ -714,7 +720,7 @@ def test_python_dags_load_with_placeholders_filled_in(airflow: dict[str, Any], w
 
 
 def test_harness_reports_per_file_parse_time(airflow: dict[str, Any]) -> None:
-    assert all(f["seconds"] >= 0 for f in airflow["files"])
+    assert airflow["files"] and all(f["seconds"] >= 0 for f in airflow["files"])
     print(
         f"\nDagBag: {len(airflow['files'])} files in {airflow['dagbag_seconds']:.2f} s; slowest "
         + ", ".join(
@@ -808,6 +814,7 @@ def _secrets_workflow() -> Workflow:
 
 
 LABEL = "airflow.compute.analytical-platform.service.justice.gov.uk"
+POD_CREATED = ("POST", "/api/v1/namespaces/mwaa/pods", "application/json")  # the request that creates the pod
 
 
 def labelled(project: str, workflow: str, environment: str = "development") -> dict[str, str]:
@@ -886,7 +893,7 @@ def test_a_task_whose_secrets_exist_goes_on_to_create_its_pod(tmp_path: Path) ->
     result, server = _execute_against(tmp_path, secrets=present)
     error = result["exception"]
     # It got as far as creating the pod (which the fake API refuses), the pod reading both secrets.
-    assert ("POST", "/api/v1/namespaces/mwaa/pods", "application/json") in server.requests
+    assert POD_CREATED in server.requests
     assert error["type"] == "ApiException" and error["status"] == 422 and error["fail_at_once"] is False, result
     [pod] = server.created
     refs = {
@@ -903,7 +910,7 @@ def test_a_task_whose_secrets_exist_goes_on_to_create_its_pod(tmp_path: Path) ->
 def test_a_secret_check_that_cannot_be_made_does_not_fail_the_task(tmp_path: Path) -> None:
     """No permission to look secrets up (403): the check is skipped with a warning, the pod is created."""
     result, server = _execute_against(tmp_path, secrets={}, secret_status=403)
-    assert ("POST", "/api/v1/namespaces/mwaa/pods", "application/json") in server.requests
+    assert POD_CREATED in server.requests
     assert result["exception"]["fail_at_once"] is False, result
 
 
@@ -1025,21 +1032,25 @@ IDENTITY_ALLOWED = {
 }
 
 
-def _identity_case(variant: str, extra: str, after: str, project: str | None, workflow: str | None) -> Workflow:
+def _identity_dag(
+    project: str, name: str, extra: str, after: str = "", named_project: str | None = None, named: str | None = None
+) -> Workflow:
+    """Workflow ``project/name`` whose dag.py (IDENTITY_DAG) passes ``extra`` to its task and runs ``after``;
+    the task names ``project=named_project, workflow=named`` when given, else the workflow's own placeholders."""
     source = IDENTITY_DAG.format(
         other=OTHER_SECRET,
         extra=extra,
         after=after,
-        project=repr(project) if project else '"PLACEHOLDER_PROJECT"',
-        workflow=repr(workflow) if workflow else '"PLACEHOLDER_WORKFLOW"',
+        project=repr(named_project) if named_project else '"PLACEHOLDER_PROJECT"',
+        workflow=repr(named) if named else '"PLACEHOLDER_WORKFLOW"',
     )
-    return _workflow("feature-tests", variant, [Task("main")], python_dag=True, python_dag_source=source)
+    return _workflow(project, name, [Task("main")], python_dag=True, python_dag_source=source)
 
 
 @pytest.fixture(scope="module")
 def identity_airflow(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     cases = {**IDENTITY_ATTACKS, **IDENTITY_LATE_ATTACKS, **IDENTITY_ALLOWED}
-    workflows = [_identity_case(variant, *case) for variant, case in cases.items()]
+    workflows = [_identity_dag("feature-tests", variant, *case) for variant, case in cases.items()]
     dags = write_folder(tmp_path_factory.mktemp("identity-dags"), dags_folder_files(workflows, _config()))
     try:
         return run_harness(dags, dags.parent / "airflow.json")
@@ -1104,47 +1115,67 @@ def test_a_dag_may_name_its_projects_shared_secrets(identity_airflow: dict[str, 
 def test_the_service_account_is_the_workflows_own_when_the_caller_passes_none(
     identity_airflow: dict[str, Any],
 ) -> None:
-    """Where the DAG file sits decides: the layout's folder names, not the task's arguments."""
-    assert identity_airflow["dags"]["feature-tests.own"]["tasks"]["main"]["labels"] == {
-        **labelled("feature-tests", "own")
-    }
-
-
-def test_a_secret_labelled_for_another_workflow_fails_the_task_at_once(tmp_path: Path) -> None:
-    """``feature-tests-a-b-x`` passes the name check for workflow ``a`` (secret ``b-x``), but it is workflow
-    ``a-b``'s secret ``x``: its labels say so, and the task fails before creating its pod."""
-    source = IDENTITY_DAG.format(
-        other=OTHER_SECRET,
-        extra='secrets=[Secret("env", "X", "feature-tests-a-b-x", "data")],',
-        after="",
-        project='"PLACEHOLDER_PROJECT"',
-        workflow='"PLACEHOLDER_WORKFLOW"',
+    """Where the DAG file sits decides: the layout's folder names, not the task's arguments (this dag.py
+    passes no service account, namespace or labels)."""
+    task = identity_airflow["dags"]["feature-tests.own-project-shared"]["tasks"]["main"]
+    assert (
+        task["service_account_name"] == task["pod"]["spec"]["serviceAccountName"] == "feature-tests-own-project-shared"
     )
-    workflow = _workflow("feature-tests", "a", [Task("main")], python_dag=True, python_dag_source=source)
-    for labels, said in [
-        (labelled("feature-tests", "a-b"), "labelled for workflow feature-tests/a-b in development"),
-        (labelled("feature-tests", "a", "production"), "labelled for workflow feature-tests/a in production"),
-    ]:
-        run = tmp_path / str(len(said))
-        run.mkdir()
-        result, server = _execute_against(run, {"feature-tests-a-b-x": labels}, workflow=workflow)
-        error = result["exception"]
-        assert error is not None and error["fail_at_once"] is True, result
-        assert f"feature-tests-a-b-x ({said})" in error["message"]
-        assert not [r for r in server.requests if r[0] == "POST"]
-    # Own labels, or none at all (a secret the running service's ExternalSecret wrote before the
-    # switch-over: the name check stands alone until it is re-synced with labels): the pod is created.
-    for name, labels in (("own", labelled("feature-tests", "a")), ("unlabelled", {})):
-        run = tmp_path / name
-        run.mkdir()
-        result, server = _execute_against(run, {"feature-tests-a-b-x": labels}, workflow=workflow)
-        assert ("POST", "/api/v1/namespaces/mwaa/pods", "application/json") in server.requests, result
+    assert task["namespace"] == task["pod"]["metadata"]["namespace"] == "mwaa"
+    assert task["labels"] == labelled("feature-tests", "own-project-shared")
+
+
+@functools.cache
+def _reader_of_a_b_x() -> Workflow:
+    """Workflow feature-tests/a, whose task reads ``feature-tests-a-b-x``: its own secret ``b-x`` by the name,
+    or workflow ``a-b``'s secret ``x``."""
+    return _identity_dag("feature-tests", "a", 'secrets=[Secret("env", "X", "feature-tests-a-b-x", "data")],')
+
+
+@pytest.mark.parametrize(
+    ("labels", "said"),
+    [
+        pytest.param(
+            labelled("feature-tests", "a-b"), "labelled for workflow feature-tests/a-b in development", id="workflow"
+        ),
+        pytest.param(
+            labelled("feature-tests", "a", "production"),
+            "labelled for workflow feature-tests/a in production",
+            id="environment",
+        ),
+    ],
+)
+def test_a_secret_labelled_for_another_workflow_fails_the_task_at_once(
+    tmp_path: Path, labels: dict[str, str], said: str
+) -> None:
+    """``feature-tests-a-b-x`` passes the name check for workflow ``a`` (secret ``b-x``), but it is workflow
+    ``a-b``'s secret ``x`` (or another environment's): its labels say so, and the task fails before creating
+    its pod."""
+    result, server = _execute_against(tmp_path, {"feature-tests-a-b-x": labels}, workflow=_reader_of_a_b_x())
+    error = result["exception"]
+    assert error is not None and error["fail_at_once"] is True, result
+    assert f"feature-tests-a-b-x ({said})" in error["message"]
+    assert not [r for r in server.requests if r[0] == "POST"]
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        pytest.param(labelled("feature-tests", "a"), id="own"),
+        # None at all: a secret the running service's ExternalSecret wrote before the switch-over (the name
+        # check stands alone until it is re-synced with labels).
+        pytest.param({}, id="unlabelled"),
+    ],
+)
+def test_a_secret_with_its_own_labels_or_none_goes_on_to_create_its_pod(tmp_path: Path, labels: dict[str, str]) -> None:
+    result, server = _execute_against(tmp_path, {"feature-tests-a-b-x": labels}, workflow=_reader_of_a_b_x())
+    assert POD_CREATED in server.requests, result
+    assert result["exception"]["fail_at_once"] is False, result  # the fake API's 422 on the pod
 
 
 # --------------------------------------------------------------------------- project-shared secrets at run time
 
 CONSUMERS = f"{LABEL}/workflows"  # the annotation naming the workflows that list a shared secret
-POD_CREATED = ("POST", "/api/v1/namespaces/mwaa/pods", "application/json")
 
 
 def shared_labelled(project: str, environment: str = "development") -> dict[str, str]:
@@ -1156,16 +1187,11 @@ def shared_labelled(project: str, environment: str = "development") -> dict[str,
 def _shared_reader() -> Workflow:
     """Workflow emds/reader (project electronic-monitoring-data-store, alias emds): a dag.py reading its
     project's shared secret x and its own secret token."""
-    source = IDENTITY_DAG.format(
-        other=OTHER_SECRET,
-        extra='secrets=[Secret("env", "SECRET_X", "emds-shared-x", "data"), '
+    return _identity_dag(
+        "electronic-monitoring-data-store",
+        "reader",
+        'secrets=[Secret("env", "SECRET_X", "emds-shared-x", "data"), '
         'Secret("env", "SECRET_TOKEN", "emds-reader-token", "data")],',
-        after="",
-        project='"PLACEHOLDER_PROJECT"',
-        workflow='"PLACEHOLDER_WORKFLOW"',
-    )
-    return _workflow(
-        "electronic-monitoring-data-store", "reader", [Task("main")], python_dag=True, python_dag_source=source
     )
 
 
@@ -1227,6 +1253,7 @@ def test_a_shared_secret_the_workflow_does_not_list_fails_the_task_at_once(
 @pytest.mark.parametrize(
     ("labels", "said"),
     [
+        # Labelled as a shared secret, but not of this project, or not here.
         pytest.param(
             shared_labelled("emds-pp"), "labelled as a shared secret of project emds-pp in development", id="project"
         ),
@@ -1235,31 +1262,18 @@ def test_a_shared_secret_the_workflow_does_not_list_fails_the_task_at_once(
             "labelled as a shared secret of project emds in production",
             id="environment",
         ),
-    ],
-)
-def test_a_shared_secret_labelled_for_another_project_or_environment_fails_the_task_at_once(
-    tmp_path: Path, labels: dict[str, str], said: str
-) -> None:
-    """The consumers annotation names this workflow, but the secret is not its project's, here."""
-    result, server = _run_reader(tmp_path, labels, {CONSUMERS: "reader"})
-    error = result["exception"]
-    assert error is not None and error["fail_at_once"] is True, result
-    assert error["message"].endswith(f"not: emds-shared-x ({said})")
-    assert not [r for r in server.requests if r[0] == "POST"]
-
-
-@pytest.mark.parametrize(
-    ("labels", "said"),
-    [
-        # Workflow emds/shared's own secret x (the name reads the same): not the project's shared secret.
+        # The labels, not the name, say a secret is the project's shared one. Workflow emds/shared's own secret x
+        # (the name reads the same): not the project's shared secret.
         pytest.param(labelled("emds", "shared"), "labelled for workflow emds/shared in development", id="workflow"),
         # No labels: the running service never wrote a shared secret, so this is no switch-over leftover.
         pytest.param({}, "carries no identity labels, and a project's shared secret always carries them", id="none"),
     ],
 )
-def test_the_labels_not_the_name_say_a_secret_is_the_projects_shared_one(
+def test_a_shared_secret_not_labelled_as_this_projects_here_fails_the_task_at_once(
     tmp_path: Path, labels: dict[str, str], said: str
 ) -> None:
+    """The consumers annotation names this workflow, but the labels say the secret is not its project's
+    shared secret in this environment."""
     result, server = _run_reader(tmp_path, labels, {CONSUMERS: "reader"})
     error = result["exception"]
     assert error is not None and error["fail_at_once"] is True, result
@@ -1301,21 +1315,7 @@ MODULE_LIKE_WORKFLOWS = ("json", "os", "airflow", "typing", "logging", "dag")
 
 def _airflow_cli(dags: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``airflow <args>`` in the Airflow environment, on a fresh SQLite database, reading ``dags``."""
-    from tests.airflow_harness.client import AIRFLOW_PYTHON
-
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX": "regexp",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
-    }
-    airflow = AIRFLOW_PYTHON.parent / "airflow"
-    return subprocess.run(
-        [str(airflow), *args], env=env, cwd=home, capture_output=True, text=True, timeout=300, check=False
-    )
+    return _in_airflow(dags, home, str(AIRFLOW_PYTHON.parent / "airflow"), *args)
 
 
 @functools.cache
@@ -1359,8 +1359,6 @@ def test_a_top_level_folder_named_like_an_optional_module_would_break_airflow(tm
     """What the layout prevents, shown: the same project as a top-level folder kills ``airflow db migrate``
     (fsspec imports ``lzmaffi`` when it can), and on the import path the name is importable."""
     dags = write_folder(tmp_path / "dags", dags_folder_files(_module_named_workflows()[:1], _config()))
-    from tests.airflow_harness.client import AIRFLOW_PYTHON
-
     probe = "import sys; sys.path.append(sys.argv[1]); import lzmaffi; print(lzmaffi.__path__)"
     ours = subprocess.run([str(AIRFLOW_PYTHON), "-c", probe, str(dags)], capture_output=True, text=True, check=False)
     assert ours.returncode != 0 and "ModuleNotFoundError: No module named 'lzmaffi'" in ours.stderr

@@ -41,6 +41,19 @@ def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
     return job.get("steps", [])
 
 
+def run_text(job: dict[str, Any]) -> str:
+    """Every ``run:`` script of the job's steps, joined."""
+    return " ".join(str(s.get("run", "")) for s in steps(job))
+
+
+def workflow_folders(root: Path, *keys: str) -> None:
+    """``environments/<key>/workflow.yml`` under ``root`` for each ``<env>/<project>/<workflow>`` key."""
+    for key in keys:
+        folder = root / "environments" / key
+        folder.mkdir(parents=True)
+        (folder / "workflow.yml").write_text("dag: {}\n")
+
+
 def step_using(job: dict[str, Any], action: str) -> dict[str, Any]:
     (step,) = [s for s in steps(job) if str(s.get("uses", "")).startswith(f"{action}@")]
     return step
@@ -178,8 +191,8 @@ def test_main_runs_on_push_and_tests_first():
     main = workflow("main.yml")
     assert main["on"] == {"push": {"branches": ["main"]}}
     jobs = main["jobs"]
-    assert "make test" in " ".join(str(s.get("run", "")) for s in steps(jobs["tests"]))
-    changes = " ".join(str(s.get("run", "")) for s in steps(jobs["changes"]))
+    assert "make test" in run_text(jobs["tests"])
+    changes = run_text(jobs["changes"])
     assert 'git diff --name-only -z "$BEFORE" HEAD | python3 .github/scripts/changed_stacks.py' in changes
     assert "--diff-filter" not in changes  # a deleted manifest deploys its stack
     for name, job in jobs.items():
@@ -253,10 +266,10 @@ def test_pull_requests_validate_test_diff_and_preview(changed_stacks):
     # Manifests and every folder of the program: a change to any of them must run the checks and the preview.
     assert {"environments/**", "workflows/**", "components/**", "shell/**", "mwaa/**", "policy/**"} <= set(paths)
     jobs = pull_request["jobs"]
-    validate = " ".join(str(s.get("run", "")) for s in steps(jobs["validate"]))
+    validate = run_text(jobs["validate"])
     assert "-m workflows validate --format github" in validate
-    assert "make test" in " ".join(str(s.get("run", "")) for s in steps(jobs["test"]))
-    diff = " ".join(str(s.get("run", "")) for s in steps(jobs["diff"]))
+    assert "make test" in run_text(jobs["test"])
+    diff = run_text(jobs["diff"])
     assert "-m workflows diff --stack" in diff
     assert jobs["diff"]["permissions"]["pull-requests"] == "write"
     preview = jobs["preview"]
@@ -300,10 +313,7 @@ def test_affected_stacks(changed_stacks, paths, stacks):
 
 
 def test_manifests_to_validate(changed_stacks, tmp_path: Path):
-    for key in ("development/p/a", "development/p/b", "test/q/c"):
-        folder = tmp_path / "environments" / key
-        folder.mkdir(parents=True)
-        (folder / "workflow.yml").write_text("dag: {}\n")
+    workflow_folders(tmp_path, "development/p/a", "development/p/b", "test/q/c")
     (tmp_path / "environments/development/p/b/dag.py").write_text("")
     paths = [
         "environments/development/p/a/workflow.yml",
@@ -318,10 +328,7 @@ def test_manifests_to_validate(changed_stacks, tmp_path: Path):
 
 
 def test_a_changed_or_deleted_project_file_validates_it_and_its_workflows(changed_stacks, tmp_path: Path):
-    for key in ("development/p/a", "development/p/b", "development/q/c"):
-        folder = tmp_path / "environments" / key
-        folder.mkdir(parents=True)
-        (folder / "workflow.yml").write_text("dag: {}\n")
+    workflow_folders(tmp_path, "development/p/a", "development/p/b", "development/q/c")
     (tmp_path / "environments/development/p/project.yml").write_text("secrets: [x]\n")
     changed = ["environments/development/p/project.yml"]
     assert changed_stacks.manifests(changed, tmp_path) == [
@@ -359,7 +366,7 @@ def test_zizmor_finds_nothing():
 # --------------------------------------------------------------------------- approval by risk (issue 13)
 def test_pull_requests_check_images_and_maintainers_on_the_changed_manifests():
     jobs = workflow("pull-request.yml")["jobs"]
-    checks = " ".join(str(s.get("run", "")) for s in steps(jobs["checks"]))
+    checks = run_text(jobs["checks"])
     assert "-m workflows check-images --format github" in checks
     assert "-m workflows check-maintainers --format github" in checks
     assert "changed_stacks.py --manifests" in checks

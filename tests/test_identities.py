@@ -15,6 +15,7 @@ The manifests: the repository's examples, our own, and ``../shared/corpus`` when
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import textwrap
 from dataclasses import dataclass
@@ -88,6 +89,7 @@ class Expected:
     python_dag: bool
 
 
+@functools.cache  # read for every manifest: once per stack file
 def settings(stack: str) -> dict[str, Any]:
     return yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"]
 
@@ -148,8 +150,9 @@ def rendered(datasets) -> dict[tuple[str, Path], list[Registration]]:
     return {(stack, root): run_program(stack, root, REPO) for stack, root in datasets}
 
 
-def manifests(stack: str, root: Path) -> list[Expected]:
-    return [expected(path) for path in sorted((root / stack).glob("*/*/workflow.yml"))]
+@functools.cache  # read by every test: once per stack and folder
+def manifests(stack: str, root: Path) -> tuple[Expected, ...]:
+    return tuple(expected(path) for path in sorted((root / stack).glob("*/*/workflow.yml")))
 
 
 def shared_secrets(stack: str, root: Path) -> dict[str, str]:

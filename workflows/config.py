@@ -46,9 +46,9 @@ MWAA_DAGS_FOLDER = "/usr/local/airflow/dags/"  # where MWAA syncs the bucket's d
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
 # An IAM role name, optionally with a path (``path/name``): the ARN is derived from the account's id.
 ROLE_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]+(/[A-Za-z0-9+=,.@_-]+)*")
-# A Go duration as the External Secrets Operator reads it (``5m``, ``1h``, ``1h30m``).
 # An S3 bucket name (the general-purpose bucket rules), as written in platform:platformBuckets.
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+# A Go duration as the External Secrets Operator reads it (``5m``, ``1h``, ``1h30m``).
 DURATION = re.compile(r"([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+")
 
 _CONFIG = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic.alias_generators import to_camel
 
-from workflows.config import NAMESPACE, Cluster, StackConfig, decoded_certificate
+from workflows.config import NAMESPACE, Cluster, ClusterFactsSecret, StackConfig, decoded_certificate
 from workflows.errors import ConfigError
 
 PROJECT = "analytical-platform-airflow"
@@ -101,11 +101,20 @@ class ClusterFacts:
     oidc_issuer: str
 
 
+# The facts, in the order of ClusterFacts: each is a field of Cluster, and ``<fact>_key`` of ClusterFactsSecret.
+FACTS = tuple(item.name for item in fields(ClusterFacts))
+
+
+def secret_keys(source: ClusterFactsSecret) -> dict[str, str]:
+    """Each fact's key in the cluster facts secret, by fact."""
+    return {fact: getattr(source, f"{fact}_key") for fact in FACTS}
+
+
 def literal_facts(cluster: Cluster) -> ClusterFacts:
     """The facts a config gives as values (``platform:cluster.endpoint`` …)."""
     if cluster.facts_secret is not None:
         raise ValueError("the cluster facts are in a secret: read them with facts_from_secret")
-    return ClusterFacts(cluster.endpoint or "", cluster.certificate_authority or "", cluster.oidc_issuer or "")
+    return ClusterFacts(*(getattr(cluster, fact) or "" for fact in FACTS))
 
 
 def facts_from_secret(cluster: Cluster, secret_string: str) -> ClusterFacts:
@@ -119,7 +128,7 @@ def facts_from_secret(cluster: Cluster, secret_string: str) -> ClusterFacts:
         document = None
     if not isinstance(document, dict):
         raise ConfigError(f"the cluster facts secret {source.secret_id} does not hold a JSON object")
-    keys = (source.endpoint_key, source.certificate_authority_key, source.oidc_issuer_key)
+    keys = secret_keys(source).values()
     missing = [key for key in keys if not isinstance(document.get(key), str) or not document.get(key)]
     if missing:
         raise ConfigError(
@@ -133,16 +142,9 @@ def fact_keys(config: StackConfig) -> dict[str, str]:
     """How each fact is named in messages: its secret key, or its stack config key."""
     source = config.cluster.facts_secret
     if source is None:
-        return {
-            name: f"{NAMESPACE}:cluster.{to_camel(name)}"
-            for name in ("endpoint", "certificate_authority", "oidc_issuer")
-        }
+        return {fact: f"{NAMESPACE}:cluster.{to_camel(fact)}" for fact in FACTS}
     where = f"secret {source.secret_id} (platform:cluster.factsSecret)"
-    return {
-        "endpoint": f"{source.endpoint_key} in {where}",
-        "certificate_authority": f"{source.certificate_authority_key} in {where}",
-        "oidc_issuer": f"{source.oidc_issuer_key} in {where}",
-    }
+    return {fact: f"{key} in {where}" for fact, key in secret_keys(source).items()}
 
 
 def kubeconfig(
@@ -193,10 +195,12 @@ def mwaa_kubeconfig(config: StackConfig) -> str | None:
     (``platform:kubernetes.manageKubeconfig``): token with MWAA's execution role."""
     if config.kubernetes.bucket_path is None:
         return None
-    cluster = config.cluster
-    facts = ClusterFacts(cluster.endpoint or "", cluster.certificate_authority or "", cluster.oidc_issuer or "")
     return kubeconfig(
-        cluster.name, facts, config.region, namespace=config.namespace, context_name=config.kubernetes.cluster_context
+        config.cluster.name,
+        literal_facts(config.cluster),
+        config.region,
+        namespace=config.namespace,
+        context_name=config.kubernetes.cluster_context,
     )
 
 
@@ -247,7 +251,7 @@ def placeholders(config: StackConfig, facts: ClusterFacts | None = None) -> list
         names = fact_keys(config)
         if config.cluster.facts_secret is None:
             found = [p for p in found if p.key not in names.values()]  # reported below, once
-        for name in ("endpoint", "certificate_authority", "oidc_issuer"):
+        for name in FACTS:
             value = getattr(facts, name)
             why = placeholder_in(value)
             if name == "certificate_authority" and why is None:

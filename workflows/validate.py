@@ -184,17 +184,21 @@ def load_all(
     problems: list[Problem] = []
     for path in paths:
         result, found = check_workflow(path, config, project=_UNREAD if projects is None else projects(path))
-        problems.extend(errors(found))
-        if warn is not None:
-            for problem in found:
-                if not problem.is_error:
-                    warn(problem)
+        problems.extend(_errors_warning(found, warn))
         if result is not None:
             plans.append(result)
     problems.extend(name_clashes(plans))
     if problems:
         raise ManifestError(problems)
     return plans
+
+
+def _errors_warning(found: list[Problem], warn: Callable[[Problem], None] | None) -> list[Problem]:
+    """The errors of ``found``; each warning is handed to ``warn`` (when given)."""
+    for problem in found if warn is not None else ():
+        if not problem.is_error:
+            warn(problem)
+    return errors(found)
 
 
 def load_stack(environments: Path, config: StackConfig, warn: Callable[[Problem], None] | None = None) -> StackPlan:
@@ -205,10 +209,7 @@ def load_stack(environments: Path, config: StackConfig, warn: Callable[[Problem]
     files: dict[Path, ProjectFile] = {}
     for path in discover_projects(environments, config.environment):
         project, found = check_project(path, config)
-        problems.extend(errors(found))
-        for problem in found if warn is not None else ():
-            if not problem.is_error:
-                warn(problem)
+        problems.extend(_errors_warning(found, warn))
         files[path] = ProjectFile(path, project)
     try:
         plans = load_all(

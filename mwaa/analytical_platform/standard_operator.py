@@ -167,11 +167,12 @@ class AnalyticalPlatformStandardOperator(KubernetesPodOperator):
                     f"{key}={kwargs[key]!r} cannot be set on AnalyticalPlatformStandardOperator: a task of workflow "
                     f"{alias}/{workflow} always runs with {key} {own!r}"
                 )
+        values, sourced = _env_items(env_vars)
         foreign = sorted(
             name
             for name in secret_references(
                 kwargs.get("secrets"),
-                _env_items(env_vars)[1],  # variables with valueFrom (a mapping's keys are names, not fields)
+                sourced,  # variables with valueFrom (a mapping's keys are names, not fields)
                 *(kwargs.get(key) for key in ("env_from", "volumes", "init_containers")),
                 {"image_pull_secrets": _image_pull_secrets(kwargs.get("image_pull_secrets"))},
             )
@@ -182,7 +183,6 @@ class AnalyticalPlatformStandardOperator(KubernetesPodOperator):
 
         secrets = list(kwargs.pop("secrets", None) or [])
         from_secrets = {s.deploy_target for s in secrets if s.deploy_type == "env"}
-        values, sourced = _env_items(env_vars)
         merged = {**settings.task_env, **values}
         env = [
             pod_spec.models.V1EnvVar(name=key, value=environment_value(value))

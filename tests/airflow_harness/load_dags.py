@@ -246,7 +246,7 @@ def fork_per_file(
         ProvidersManager().initialize_providers_configuration()
         providers_seconds = time.perf_counter() - begun
     preimport_seconds = time.perf_counter() - started
-    files, errors, started = [], {}, time.perf_counter()
+    files, started = [], time.perf_counter()
     paths = sorted(list_py_file_paths(str(dags), include_examples=False))
     if only:
         wanted = set(only)
@@ -256,13 +256,23 @@ def fork_per_file(
         report = sorted(runs, key=lambda r: r.get("seconds", 0))[(len(runs) - 1) // 2]
         if repeat > 1:
             report["runs"] = [r.get("seconds") for r in runs]
-        errors.update(report.pop("errors", {}))
         files.append(report)
     return {
         "airflow_version": airflow.__version__,
         "preimport_seconds": preimport_seconds,
         "preimport_modules": extra,
         "providers_configuration_seconds": providers_seconds,
+        **_per_file_summary(files, started),
+    }
+
+
+def _per_file_summary(files: list[dict[str, Any]], started: float) -> dict[str, Any]:
+    """What the per-file modes report: each file's report (its import errors moved to ``import_errors``),
+    the totals, and the time since ``started``."""
+    errors: dict[str, str] = {}
+    for report in files:
+        errors.update(report.pop("errors", {}))
+    return {
         "dagbag_seconds": time.perf_counter() - started,
         "files": files,
         "import_errors": errors,
@@ -313,7 +323,7 @@ def cold_per_file(dags: Path, relative_paths: list[str], home: Path) -> dict[str
 
     The children share this Airflow home; one unmeasured parse first writes its ``airflow.cfg``
     and warms the file cache, as on a running MWAA worker."""
-    files, errors, started = [], {}, time.perf_counter()
+    files, started = [], time.perf_counter()
     for index, relative in enumerate([relative_paths[0], *relative_paths]):
         out = home / f"cold-{index}.json"
         completed = subprocess.run(
@@ -328,16 +338,8 @@ def cold_per_file(dags: Path, relative_paths: list[str], home: Path) -> dict[str
             raise RuntimeError(f"cold parse of {relative} failed:\n{output}")
         if index == 0:
             continue
-        report = json.loads(out.read_text())
-        errors.update(report.pop("errors", {}))
-        files.append(report)
-    return {
-        "dagbag_seconds": time.perf_counter() - started,
-        "files": files,
-        "import_errors": errors,
-        "dag_count": sum(f["dags"] for f in files),
-        "task_count": sum(f["tasks"] for f in files),
-    }
+        files.append(json.loads(out.read_text()))
+    return _per_file_summary(files, started)
 
 
 def parse_one(dags: Path, relative: str) -> dict[str, Any]:

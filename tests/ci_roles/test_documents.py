@@ -173,7 +173,7 @@ def account_of(stack: str, provider: dict[str, Any]) -> str:
     return next(name for name in ACCOUNTS if getattr(accounts, name).id == account_id)
 
 
-def requests(stack: str, registration: Any, provider: dict[str, Any], which: int) -> Iterator[tuple[str, str, dict]]:
+def requests(registration: Any, provider: dict[str, Any], which: int) -> Iterator[tuple[str, str, dict]]:
     """Each (action, ARN, context) the table asks for one registration: ``which`` 0 deploy, 1 preview."""
     inputs, region = registration.inputs, provider["inputs"]["region"]
     (account_id,) = json.loads(provider["inputs"]["allowedAccountIds"])
@@ -218,23 +218,19 @@ def test_every_registered_type_is_in_the_table(stack):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_the_deploy_documents_allow_what_pulumi_up_does(stack):
+@pytest.mark.parametrize(
+    ("preview", "purpose"),
+    [
+        pytest.param(False, "deploy", id="deploy-allows-what-pulumi-up-does"),
+        pytest.param(True, "preview", id="preview-allows-what-a-preview-reads"),
+    ],
+)
+def test_the_documents_allow_what_the_program_does(stack, preview, purpose):
     missing = [
-        f"{account_of(stack, provider)}-deploy: {action} on {arn} {context or ''}"
-        for registration, provider in cases(stack, False)
-        for action, arn, context in requests(stack, registration, provider, 0)
-        if not allowed(document(stack, account_of(stack, provider), "deploy"), action, arn, context)
-    ]
-    assert missing == []
-
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_the_preview_documents_allow_what_a_preview_reads(stack):
-    missing = [
-        f"{account_of(stack, provider)}-preview: {action} on {arn}"
-        for registration, provider in cases(stack, True)
-        for action, arn, context in requests(stack, registration, provider, 1)
-        if not allowed(document(stack, account_of(stack, provider), "preview"), action, arn, context)
+        f"{account_of(stack, provider)}-{purpose}: {action} on {arn} {context or ''}"
+        for registration, provider in cases(stack, preview)
+        for action, arn, context in requests(registration, provider, int(preview))
+        if not allowed(document(stack, account_of(stack, provider), purpose), action, arn, context)
     ]
     assert missing == []
 
@@ -420,7 +416,7 @@ def test_the_evaluator_tells_allow_from_deny():
     assert action_matches("kms:GenerateDataKey*", "kms:GenerateDataKeyWithoutPlaintext")
 
 
-def test_readme_lists_every_file(tmp_path: Path):
+def test_readme_lists_every_file():
     readme = (FOLDER / "README.md").read_text()
     for name in {p.name for p in FOLDER.glob("*/*.json")}:
         assert f"`{name}`" in readme, name
@@ -428,7 +424,8 @@ def test_readme_lists_every_file(tmp_path: Path):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_data_preview_role_covers_the_read_only_lookups(stack):
-    # `import-plan --lookup` (shell/importplan.py LOOKUP_OPERATIONS) and `secrets-status` run with it.
+    # `import-plan --lookup` (its calls: LOOKUP_OPERATIONS in tests/shell/test_importplan.py) and
+    # `secrets-status` run with it.
     c, preview = config(stack), document(stack, "data", "preview")
     account = c.accounts.data.id
     role = f"arn:aws:iam::{account}:role/airflow-{stack}-demo-job"

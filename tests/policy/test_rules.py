@@ -54,6 +54,22 @@ def allow(actions: Any, resources: Any = "arn:aws:s3:::bucket/*") -> dict[str, A
     return {"Effect": "Allow", "Action": actions, "Resource": resources}
 
 
+@pytest.fixture
+def stack_file(tmp_path, monkeypatch):
+    """Point the rules at a repository whose only stack file is ``Pulumi.development.yaml`` with ``text``
+    (the rules' cached reads cleared before and after)."""
+
+    def write(text: str) -> None:
+        (tmp_path / "Pulumi.development.yaml").write_text(text)
+        monkeypatch.setattr(rules, "REPO", tmp_path)
+        rules.stack_settings.cache_clear()
+        rules.environments.cache_clear()
+
+    yield write
+    rules.stack_settings.cache_clear()
+    rules.environments.cache_clear()
+
+
 # --------------------------------------------------------------------------- role-name
 
 
@@ -91,12 +107,6 @@ def test_rules_ignore_other_types():
             )
             == []
         )
-
-
-def test_rule_types_are_the_types_the_stack_registers():
-    """A rule keyed on a type the stack never registers would silently check nothing."""
-    registered = {value for name, value in vars(tokens).items() if name.isupper()}
-    assert {rules.ROLE_TYPE, rules.POLICY_TYPE, rules.SECRET_TYPE, rules.DAG_OBJECT_TYPE} <= registered
 
 
 # --------------------------------------------------------------------------- role-trust
@@ -268,20 +278,13 @@ def test_platform_buckets_checks_every_document_a_type_holds():
     assert "platform-buckets" in rules.violations(rules.POLICY_TYPE, {"name": "x", "policy": bad}, "development")
 
 
-def test_platform_buckets_come_from_the_stack_file(tmp_path, monkeypatch):
-    (tmp_path / "Pulumi.development.yaml").write_text(
+def test_platform_buckets_come_from_the_stack_file(stack_file):
+    stack_file(
         "config:\n  platform:namespace: mwaa\n  platform:dagsPrefix: dags/\n"
         "  platform:platformBuckets: [my-state-bucket, mojap-compute-development-mwaa]\n"
     )
-    monkeypatch.setattr(rules, "REPO", tmp_path)
-    rules.stack_settings.cache_clear()
-    rules.environments.cache_clear()
-    try:
-        assert platform_violations(allow(["s3:GetObject"], "arn:aws:s3:::my-state-bucket/.pulumi/*"))
-        assert platform_violations(allow(["s3:GetObject"], f"{PROD_MWAA}/*")) == []  # not listed in this file
-    finally:
-        rules.stack_settings.cache_clear()
-        rules.environments.cache_clear()
+    assert platform_violations(allow(["s3:GetObject"], "arn:aws:s3:::my-state-bucket/.pulumi/*"))
+    assert platform_violations(allow(["s3:GetObject"], f"{PROD_MWAA}/*")) == []  # not listed in this file
 
 
 def test_the_pack_and_the_stack_match_platform_buckets_with_the_same_code():
@@ -528,23 +531,20 @@ def test_rules_need_only_the_standard_library_and_yaml():
     assert "PyYAML==" in (REPO / "policy" / "requirements.txt").read_text()
 
 
-def test_namespace_and_dag_prefix_come_from_the_stack_file(tmp_path, monkeypatch):
+def test_namespace_and_dag_prefix_come_from_the_stack_file(stack_file):
     """The pack reads platform:namespace and platform:dagsPrefix where the stack does: a stack file that
     says otherwise changes what the rules expect."""
-    (tmp_path / "Pulumi.development.yaml").write_text(
+    stack_file(
         "config:\n  platform:namespace: airflow-jobs\n  platform:dagsPrefix: airflow/dags/\n"
         "  platform:platformBuckets: [b]\n"
     )
-    monkeypatch.setattr(rules, "REPO", tmp_path)
-    rules.stack_settings.cache_clear()
-    rules.environments.cache_clear()
-    try:
-        assert rules.stack_settings("development") == rules.StackSettings("airflow-jobs", "airflow/dags/", ("b",))
-        assert rules.dag_object_key(rules.DAG_OBJECT_TYPE, {"key": "airflow/dags/x/y/dag.py"}, "development") == []
-        assert rules.dag_object_key(rules.DAG_OBJECT_TYPE, {"key": "dags/x/y/dag.py"}, "development")
-    finally:
-        rules.stack_settings.cache_clear()
-        rules.environments.cache_clear()
+    assert rules.stack_settings("development") == rules.StackSettings("airflow-jobs", "airflow/dags/", ("b",))
+    assert rules.dag_object_key(rules.DAG_OBJECT_TYPE, {"key": "airflow/dags/x/y/dag.py"}, "development") == []
+    assert rules.dag_object_key(rules.DAG_OBJECT_TYPE, {"key": "dags/x/y/dag.py"}, "development")
+    # A role's trust names the stack file's namespace.
+    airflow_jobs = role(assumeRolePolicy=trust("system:serviceaccount:airflow-jobs:demo-job"))
+    assert rules.role_trust(rules.ROLE_TYPE, airflow_jobs, "development") == []
+    assert rules.role_trust(rules.ROLE_TYPE, role(), "development")  # namespace mwaa
 
 
 def test_the_repository_stacks_are_the_environments_and_set_namespace_and_prefix():
@@ -555,15 +555,6 @@ def test_the_repository_stacks_are_the_environments_and_set_namespace_and_prefix
             "dags/",
             ("mojap-compute-development-mwaa", "mojap-compute-test-mwaa", "mojap-compute-production-mwaa"),
         )
-
-
-def test_rule_types_are_the_stack_tokens():
-    assert (rules.ROLE_TYPE, rules.POLICY_TYPE, rules.SECRET_TYPE, rules.DAG_OBJECT_TYPE) == (
-        tokens.ROLE,
-        tokens.POLICY,
-        tokens.SECRET,
-        tokens.BUCKET_OBJECT,
-    )
 
 
 def test_pack_definition():

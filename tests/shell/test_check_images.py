@@ -7,10 +7,10 @@ import json
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from shell.cli import main
 from tests.conftest import MINIMAL, REPO
+from tests.shell.emulated_aws import emulated_account
 
 REGISTRY = "509399598587"  # platform:imageRegistry of the development stack
 REGION = "eu-west-2"
@@ -18,11 +18,7 @@ REGION = "eu-west-2"
 
 @pytest.fixture
 def ecr(monkeypatch):
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("MOTO_ACCOUNT_ID", REGISTRY)  # the registry's account is moto's
-    with mock_aws():
+    with emulated_account(monkeypatch, REGISTRY, REGION):  # the registry's account is moto's
         yield boto3.client("ecr", region_name=REGION)
 
 

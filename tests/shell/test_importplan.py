@@ -20,16 +20,15 @@ from collections import Counter
 from pathlib import Path
 
 import boto3
-import botocore.client
 import moto.secretsmanager.models
 import pytest
 import yaml
-from moto import mock_aws
 
 from shell import cli
-from shell.importplan import LOOKUP_OPERATIONS, import_plan_command
+from shell.importplan import import_plan_command
 from shell.offline import PROJECT, run_program
 from tests.conftest import EXAMPLES, MINIMAL, REPO
+from tests.shell.emulated_aws import emulated_account
 from workflows.model import ENVIRONMENTS
 from workflows.review.importplan import (
     ATTACHMENT,
@@ -213,27 +212,9 @@ def _replicas_with_their_keys(original):
 @pytest.fixture
 def aws(monkeypatch):
     """An emulated data account; records every API operation called."""
-    for key, value in {
-        "MOTO_ACCOUNT_ID": ACCOUNT,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(key, raising=False)
-    calls: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def recording(self, operation, params):
-        calls.append(f"{self.meta.service_model.signing_name}:{operation}")
-        return original(self, operation, params)
-
     fake_secret = moto.secretsmanager.models.FakeSecret
     monkeypatch.setattr(fake_secret, "create_replicas", _replicas_with_their_keys(fake_secret.create_replicas))
-    with mock_aws():
-        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    with emulated_account(monkeypatch, ACCOUNT, REGION) as calls:
         yield calls
 
 
@@ -390,23 +371,25 @@ def test_each_id_belongs_to_its_own_declaration(environments, aws, tmp_path):
             assert entry["id"] == f"{inputs['metadata']['namespace']}/{inputs['metadata']['name']}"
 
 
+# Exactly the operations docs/migration.md asks permissions for; no value, no version list.
+LOOKUP_OPERATIONS = {
+    "sts:GetCallerIdentity",
+    "iam:GetRole",
+    "iam:ListAttachedRolePolicies",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "secretsmanager:ListSecrets",
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetResourcePolicy",
+    "kms:DescribeKey",
+}
+
+
 def test_lookup_is_read_only_and_never_reads_a_secret_value(environments, aws, tmp_path):
     running_service()
     aws.clear()
     plan(environments, tmp_path / "import.json", lookup=True)
-    # Exactly the operations docs/migration.md asks permissions for; no value, no version list.
-    assert set(aws) == {
-        "sts:GetCallerIdentity",
-        "iam:GetRole",
-        "iam:ListAttachedRolePolicies",
-        "iam:GetPolicy",
-        "iam:GetPolicyVersion",
-        "secretsmanager:ListSecrets",
-        "secretsmanager:DescribeSecret",
-        "secretsmanager:GetResourcePolicy",
-        "kms:DescribeKey",
-    }
-    assert set(aws) == set(LOOKUP_OPERATIONS)
+    assert set(aws) == LOOKUP_OPERATIONS
 
 
 def test_a_secret_the_account_lacks_fails_the_lookup_with_a_placeholder(environments, aws, tmp_path, capsys):
@@ -631,7 +614,7 @@ def test_shared_secrets_are_created_by_the_first_up_never_imported_nor_looked_up
     assert "missing" not in output.err and "error" not in output.err
     assert ids_by_type(document) == {type_: ids for type_, ids in expected.items() if ids}
     assert not [e for e in document["resources"] if "/shared" in e["logicalName"]]
-    assert set(aws) == set(LOOKUP_OPERATIONS)
+    assert set(aws) == LOOKUP_OPERATIONS
     created = [line for line in output.err.splitlines() if "shared" in line]
     assert created == [
         "not imported: analytical-platform:workflows:SharedSecrets 'demo/shared' and its resources: the running "

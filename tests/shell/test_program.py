@@ -7,7 +7,7 @@ cluster facts at plan time, and refuses any placeholder value, naming its key.
 from __future__ import annotations
 
 import asyncio
-import base64
+import dataclasses
 import json
 import runpy
 from collections.abc import Callable
@@ -21,6 +21,7 @@ from shell import offline
 from shell.offline import pulumi_config
 from shell.program import deploy, stack_config
 from tests.conftest import MINIMAL, REPO
+from tests.workflows import test_installation
 from workflows.config import StackConfig, example_cluster_facts, stack_file
 from workflows.errors import ConfigError
 from workflows.model import ENVIRONMENTS
@@ -53,15 +54,7 @@ def test_a_misspelt_key_fails_the_program(engine_config):
 # A run of the program as the engine runs it: deploy() with no offline flag (as __main__.py calls it),
 # under a resource monitor that records registrations and answers the cluster facts' secret.
 EXAMPLE_FACTS = example_cluster_facts("eu-west-2")
-PEM = (
-    "-----BEGIN CERTIFICATE-----\nMIIC5zCCAc+gAwIBAgIBADANBgkqhkiG9w0BAQsFADAVMRMwEQYDVQQDEwprdWJl\n"
-    "-----END CERTIFICATE-----\n"
-)
-REAL_FACTS = {
-    "endpoint": "https://4F1A2B3C4D5E6F708192A3B4C5D6E7F8.gr7.eu-west-2.eks.amazonaws.com",
-    "certificate_authority": base64.b64encode(PEM.encode()).decode(),
-    "oidc_issuer": "https://oidc.eks.eu-west-2.amazonaws.com/id/4F1A2B3C4D5E6F708192A3B4C5D6E7F8",
-}
+REAL_FACTS = dataclasses.asdict(test_installation.REAL_FACTS)
 KEYS = {
     "endpoint": "analytical-platform-compute-development-api-endpoint",
     "certificate_authority": "analytical-platform-compute-development-certificate",

@@ -18,14 +18,13 @@ import types
 from pathlib import Path
 
 import boto3
-import botocore.client
 import moto.secretsmanager.models
 import pytest
 import yaml
-from moto import mock_aws
 
 from shell import cli
 from tests.conftest import MINIMAL, REPO
+from tests.shell.emulated_aws import emulated_account
 
 STACK = "development"
 SETTINGS = yaml.safe_load((REPO / f"Pulumi.{STACK}.yaml").read_text())["config"]
@@ -84,26 +83,12 @@ def clock(monkeypatch) -> list[int]:
 @pytest.fixture
 def aws(monkeypatch, clock):
     """An emulated data account; records every API operation called."""
-    for key, value in {
-        "MOTO_ACCOUNT_ID": ACCOUNT,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(key, raising=False)
-    calls: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def recording(self, operation, params):
-        calls.append(operation)
-        return original(self, operation, params)
-
-    with mock_aws():
-        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    with emulated_account(monkeypatch, ACCOUNT, REGION) as calls:
         yield calls
+
+
+# Version metadata only: never GetSecretValue.
+METADATA_OPERATIONS = {"sts:GetCallerIdentity", "secretsmanager:ListSecrets", "secretsmanager:ListSecretVersionIds"}
 
 
 def populate(clock: list[int]) -> None:
@@ -165,7 +150,7 @@ def test_reads_version_metadata_only_never_a_value(environments, aws, clock):
     populate(clock)
     aws.clear()
     assert run(environments) == 0
-    assert set(aws) == {"GetCallerIdentity", "ListSecrets", "ListSecretVersionIds"}
+    assert set(aws) == METADATA_OPERATIONS
 
 
 def test_a_secret_scheduled_for_deletion_is_reported(environments, aws, clock, capsys):
@@ -318,7 +303,7 @@ def test_shared_secrets_are_read_as_metadata_only_too(with_projects, aws, clock)
     )
     aws.clear()
     assert run(with_projects) == 0
-    assert set(aws) == {"GetCallerIdentity", "ListSecrets", "ListSecretVersionIds"}
+    assert set(aws) == METADATA_OPERATIONS
 
 
 def test_an_invalid_project_file_fails_without_a_traceback(with_projects, capsys):

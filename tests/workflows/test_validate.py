@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MINIMAL
-from workflows.errors import ManifestError
+from tests.conftest import MINIMAL, with_dag
+from workflows.errors import ManifestError, Problem
 from workflows.manifest.log_groups import PATTERN
 from workflows.manifest.schema import schema
 from workflows.model import CronSchedule, DatasetSchedule, IntervalSchedule, Workflow
@@ -17,12 +17,17 @@ from workflows.plan import limits
 from workflows.validate import check_workflow, load_all, load_workflow
 
 
-def problems(path: Path, config) -> list[tuple[int, int, str]]:
+def refused(path: Path, config) -> list[Problem]:
+    """The problems ``load_workflow`` refuses a manifest with (none when it plans it)."""
     try:
         load_workflow(path, config)
     except ManifestError as error:
-        return [(p.line, p.column, p.message) for p in error.problems]
+        return list(error.problems)
     return []
+
+
+def problems(path: Path, config) -> list[tuple[int, int, str]]:
+    return [(p.line, p.column, p.message) for p in refused(path, config)]
 
 
 def model(path: Path, config) -> Workflow:
@@ -34,12 +39,6 @@ def only(path: Path, config) -> tuple[int, int, str]:
     found = problems(path, config)
     assert len(found) == 1, found
     return found[0]
-
-
-def with_dag(extra: str) -> str:
-    """MINIMAL with ``extra`` (indented two spaces) added under ``dag:`` after line 3."""
-    lines = MINIMAL.strip("\n").split("\n")
-    return "\n".join([*lines[:3], *("  " + line for line in extra.strip("\n").split("\n")), *lines[3:]]) + "\n"
 
 
 def test_minimal_manifest_gets_the_documented_defaults(manifest, config):
@@ -340,7 +339,7 @@ def test_continuous_schedule_needs_one_active_run(manifest, config):
     line, _, message = only(manifest(with_dag("schedule: '@continuous'\nmax_active_runs: 2")), config)
     assert line == 5
     assert "max_active_runs: 1" in message
-    assert model(manifest(with_dag("schedule: '@continuous'")), config).dag.schedule is not None
+    assert model(manifest(with_dag("schedule: '@continuous'")), config).dag.schedule == CronSchedule("@continuous")
 
 
 def test_a_tag_yaml_reads_as_a_number_must_be_quoted(manifest, config):
@@ -700,11 +699,7 @@ def test_a_near_miss_profile_suggests_the_nearest_not_all_36(manifest, config, w
 
 def kinds(path: Path, config) -> list[tuple[str, str, str]]:
     """(code, key path, severity) of every problem of a manifest."""
-    try:
-        load_workflow(path, config)
-    except ManifestError as error:
-        return [(p.code, p.key, p.severity) for p in error.problems]
-    return []
+    return [(p.code, p.key, p.severity) for p in refused(path, config)]
 
 
 def test_each_problem_has_a_stable_code_and_the_key_path_it_points_at(manifest, config):

@@ -28,6 +28,7 @@ from workflows.model import (
 )
 
 _INTERVAL_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600}
+_TASK_DEFAULT_PROFILE = Task.__dataclass_fields__["compute_profile"].default
 
 
 def parse_date(value: Any) -> date | None:
@@ -41,8 +42,6 @@ def parse_date(value: Any) -> date | None:
 
 def env_string(value: Any) -> str:
     """The string a YAML scalar becomes in a task's environment (as the running service does: true → "True")."""
-    if isinstance(value, str):
-        return value
     return str(value)
 
 
@@ -65,26 +64,6 @@ def build(data: dict, path: Path, python_dag_source: str | None = None) -> Workf
     """The model of an already-checked manifest at ``path`` (``…/<env>/<project>/<workflow>/workflow.yml``)."""
     environment, project, name = location(path)
     dag = data["dag"]
-    dag_env = {str(k): env_string(v) for k, v in (dag.get("env_vars") or {}).items()}
-    dag_profile = dag.get("compute_profile", Task.__dataclass_fields__["compute_profile"].default)
-    dag_sdp = bool(dag.get("hmcts_sdp_networking", False))
-    dag_inlets = _unique(dag.get("inlets") or ())
-    dag_outlets = _unique(dag.get("outlets") or ())
-    raw_tasks = dag.get("tasks") or {MAIN_TASK: {}}
-    tasks = tuple(
-        Task(
-            name=str(task_name),
-            compute_profile=(spec or {}).get("compute_profile", dag_profile),
-            env_vars=frozen_map(
-                dag_env | {str(k): env_string(v) for k, v in ((spec or {}).get("env_vars") or {}).items()}
-            ),
-            dependencies=_unique((spec or {}).get("dependencies") or ()),
-            hmcts_sdp_networking=bool((spec or {}).get("hmcts_sdp_networking", dag_sdp)),
-            inlets=_unique((spec or {}).get("inlets") or dag_inlets),
-            outlets=_unique((spec or {}).get("outlets") or dag_outlets),
-        )
-        for task_name, spec in raw_tasks.items()
-    )
     optional = {
         key: dag[key]
         for key in (
@@ -99,20 +78,18 @@ def build(data: dict, path: Path, python_dag_source: str | None = None) -> Workf
     }
     # A date that is not a real one (2025-02-30) is a problem the rules report; meanwhile the model,
     # which validation still plans to check name limits, keeps the default rather than None.
-    start_date = parse_date(dag.get("start_date"))
-    if start_date is not None:
-        optional["start_date"] = start_date
-    end_date = parse_date(dag.get("end_date"))
-    if end_date is not None:
-        optional["end_date"] = end_date
+    for key in ("start_date", "end_date"):
+        day = parse_date(dag.get(key))
+        if day is not None:
+            optional[key] = day
     if "timezone" in dag:
         optional["timezone"] = dag["timezone"]
     model_dag = Dag(
         repository=dag["repository"],
         tag=str(dag["tag"]),
-        tasks=tasks,
+        tasks=_tasks(dag),
         schedule=_schedule(dag.get("schedule")),
-        params=frozen_map({str(k): env_string(v) for k, v in (dag.get("params") or {}).items()}),
+        params=frozen_map(_strings(dag.get("params"))),
         python_dag=bool(dag.get("python_dag", False)),
         **optional,
     )
@@ -140,6 +117,35 @@ def build(data: dict, path: Path, python_dag_source: str | None = None) -> Workf
         notifications=notifications,
         python_dag_source=python_dag_source if model_dag.python_dag else None,
     )
+
+
+def _strings(values: dict | None) -> dict[str, str]:
+    """Env vars or params as the text each becomes (keys are kept as written)."""
+    return {str(k): env_string(v) for k, v in (values or {}).items()}
+
+
+def _tasks(dag: dict) -> tuple[Task, ...]:
+    """The DAG's tasks (one ``main`` task when it lists none): each key the task's own, else the DAG's
+    (env vars merged, the task's winning key by key)."""
+    env = _strings(dag.get("env_vars"))
+    profile = dag.get("compute_profile", _TASK_DEFAULT_PROFILE)
+    sdp = bool(dag.get("hmcts_sdp_networking", False))
+    inlets, outlets = _unique(dag.get("inlets") or ()), _unique(dag.get("outlets") or ())
+    tasks: list[Task] = []
+    for name, written in (dag.get("tasks") or {MAIN_TASK: {}}).items():
+        spec = written or {}
+        tasks.append(
+            Task(
+                name=str(name),
+                compute_profile=spec.get("compute_profile", profile),
+                env_vars=frozen_map(env | _strings(spec.get("env_vars"))),
+                dependencies=_unique(spec.get("dependencies") or ()),
+                hmcts_sdp_networking=bool(spec.get("hmcts_sdp_networking", sdp)),
+                inlets=_unique(spec.get("inlets") or inlets),
+                outlets=_unique(spec.get("outlets") or outlets),
+            )
+        )
+    return tuple(tasks)
 
 
 def build_project(data: dict, path: Path) -> Project:

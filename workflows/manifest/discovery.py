@@ -37,20 +37,27 @@ _PROJECT_DEPTH = 1
 _PROJECT_LAYOUT = f"<environment>/<project>/{PROJECT_MANIFEST_NAME}"
 
 
+def _parts(path: Path) -> tuple[str, ...]:
+    """The parts of ``path``, made absolute (a relative path resolved) first."""
+    return path.resolve().parts if not path.is_absolute() else path.parts
+
+
+def _folders(path: Path, count: int) -> tuple[str, ...]:
+    """The names of the ``count`` folders the file at ``path`` is in, outermost first (all "" when it has fewer)."""
+    parts = _parts(path)
+    return parts[-count - 1 : -1] if len(parts) > count else ("",) * count
+
+
 def location(path: Path) -> tuple[str, str, str]:
     """``(environment, project, workflow)`` from ``…/<env>/<project>/<workflow>/workflow.yml``."""
-    parts = path.resolve().parts if not path.is_absolute() else path.parts
-    if len(parts) < 4:
-        return "", "", ""
-    return parts[-4], parts[-3], parts[-2]
+    environment, project, workflow = _folders(path, 3)
+    return environment, project, workflow
 
 
 def project_location(path: Path) -> tuple[str, str]:
     """``(environment, project)`` from ``…/<env>/<project>/project.yml``."""
-    parts = path.resolve().parts if not path.is_absolute() else path.parts
-    if len(parts) < 3:
-        return "", ""
-    return parts[-3], parts[-2]
+    environment, project = _folders(path, 2)
+    return environment, project
 
 
 def project_manifest(manifest: Path) -> Path:
@@ -58,10 +65,15 @@ def project_manifest(manifest: Path) -> Path:
     return manifest.parent.parent / PROJECT_MANIFEST_NAME
 
 
+def _named_like(path: Path, stems: tuple[str, ...]) -> bool:
+    """``<stem>.yml`` or ``<stem>.yaml`` in any case, for one of ``stems``."""
+    stem, dot, suffix = path.name.lower().rpartition(".")
+    return bool(dot) and stem in stems and suffix in ("yml", "yaml")
+
+
 def is_project_manifest(path: Path) -> bool:
     """Named like a project's manifest (``project.yml``/``project.yaml`` in any case), not a workflow's."""
-    stem, dot, suffix = path.name.lower().rpartition(".")
-    return bool(dot) and stem == "project" and suffix in ("yml", "yaml")
+    return _named_like(path, ("project",))
 
 
 def link_problem(path: Path) -> str | None:
@@ -98,15 +110,14 @@ def _refused(path: Path) -> list[Problem]:
 
 def looks_like_manifest(path: Path) -> bool:
     """A file someone meant as a manifest: ``workflow.yml``/``project.yml`` (or ``.yaml``) in any case."""
-    stem, dot, suffix = path.name.lower().rpartition(".")
-    return bool(dot) and stem in ("workflow", "project") and suffix in ("yml", "yaml")
+    return _named_like(path, ("workflow", "project"))
 
 
 def misplaced(path: Path) -> str | None:
     """Why the stack will never read ``path`` (a file that looks like a manifest), or None when it is
     named and placed as a manifest must be. The environment folder is the one above the project
     (``…/<env>/<project>/<workflow>/``), else the nearest folder above the file named like an environment."""
-    parts = path.resolve().parts if not path.is_absolute() else path.parts
+    parts = _parts(path)
     folders = parts[:-1]
     depth = _PROJECT_DEPTH if is_project_manifest(path) else _DEPTH
     candidates = [len(folders) - depth - 1] if len(folders) > depth else []

@@ -110,8 +110,7 @@ def load(path: Path, text: str | None = None) -> tuple[Any, Positions]:
     positions = Positions(path)
     if node is None:
         return None, positions
-    value = _convert(node, (), positions, positions.problems, loader)
-    return value, positions
+    return _convert(node, (), positions, loader), positions
 
 
 # A value YAML reads as something other than text when it starts with one of these: ``*`` an alias,
@@ -188,10 +187,10 @@ def _convert(
     node: yaml.Node,
     where: NodePath,
     positions: Positions,
-    problems: list[Problem],
     loader: _Loader,
     depth: int = 0,
 ) -> Any:
+    problems = positions.problems  # found while loading: checking goes on
     positions.table[where] = _mark(node)
     if depth > MAX_DEPTH or len(positions.table) > MAX_NODES:
         if not problems or "too large" not in problems[-1].message:
@@ -229,13 +228,10 @@ def _convert(
                 )
                 continue
             positions.key_table[(*where, key)] = _mark(key_node)
-            result[key] = _convert(value_node, (*where, key), positions, problems, loader, depth + 1)
+            result[key] = _convert(value_node, (*where, key), positions, loader, depth + 1)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _convert(item, (*where, index), positions, problems, loader, depth + 1)
-            for index, item in enumerate(node.value)
-        ]
+        return [_convert(item, (*where, index), positions, loader, depth + 1) for index, item in enumerate(node.value)]
     try:
         value = loader.construct_object(node)
     except Exception:

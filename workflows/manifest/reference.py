@@ -27,6 +27,7 @@ import json
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -277,11 +278,21 @@ def _usual(key: Key, fallback: Any) -> Any:
     (which takes the DAG's value) the default of the DAG-level key of the same name."""
     if "default" in key.schema:
         return key.schema["default"]
-    if TASK in key.path:
-        for dag_key in manifest_keys():
-            if dag_key.path == ("dag", key.path[-1]):
-                return dag_key.schema.get("default", fallback)
-    return fallback
+    dag_key = _dag_key(key)
+    return dag_key.schema.get("default", fallback) if dag_key is not None else fallback
+
+
+def _dag_key(key: Key) -> Key | None:
+    """For a task's key, the DAG-level key of the same name whose value it takes when unset, if there is one."""
+    if TASK not in key.path:
+        return None
+    return _dag_keys().get(key.path[-1])
+
+
+@cache
+def _dag_keys() -> dict[str, Key]:
+    """The manifest's ``dag.<name>`` keys by name."""
+    return {k.path[1]: k for k in manifest_keys() if len(k.path) == 2 and k.path[0] == "dag"}
 
 
 def render(root: Mapping[str, Any] | None = None, project_root: Mapping[str, Any] | None = None) -> str:
@@ -399,12 +410,11 @@ def _required(key: Key) -> str:
 
 
 def _default_text(key: Key) -> str:
-    if TASK in key.path:
+    dag_key = _dag_key(key)
+    if dag_key is not None:
         # A task's unset key takes the DAG's value (env_vars: merged, the task's winning key by key).
-        dag_key = ("dag", key.path[-1])
-        if dag_key in {k.path for k in manifest_keys()}:
-            merged = ", which the task's own override key by key" if key.path[-1] == "env_vars" else ""
-            return f"the value of [`dag.{key.path[-1]}`](#{_anchor('dag.' + key.path[-1])}){merged}"
+        merged = ", which the task's own override key by key" if key.path[-1] == "env_vars" else ""
+        return f"the value of [`{dag_key.name}`](#{_anchor(dag_key.name)}){merged}"
     value = default(key)
     if value is NO_DEFAULT:
         return "—" if key.required else "none"

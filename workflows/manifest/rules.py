@@ -27,8 +27,8 @@ from workflows.errors import ERROR, INVALID, WARNING, Problem
 from workflows.manifest.build import parse_date
 from workflows.manifest.cron import six_field_problem
 from workflows.manifest.discovery import MANIFEST_NAME, PYTHON_DAG_NAME, location
-from workflows.manifest.load import NodePath, Positions
-from workflows.manifest.schema import field_name, show
+from workflows.manifest.load import NodePath, Positions, key_path
+from workflows.manifest.schema import show
 from workflows.manifest.templating import params_used, template_problem, timezone_valid
 from workflows.model import DEFAULT_START_DATE, ENVIRONMENTS
 from workflows.plan.iam import platform_bucket_problem
@@ -63,7 +63,7 @@ def bound_problems(data: Any, positions: Positions) -> list[Problem]:
             found.append(
                 positions.problem(
                     where,
-                    f"{field_name(where)} has {len(value):,} {what}, over the limit of {limit:,}: {fix}",
+                    f"{key_path(where)} has {len(value):,} {what}, over the limit of {limit:,}: {fix}",
                     key=True,
                     code="too-many",
                 )
@@ -196,7 +196,7 @@ def _check_email_domains(data: dict, positions: Positions, config: StackConfig) 
         if address.rpartition("@")[2].casefold() not in allowed:
             yield positions.problem(
                 where,
-                f"{field_name(where)} {show(address)} is not an address at an allowed domain: "
+                f"{key_path(where)} {show(address)} is not an address at an allowed domain: "
                 f"use an address ending in {_either_of(tuple(f'@{d}' for d in config.allowed_email_domains))}",
             )
 
@@ -243,8 +243,8 @@ def _check_schedule(dag: dict, positions: Positions) -> Iterator[Problem]:
             yield positions.problem(
                 ("dag", "schedule"), f"'{expression}' is not an Airflow preset; allowed: {', '.join(sorted(PRESETS))}"
             )
-    elif six_field_problem(expression) is not None:
-        yield positions.problem(("dag", "schedule"), six_field_problem(expression), code="invalid-cron")
+    elif (six_fields := six_field_problem(expression)) is not None:
+        yield positions.problem(("dag", "schedule"), six_fields, code="invalid-cron")
     elif len(expression.split()) != 5 or not croniter.is_valid(expression):
         yield positions.problem(
             ("dag", "schedule"),
@@ -298,15 +298,11 @@ def _check_outlets_written(dag: dict, section: Any, positions: Positions) -> Ite
     on the dataset, so announcing data the workflow does not write is announcing someone else's. A warning,
     not an error: some live workflows announce data written by other means. An external role's grants are
     not in the manifest: nothing to compare with."""
-    if isinstance(section, dict) and "external_role" in section:
+    iam = section if isinstance(section, dict) else {}
+    if "external_role" in iam:
         return
-    grants = [
-        path
-        for key in ("s3_read_write", "s3_write_only")
-        for path in ((section or {}).get(key) if isinstance(section, dict) else None) or ()
-        if isinstance(path, str)
-    ]
-    matchers = [_iam_pattern(grant) for grant in grants]
+    writes = (path for key in ("s3_read_write", "s3_write_only") for path in iam.get(key) or ())
+    matchers = [_iam_pattern(grant) for grant in writes if isinstance(grant, str)]
     for where, uri in _outlet_places(dag):
         if not isinstance(uri, str) or not uri.startswith("s3://"):
             continue
@@ -318,7 +314,7 @@ def _check_outlets_written(dag: dict, section: Any, positions: Positions) -> Ite
             continue
         yield positions.problem(
             where,
-            f"{field_name(where)}: {show(uri)} is outside this workflow's write grants (iam.s3_read_write, "
+            f"{key_path(where)}: {show(uri)} is outside this workflow's write grants (iam.s3_read_write, "
             "iam.s3_write_only): an outlet triggers every DAG scheduled on that dataset, other teams' included, "
             f"so announce only data this workflow writes: grant it the write (iam.s3_write_only: ['{path}'], or a "
             "prefix of it ending in '*') or remove the outlet",
@@ -451,7 +447,7 @@ def _check_values_yaml_changes(dag: dict, positions: Positions) -> Iterator[Prob
         same = " (the same number)" if param and change == SPELLING else ""
         yield positions.problem(
             where,
-            f"{field_name(where)}: YAML reads {written} as {_yaml_reading(value)}, so {gets}, not "
+            f"{key_path(where)}: YAML reads {written} as {_yaml_reading(value)}, so {gets}, not "
             f"{_quoted(written)}{same}: quote it: {where[-1]}: {_quoted(written)}",
             severity=WARNING if param and change == SPELLING else ERROR,
         )
@@ -470,7 +466,7 @@ def _check_templates(dag: dict, positions: Positions) -> Iterator[Problem]:
         if isinstance(value, str):
             problem = template_problem(value)
             if problem:
-                yield positions.problem(where, f"{field_name(where)}: {problem}")
+                yield positions.problem(where, f"{key_path(where)}: {problem}")
 
 
 def _check_param_names(dag: dict, positions: Positions) -> Iterator[Problem]:
@@ -512,7 +508,7 @@ def _check_param_references(dag: dict, positions: Positions) -> Iterator[Problem
             declared = f"dag.params has {', '.join(keys)}" if keys else "dag.params is not set"
             yield positions.problem(
                 where,
-                f"{field_name(where)} uses params.{key}, which dag.params does not declare ({declared}): "
+                f"{key_path(where)} uses params.{key}, which dag.params does not declare ({declared}): "
                 f"{hint}add {key} under dag.params or use one of its keys",
             )
 
@@ -533,7 +529,7 @@ def _check_secret_shadowing(dag: dict, data: dict, positions: Positions) -> Iter
             secret, kind = variables[name]
             yield positions.problem(
                 where,
-                f"{field_name(where)} is replaced by {kind} '{secret}', which every task gets as "
+                f"{key_path(where)} is replaced by {kind} '{secret}', which every task gets as "
                 f"{name}: rename the env var, or remove it and set the value in the secret",
                 key=True,
             )
@@ -557,33 +553,34 @@ def _check_shared_secret_clashes(data: dict, positions: Positions) -> Iterator[P
 S3_KEYS = ("s3_read_only", "s3_read_write", "s3_write_only", "s3_deny")
 
 
-def _check_s3_paths(section: Any, positions: Positions) -> Iterator[Problem]:
-    """Warnings for S3 paths that match no object, or only one where a prefix was meant. The grant is
-    exactly the path as written (as the running service grants it): the warning says what to write, and
-    the fix then shows in review as the wider grant it is."""
-    if not isinstance(section, dict):
-        return
-    for key in S3_KEYS:
+def _s3_entries(section: Any) -> Iterator[tuple[NodePath, str, list[str]]]:
+    """Each path written in an ``iam.s3_*`` list: where it is, the path, and every path of its list."""
+    for key in S3_KEYS if isinstance(section, dict) else ():
         paths = section.get(key)
         if not isinstance(paths, list):
             continue
         written = [p for p in paths if isinstance(p, str)]
         for index, path in enumerate(paths):
-            message = s3_path_warning(path, written) if isinstance(path, str) else None
-            if message:
-                where = ("iam", key, index)
-                yield positions.problem(where, f"{field_name(where)}: {message}", severity=WARNING)
+            if isinstance(path, str):
+                yield ("iam", key, index), path, written
+
+
+def _check_s3_paths(section: Any, positions: Positions) -> Iterator[Problem]:
+    """Warnings for S3 paths that match no object, or only one where a prefix was meant. The grant is
+    exactly the path as written (as the running service grants it): the warning says what to write, and
+    the fix then shows in review as the wider grant it is."""
+    for where, path, siblings in _s3_entries(section):
+        message = s3_path_warning(path, siblings)
+        if message:
+            yield positions.problem(where, f"{key_path(where)}: {message}", severity=WARNING)
 
 
 def _check_platform_buckets(section: Any, positions: Positions, config: StackConfig) -> Iterator[Problem]:
     """iam.s3_* entries that could reach a platform bucket (the rule: workflows/plan/iam.py)."""
-    for key in S3_KEYS if isinstance(section, dict) else ():
-        paths = section.get(key)
-        for index, path in enumerate(paths if isinstance(paths, list) else []):
-            message = platform_bucket_problem(key, path, config) if isinstance(path, str) else None
-            if message:
-                where = ("iam", key, index)
-                yield positions.problem(where, f"{field_name(where)}: {message}")
+    for where, path, _ in _s3_entries(section):
+        message = platform_bucket_problem(str(where[1]), path, config)
+        if message:
+            yield positions.problem(where, f"{key_path(where)}: {message}")
 
 
 def s3_path_warning(path: str, siblings: list[str]) -> str | None:

@@ -84,7 +84,7 @@ def schema_problems(data: Any, positions: Positions, path: Path = SCHEMA_PATH) -
 
 def _schema_problem(error: ValidationError, positions: Positions) -> Iterator[Problem]:
     where: NodePath = tuple(error.absolute_path)
-    field = field_name(where)
+    field = key_path(where)
     validator = error.validator
     instance = error.instance
     if validator == "additionalProperties" and isinstance(instance, dict):
@@ -98,30 +98,27 @@ def _schema_problem(error: ValidationError, positions: Positions) -> Iterator[Pr
                 key=True,
                 code="unknown-key",
             )
-        return
-    if validator == "required":
+    elif validator == "required":
         missing = re.findall(r"'([^']+)' is a required property", error.message)
         name = missing[0] if missing else error.message
         yield positions.problem(
             where, f"missing required key '{name}' in {field or 'the manifest'}", code="missing-key"
         )
-        return
-    if "propertyNames" in error.relative_schema_path and isinstance(instance, str):
+    elif "propertyNames" in error.relative_schema_path and isinstance(instance, str):
         yield positions.problem(
             (*where, instance),
             f"'{instance}' is not a valid name here: {_names_rule(where)}",
             key=True,
             code="invalid-name",
         )
-        return
-    description = error.schema.get("description") if isinstance(error.schema, dict) else None
-    if validator == "enum":
+    elif validator == "enum":
         yield positions.problem(where, _enum_message(field, instance, list(error.validator_value)), code="not-allowed")
     elif validator == "type":
         yield positions.problem(
             where, f"{field} must be {_type_words(error.validator_value)}, not {show(instance)}", code="wrong-type"
         )
     elif validator in ("pattern", "format"):
+        description = error.schema.get("description") if isinstance(error.schema, dict) else None
         rule = _value_rule(where, description)
         if "cloudwatch_logs_read_only" in where and isinstance(instance, str):
             rule = log_group_problem(instance) or rule  # what exactly is wrong: a wildcard, the region, ...
@@ -220,10 +217,6 @@ def _repeats(where: NodePath, field: str, instance: Any, positions: Positions) -
             seen[token] = index
     if not seen:
         yield positions.problem(where, f"{field} lists the same value more than once", code="duplicate")
-
-
-def field_name(where: NodePath) -> str:
-    return key_path(where)
 
 
 def show(value: Any) -> str:

@@ -79,22 +79,7 @@ def limit_problems(plan: WorkflowPlan) -> list[tuple[str, str]]:
     if len(names.dag_id) > DAG_ID_LIMIT:
         problems.append(("", f"DAG id '{names.dag_id}' is over {DAG_ID_LIMIT} characters"))
     for index, secret in enumerate(plan.secrets):
-        kubernetes_name = names.kubernetes_secret(secret.id)
-        if len(kubernetes_name) > K8S_SUBDOMAIN_LIMIT:
-            problems.append(
-                (
-                    f"secrets.{index}",
-                    f"Kubernetes secret name '{kubernetes_name}' is over {K8S_SUBDOMAIN_LIMIT} characters: "
-                    "shorten the secret id",
-                )
-            )
-        if len(secret.name) > SECRET_NAME_LIMIT:
-            problems.append(
-                (
-                    f"secrets.{index}",
-                    f"Secrets Manager name is over {SECRET_NAME_LIMIT} characters: shorten the secret id",
-                )
-            )
+        problems += _secret_problems(index, names.kubernetes_secret(secret.id), secret.name)
     if plan.identity is not None and plan.identity.permissions_size > POLICY_SIZE_LIMIT:
         size = plan.identity.permissions_size
         problems.append(
@@ -111,24 +96,28 @@ def limit_problems(plan: WorkflowPlan) -> list[tuple[str, str]]:
 def project_limit_problems(project: Project, config: StackConfig) -> list[tuple[str, str]]:
     """Names of a project's shared secrets that would not fit their real limits, as (key, message)."""
     names = derive_project(project, config)
-    problems: list[tuple[str, str]] = []
-    for index, secret in enumerate(project.secrets):
-        kubernetes_name = names.kubernetes_secret(secret)
-        if len(kubernetes_name) > K8S_SUBDOMAIN_LIMIT:
-            problems.append(
-                (
-                    f"secrets.{index}",
-                    f"Kubernetes secret name '{kubernetes_name}' is over {K8S_SUBDOMAIN_LIMIT} characters: "
-                    "shorten the secret id",
-                )
+    return [
+        problem
+        for index, secret in enumerate(project.secrets)
+        for problem in _secret_problems(index, names.kubernetes_secret(secret), names.secret_name(secret))
+    ]
+
+
+def _secret_problems(index: int, kubernetes_name: str, secret_name: str) -> list[tuple[str, str]]:
+    """The names of the ``index``-th entry of ``secrets`` (a workflow's or a project's) that would not fit."""
+    problems = []
+    if len(kubernetes_name) > K8S_SUBDOMAIN_LIMIT:
+        problems.append(
+            (
+                f"secrets.{index}",
+                f"Kubernetes secret name '{kubernetes_name}' is over {K8S_SUBDOMAIN_LIMIT} characters: "
+                "shorten the secret id",
             )
-        if len(names.secret_name(secret)) > SECRET_NAME_LIMIT:
-            problems.append(
-                (
-                    f"secrets.{index}",
-                    f"Secrets Manager name is over {SECRET_NAME_LIMIT} characters: shorten the secret id",
-                )
-            )
+        )
+    if len(secret_name) > SECRET_NAME_LIMIT:
+        problems.append(
+            (f"secrets.{index}", f"Secrets Manager name is over {SECRET_NAME_LIMIT} characters: shorten the secret id")
+        )
     return problems
 
 

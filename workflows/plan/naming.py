@@ -59,16 +59,11 @@ class Names:
 
     def shared_secret_name(self, secret: str) -> str:
         """Secrets Manager name of one of the project's shared secrets: ``/airflow/<env>/<project>/shared/<secret>``."""
-        return self.shared_secret_prefix + secret
+        return identity.shared_secret_path(self.environment, self.project, secret)
 
     def shared_kubernetes_secret(self, secret: str) -> str:
         """The Kubernetes secret of one of the project's shared secrets: ``<project>-shared-<secret>``."""
         return identity.shared_kubernetes_secret(self.project, secret)
-
-    @property
-    def shared_secret_prefix(self) -> str:
-        """``/airflow/<env>/<project>/shared/``: where the project's shared secrets live."""
-        return identity.shared_secret_path(self.environment, self.project, "")
 
 
 def derive(workflow: Workflow, config: StackConfig) -> Names:

@@ -44,7 +44,7 @@ from typing import Any
 from workflows import tokens
 from workflows.manifest.discovery import MANIFEST_NAME, PROJECT_MANIFEST_NAME
 from workflows.model import ENVIRONMENTS
-from workflows.review.diff import ProjectDiff, StackDiff, group_by_workflow
+from workflows.review.diff import ProjectDiff, StackDiff, as_json, group_by_workflow, listed
 
 EXTERNAL_ROLE_FIELD = "iam.external_role"
 
@@ -106,7 +106,7 @@ def assess(
         if not _is_maintainer(author, before):
             who = f"@{author}" if author else "the author (unknown)"
             reasons.append(f"`{key}`: {who} is not a maintainer of this workflow at the base")
-        gained = _lower(_maintainers(after)) - _lower(_maintainers(before))
+        gained = _lower(listed(after, "maintainers")) - _lower(listed(before, "maintainers"))
         if gained:
             reasons.append(f"`{key}`: maintainers gain {', '.join(sorted(gained))}")
         new_outlets = _outlets(after) - _outlets(before)
@@ -114,7 +114,7 @@ def assess(
             reasons.append(f"`{key}`: new outlet dataset(s) {', '.join(sorted(new_outlets))}")
         if _external_role(before) != _external_role(after):
             reasons.append(f"`{key}`: `{EXTERNAL_ROLE_FIELD}` changed")
-        reading = [s for s in _shared_secrets(after) if s not in _shared_secrets(before)]
+        reading = [s for s in listed(after, "shared_secrets") if s not in listed(before, "shared_secrets")]
         if reading:
             reasons.append(
                 f"`{key}`: starts reading the project's shared secret(s) {', '.join(reading)} "
@@ -192,8 +192,8 @@ def _grant_reasons(
     if set(roles_before) != set(roles_after):
         reasons.append("its IAM role appears or disappears (external_role)")
     for k in sorted(set(roles_before) & set(roles_after)):
-        trust_before = _json(_inputs(roles_before[k]).get("assumeRolePolicy"))
-        if trust_before != _json(_inputs(roles_after[k]).get("assumeRolePolicy")):
+        trust_before = as_json(_inputs(roles_before[k]).get("assumeRolePolicy"))
+        if trust_before != as_json(_inputs(roles_after[k]).get("assumeRolePolicy")):
             reasons.append("its role's trust policy changes")
     return reasons
 
@@ -208,7 +208,7 @@ def _quads(group: Mapping[tuple[str, str], Mapping[str, Any]]) -> set[tuple[str,
     for identity, resource in group.items():
         if identity[0] != tokens.POLICY:
             continue
-        document = _json(_inputs(resource).get("policy")) or {}
+        document = as_json(_inputs(resource).get("policy")) or {}
         statements = document.get("Statement") or []
         for statement in statements if isinstance(statements, list) else [statements]:
             extra = set(statement) - {"Sid", "Effect", "Action", "Resource", "Condition"}
@@ -235,30 +235,10 @@ def _inputs(resource: Mapping[str, Any]) -> Mapping[str, Any]:
     return resource.get("inputs") or {}
 
 
-def _json(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
 def _list(value: Any) -> list[str]:
     if value is None:
         return []
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
-
-
-def _maintainers(manifest: Any) -> list[str]:
-    if isinstance(manifest, Mapping) and isinstance(manifest.get("maintainers"), list):
-        return [str(m) for m in manifest["maintainers"]]
-    return []
-
-
-def _shared_secrets(manifest: Any) -> list[str]:
-    listed = manifest.get("shared_secrets") if isinstance(manifest, Mapping) else None
-    return [str(s) for s in listed] if isinstance(listed, list) else []
 
 
 def _lower(names: Iterable[str]) -> set[str]:
@@ -266,7 +246,7 @@ def _lower(names: Iterable[str]) -> set[str]:
 
 
 def _is_maintainer(author: str | None, manifest: Any) -> bool:
-    return bool(author) and author.lower() in _lower(_maintainers(manifest))
+    return bool(author) and author.lower() in _lower(listed(manifest, "maintainers"))
 
 
 def _external_role(manifest: Any) -> Any:

@@ -38,6 +38,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from workflows import tokens
+from workflows.review.live_diff import lineage
 from workflows.review.secrets_status import console_link
 
 if TYPE_CHECKING:
@@ -237,6 +238,7 @@ def compare(
     base_groups = group_by_workflow(base)
     head_groups = group_by_workflow(head)
     base_shared, head_shared = group_by_project(base), group_by_project(head)
+    base_readers, head_readers = shared_secret_readers(base_manifests), shared_secret_readers(head_manifests)
     projects = [
         _project_diff(
             project,
@@ -244,8 +246,8 @@ def compare(
             head=head_shared.get(project, {}),
             base_project=base_projects.get(project),
             head_project=head_projects.get(project),
-            base_readers=shared_secret_readers(base_manifests).get(project, set()),
-            head_readers=shared_secret_readers(head_manifests).get(project, set()),
+            base_readers=base_readers.get(project, set()),
+            head_readers=head_readers.get(project, set()),
         )
         for project in sorted(set(base_shared) | set(head_shared) | set(base_projects) | set(head_projects))
     ]
@@ -278,10 +280,9 @@ def shared_secret_readers(manifests: Mapping[str, Any]) -> dict[str, set[tuple[s
     """Per project, ``(workflow, secret id)`` for each id a workflow manifest lists in ``shared_secrets``."""
     readers: dict[str, set[tuple[str, str]]] = {}
     for key, manifest in manifests.items():
-        listed = manifest.get("shared_secrets") if isinstance(manifest, Mapping) else None
         project, _, workflow = key.partition("/")
-        for secret in listed if isinstance(listed, list) else ():
-            readers.setdefault(project, set()).add((workflow, str(secret)))
+        for secret in listed(manifest, "shared_secrets"):
+            readers.setdefault(project, set()).add((workflow, secret))
     return readers
 
 
@@ -298,8 +299,8 @@ def _project_diff(
     resources = tuple(_resource_changes(base, head))
     in_base = bool(base) or base_project is not None
     in_head = bool(head) or head_project is not None
-    secrets_before, secrets_after = _listed(base_project, "secrets"), _listed(head_project, "secrets")
-    maintainers_before, maintainers_after = _maintainers(base_project), _maintainers(head_project)
+    secrets_before, secrets_after = listed(base_project, "secrets"), listed(head_project, "secrets")
+    maintainers_before, maintainers_after = listed(base_project, "maintainers"), listed(head_project, "maintainers")
     lower_before, lower_after = {m.lower() for m in maintainers_before}, {m.lower() for m in maintainers_after}
     known = base_project is not None and head_project is not None
     manifest_fields = tuple(changed_fields(base_project, head_project)) if known else ()
@@ -326,7 +327,9 @@ def _project_diff(
     return diff
 
 
-def _listed(manifest: Any, key: str) -> tuple[str, ...]:
+def listed(manifest: Any, key: str) -> tuple[str, ...]:
+    """The list a manifest (or project.yml) gives under ``key``, as text (``maintainers``, ``secrets``,
+    ``shared_secrets``); nothing when it has none or is not valid."""
     values = manifest.get(key) if isinstance(manifest, Mapping) else None
     return tuple(str(v) for v in values) if isinstance(values, list) else ()
 
@@ -357,11 +360,16 @@ def _workflow_diff(
     resources = tuple(_resource_changes(base, head))
     in_base = bool(base) or base_manifest is not None
     in_head = bool(head) or head_manifest is not None
-    maintainers = _maintainers(base_manifest)
+    maintainers = listed(base_manifest, "maintainers")
     new_secrets = _new_secrets(base, head)
     if not in_base:
         return WorkflowDiff(
-            key, "added", resources, author=author, new_secrets=new_secrets, maintainers=_maintainers(head_manifest)
+            key,
+            "added",
+            resources,
+            author=author,
+            new_secrets=new_secrets,
+            maintainers=listed(head_manifest, "maintainers"),
         )
     if not in_head:
         return WorkflowDiff(key, "removed", resources, author=author, base_maintainers=maintainers)
@@ -389,14 +397,8 @@ def _workflow_diff(
         base_maintainers=maintainers,
         code_changed=code_changed,
         new_secrets=new_secrets,
-        maintainers=_maintainers(head_manifest),
+        maintainers=listed(head_manifest, "maintainers"),
     )
-
-
-def _maintainers(manifest: Any) -> tuple[str, ...]:
-    if isinstance(manifest, Mapping) and isinstance(manifest.get("maintainers"), list):
-        return tuple(str(m) for m in manifest["maintainers"])
-    return ()
 
 
 def _dag_tag(manifest: Any) -> Any:
@@ -437,19 +439,12 @@ def _groups(resources: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Gro
 def _owner_of(resource: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any]]) -> tuple[str, str]:
     """(the component type, the key): a workflow (``<project>/<workflow>``), a project's shared secrets
     (the project), or the platform's (:data:`PLATFORM`)."""
-    current: Mapping[str, Any] | None = resource
-    seen: set[str] = set()
-    while current is not None:
+    for current in lineage(resource, by_urn):
         inputs = current.get("inputs") or {}
         if current["type"] == WORKFLOW_TYPE:
             return WORKFLOW_TYPE, f"{inputs.get('project')}/{inputs.get('workflow')}"
         if current["type"] == SHARED_SECRETS_TYPE:
             return SHARED_SECRETS_TYPE, str(inputs.get("project"))
-        parent = current.get("parent")
-        if not parent or parent in seen:
-            break
-        seen.add(parent)
-        current = by_urn.get(parent)
     return PLATFORM, PLATFORM
 
 
@@ -479,7 +474,7 @@ def changed_fields(old: Any, new: Any, prefix: str = "") -> list[str]:
     """
     if old == new:
         return []
-    old, new = _as_json(old), _as_json(new)
+    old, new = as_json(old), as_json(new)
     if isinstance(old, Mapping) and isinstance(new, Mapping):
         paths: list[str] = []
         for key in sorted(set(old) | set(new), key=str):
@@ -493,13 +488,14 @@ def changed_fields(old: Any, new: Any, prefix: str = "") -> list[str]:
 
 
 def _document(value: Any) -> str | None:
-    parsed = _as_json(value)
+    parsed = as_json(value)
     if isinstance(parsed, Mapping):
         return json.dumps(parsed, indent=2, sort_keys=True, ensure_ascii=False)
     return value if isinstance(value, str) else None
 
 
-def _as_json(value: Any) -> Any:
+def as_json(value: Any) -> Any:
+    """A string holding a JSON object (an IAM document) parsed; any other value as it is."""
     if isinstance(value, str) and value.lstrip().startswith("{"):
         try:
             return json.loads(value)

@@ -67,9 +67,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workflows import tokens
-from workflows.review.live_diff import Live, LiveSecret, provider_urn
-
-__all__ = ["Live", "LiveSecret"]
+from workflows.review.live_diff import Live, lineage, policy_arn, provider_urn
 
 STACK_TYPE = tokens.STACK
 ROLE = tokens.ROLE
@@ -144,18 +142,13 @@ def is_placeholder(resource_id: str) -> bool:
     return resource_id.startswith("<missing: ")
 
 
-def policy_arn(name: str, account: str, path: str = "/", partition: str = "aws") -> str:
-    """ARN of a customer-managed policy: ``arn:aws:iam::<account>:policy<path><name>``."""
-    return f"arn:{partition}:iam::{account}:policy{path}{name}"
-
-
 def import_id(registration: Mapping[str, Any], account: str) -> str | None:
     """The import ID derivable from the declaration alone (None: needs a look-up, or not imported)."""
     type_, inputs = registration["type"], registration.get("inputs") or {}
     if type_ == ROLE:
         return inputs["name"]
     if type_ == POLICY:
-        return policy_arn(inputs["name"], account, inputs.get("path") or "/")
+        return policy_arn(inputs, account)
     if type_ == ATTACHMENT:
         return inputs["roleName"]
     if type_ in (SERVICE_ACCOUNT, EXTERNAL_SECRET):
@@ -185,14 +178,9 @@ def created_by_up(registrations: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     by_urn = {r["urn"]: r for r in registrations if r.get("urn")}
     found: dict[str, str] = {}
     for urn, registration in by_urn.items():
-        current: Mapping[str, Any] | None = registration
-        seen: set[str] = set()
-        while current is not None and current["urn"] not in seen:
-            if current["type"] in CREATED_COMPONENTS:
-                found[urn] = current["urn"]
-                break
-            seen.add(current["urn"])
-            current = by_urn.get(current.get("parent") or "")
+        component = next((r for r in lineage(registration, by_urn) if r["type"] in CREATED_COMPONENTS), None)
+        if component is not None:
+            found[urn] = component["urn"]
     return found
 
 
@@ -303,11 +291,7 @@ def engine_urn(registration: Mapping[str, Any], by_urn: Mapping[str, Mapping[str
     (The mock runtime's URNs keep the stack's type in the chain.)
     """
     prefix = registration["urn"].split("::", 2)
-    types = [registration["type"]]
-    parent = by_urn.get(registration.get("parent") or "")
-    while parent is not None:
-        types.insert(0, parent["type"])
-        parent = by_urn.get(parent.get("parent") or "")
+    types = [r["type"] for r in lineage(registration, by_urn)][::-1]
     return f"{prefix[0]}::{prefix[1]}::{'$'.join(types)}::{registration['name']}"
 
 

@@ -38,7 +38,7 @@ and input-only settings (a secret's recovery window) are not compared.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,8 +152,8 @@ def live_differences(
         if type_ == ROLE and inputs.get("name") in live.roles:
             role = live.roles[inputs["name"]]
             heading, lines = f"role {inputs['name']}", _role_lines(inputs, tags, role, example_issuer)
-        elif type_ == POLICY and _policy_arn(inputs, live.account) in live.policies:
-            policy = live.policies[_policy_arn(inputs, live.account)]
+        elif type_ == POLICY and (arn := policy_arn(inputs, live.account)) in live.policies:
+            policy = live.policies[arn]
             heading, lines = f"policy {inputs['name']}", _policy_lines(inputs, tags, policy)
         elif type_ == ATTACHMENT and inputs.get("roleName") in live.roles:
             role = live.roles[inputs["roleName"]]
@@ -435,16 +435,25 @@ def _canonical_json(value: Any) -> str:
 # --------------------------------------------------------------------------- registrations
 
 
-def _policy_arn(inputs: Mapping[str, Any], account: str) -> str:
+def policy_arn(inputs: Mapping[str, Any], account: str) -> str:
+    """The ARN of a declared customer-managed policy (its import ID): ``arn:aws:iam::<account>:policy<path><name>``."""
     return f"arn:aws:iam::{account}:policy{inputs.get('path') or '/'}{inputs.get('name')}"
 
 
+def lineage(registration: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    """``registration``, then its parent, its parent's parent… as far as ``by_urn`` holds them (the stack
+    itself is not a registration); a parent seen before ends the walk."""
+    seen: set[Any] = set()
+    current: Mapping[str, Any] | None = registration
+    while current is not None and current.get("urn") not in seen:
+        yield current
+        seen.add(current.get("urn"))
+        current = by_urn.get(current.get("parent") or "")
+
+
 def _owner(registration: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any]]) -> str:
-    """The logical name of the nearest component above a resource (its workflow), or ``(stack)``."""
-    parent = by_urn.get(registration.get("parent") or "")
-    while parent is not None and parent.get("custom"):
-        parent = by_urn.get(parent.get("parent") or "")
-    return parent["name"] if parent is not None else "(stack)"
+    """The logical name of the nearest component above a custom resource (its workflow), or ``(stack)``."""
+    return next((r["name"] for r in lineage(registration, by_urn) if not r.get("custom")), "(stack)")
 
 
 def provider_urn(registration: Mapping[str, Any]) -> str | None:

@@ -22,27 +22,27 @@ from workflows.plan.naming import derive
 TEXT = st.text(st.characters(exclude_categories=("Cs",)))  # YAML cannot hold lone surrogates
 
 
+# A development workflow demo/job with one task; ``root`` is the folder its project folder is in.
+DEFAULTS: dict[str, Any] = {
+    "root": Path("/repo/environments/development"),
+    "project": "demo",
+    "name": "job",
+    "repository": "moj-analytical-services/Demo_Repo",
+    "tag": "v1.0.0",
+    "tasks": (Task("main"),),
+    "maintainers": ("octo-analyst",),
+    "business_unit": "Platforms",
+    "owner": "someone@justice.gov.uk",
+}
+_DAG_FIELDS = frozenset(f.name for f in dataclasses.fields(Dag))
+
+
 def make(**fields: Any) -> Workflow:
-    dag_fields = {f.name for f in dataclasses.fields(Dag)}
-    dag = Dag(
-        repository=fields.pop("repository", "moj-analytical-services/Demo_Repo"),
-        tag=fields.pop("tag", "v1.0.0"),
-        tasks=tuple(fields.pop("tasks", (Task("main"),))),
-        **{k: fields.pop(k) for k in list(fields) if k in dag_fields},
-    )
-    project = fields.pop("project", "demo")
-    name = fields.pop("name", "job")
-    return Workflow(
-        path=Path("/repo/environments/development") / project / name / "workflow.yml",
-        environment="development",
-        project=project,
-        name=name,
-        dag=dag,
-        maintainers=("octo-analyst",),
-        business_unit="Platforms",
-        owner=fields.pop("owner", "someone@justice.gov.uk"),
-        **fields,
-    )
+    """:data:`DEFAULTS` with ``fields`` (any field of Workflow or of its Dag, and ``root``) in their place."""
+    fields = DEFAULTS | fields
+    dag = {k: fields.pop(k) for k in list(fields) if k in _DAG_FIELDS}
+    path = Path(fields.pop("root")) / fields["project"] / fields["name"] / "workflow.yml"
+    return Workflow(path=path, environment="development", dag=Dag(**(dag | {"tasks": tuple(dag["tasks"])})), **fields)
 
 
 def rich(**changes: Any) -> Workflow:

@@ -6,12 +6,16 @@
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import REPO
 from tests.workflows.dags.factory import TEXT, call_kwargs, imports, make, render, rich, vocabulary
 from workflows.config import StackConfig
 from workflows.dags.environment import dag_env_vars
@@ -19,10 +23,24 @@ from workflows.model import CronSchedule, DatasetSchedule, IntervalSchedule, Not
 
 
 def test_render_is_deterministic(config: StackConfig) -> None:
+    """The same bytes in another process, whatever order its string hashes give sets and the like."""
     first = render(rich(), config)
     assert render(rich(), config) == first
-    reordered = rich(params=frozen_map({"p": "v"}), secrets=("api-key",))
-    assert render(reordered, config) == first
+    code = (
+        "import sys; from tests.conftest import REPO; from tests.workflows.dags.factory import render, rich; "
+        "from workflows.config import StackConfig, stack_file; "
+        "sys.stdout.write(render(rich(), StackConfig.from_stack_file(stack_file(REPO, 'development'))))"
+    )
+    for seed in ("1", "2"):
+        other = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=REPO,
+            env=os.environ | {"PYTHONHASHSEED": seed, "PYTHONIOENCODING": "utf-8"},
+            capture_output=True,
+            encoding="utf-8",
+            check=True,
+        )
+        assert other.stdout == first, seed
 
 
 def test_header_names_the_manifest_and_says_do_not_edit(config: StackConfig) -> None:

@@ -5,14 +5,14 @@ tag's quoting hint, and the stack's allowed repository organisations and email d
 from __future__ import annotations
 
 import dataclasses
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CORPUS, MINIMAL
+from tests.conftest import CORPUS, MINIMAL, with_dag
 from workflows.config import StackConfig
 from workflows.errors import ManifestError
+from workflows.model import CronSchedule
 from workflows.validate import check_workflow, load_workflow
 
 
@@ -30,13 +30,6 @@ def only(path: Path, config: StackConfig) -> tuple[int, int, str, str]:
 
 def with_iam(key: str, *paths: str) -> str:
     return MINIMAL + f"iam:\n  {key}:\n" + "".join(f"    - {p!r}\n" for p in paths)
-
-
-def with_dag(extra: str) -> str:
-    """MINIMAL with ``extra`` added under ``dag:`` after line 3 (tag), so it starts on line 4."""
-    lines = MINIMAL.strip("\n").split("\n")
-    indented = textwrap.indent(textwrap.dedent(extra).strip("\n"), "  ").split("\n")
-    return "\n".join([*lines[:3], *indented, *lines[3:]]) + "\n"
 
 
 S3_KEYS = ("s3_read_only", "s3_read_write", "s3_write_only", "s3_deny")
@@ -337,7 +330,7 @@ def test_a_six_field_cron_is_refused_with_what_it_does_today_and_the_five_field_
 
 def test_the_five_field_form_it_suggests_is_accepted(manifest, config):
     plan = load_workflow(manifest(with_dag("schedule: '0 7 3-10 * *'")), config)
-    assert plan.workflow.dag.schedule is not None
+    assert plan.workflow.dag.schedule == CronSchedule("0 7 3-10 * *")
 
 
 def test_a_six_field_expression_whose_first_five_fields_are_no_cron_says_so(manifest, config):

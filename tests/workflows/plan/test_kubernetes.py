@@ -6,10 +6,9 @@ The kubeconfig (the stack writes one only on request): tests/workflows/test_inst
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
+from tests.workflows.plan.factory import workflow
 from workflows.config import SecretStore
-from workflows.model import Dag, Task, Workflow
 from workflows.plan import kubernetes
 from workflows.plan.naming import derive
 
@@ -21,22 +20,11 @@ LABELS = {
 }
 
 
-def workflow(project: str = "electronic-monitoring-data-store", name: str = "load") -> Workflow:
-    return Workflow(
-        path=Path(f"environments/development/{project}/{name}/workflow.yml"),
-        environment="development",
-        project=project,
-        name=name,
-        dag=Dag(repository="org/repo", tag="v1", tasks=(Task("main"),)),
-        maintainers=("octo",),
-        business_unit="HMPPS",
-        owner="a@justice.gov.uk",
-        secrets=("api-key",),
-    )
+EMDS_LOAD = workflow("electronic-monitoring-data-store", "load")
 
 
 def test_service_account(config):
-    names = derive(workflow(), config)
+    names = derive(EMDS_LOAD, config)
     assert kubernetes.service_account(names, config, ROLE_ARN) == {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
@@ -50,7 +38,7 @@ def test_service_account(config):
 
 
 def test_external_secret(config):
-    names = derive(workflow(), config)
+    names = derive(EMDS_LOAD, config)
     assert kubernetes.external_secret(names, "api-key", config) == {
         "apiVersion": "external-secrets.io/v1",
         "kind": "ExternalSecret",
@@ -75,7 +63,7 @@ def test_namespace_and_secret_store_follow_the_stack_config(config):
         secret_store=SecretStore("ClusterSecretStore", "team-store"),
         external_secret_refresh_interval="1h",
     )
-    names = derive(workflow("demo", "job"), other)
+    names = derive(workflow(), other)
     assert kubernetes.service_account(names, other, ROLE_ARN)["metadata"]["namespace"] == "airflow"
     external = kubernetes.external_secret(names, "token", other)
     assert external["metadata"]["namespace"] == "airflow"
@@ -88,7 +76,7 @@ def test_namespace_and_secret_store_follow_the_stack_config(config):
 
 def test_objects_hold_their_own_copy_of_the_labels(config):
     """Labels are copied into each object, so changing one manifest cannot change the names or another object."""
-    names = derive(workflow(), config)
+    names = derive(EMDS_LOAD, config)
     account = kubernetes.service_account(names, config, ROLE_ARN)
     account["metadata"]["labels"]["extra"] = "x"
     assert dict(names.labels) == LABELS

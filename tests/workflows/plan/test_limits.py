@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.workflows.plan.factory import workflow
 from tests.workflows.plan.test_iam import COMBINATIONS, CORPUS, CORPUS_MANIFESTS, corpus_workflow, make_workflow
 from workflows.config import StackConfig
 from workflows.errors import Problem
-from workflows.model import Dag, Iam, Task, Workflow, frozen_map
+from workflows.model import Iam, Task, Workflow, frozen_map
 from workflows.plan import iam
 from workflows.plan.limits import (
     DAG_ID_LIMIT,
@@ -29,23 +30,6 @@ from workflows.plan.naming import Names, derive
 from workflows.plan.workflow_plan import plan
 
 EXTERNAL_ROLE = "arn:aws:iam::111122223333:role/theirs"
-
-
-def workflow(
-    project: str = "demo", name: str = "job", secrets: tuple[str, ...] = (), iam_config: Iam | None = None
-) -> Workflow:
-    return Workflow(
-        path=Path(f"environments/development/{project}/{name}/workflow.yml"),
-        environment="development",
-        project=project,
-        name=name,
-        dag=Dag(repository="org/repo", tag="v1", tasks=(Task("main"),)),
-        maintainers=("octo",),
-        business_unit="HMPPS",
-        owner="a@justice.gov.uk",
-        secrets=secrets,
-        iam=iam_config or Iam(),
-    )
 
 
 def problems_of(workflow: Workflow, config: StackConfig) -> list[tuple[str, str]]:
@@ -84,12 +68,12 @@ def test_limits(config):
 
 
 def test_an_external_role_has_no_role_name_to_fit(config):
-    assert problems_of(workflow("project", "w" * 50, iam_config=Iam(external_role=EXTERNAL_ROLE)), config) == []
+    assert problems_of(workflow("project", "w" * 50, iam=Iam(external_role=EXTERNAL_ROLE)), config) == []
 
 
 def test_service_account_and_label_limits(config):
     name = "w" * 64  # no role name to fit: only the Kubernetes names are over
-    assert problems_of(workflow(name=name, iam_config=Iam(external_role=EXTERNAL_ROLE)), config) == [
+    assert problems_of(workflow(name=name, iam=Iam(external_role=EXTERNAL_ROLE)), config) == [
         (
             "",
             f"Kubernetes service account name 'demo-{name}' must be at most 63 lower-case letters, digits "
@@ -208,8 +192,8 @@ def test_names_joined_with_dashes_can_clash(config):
 def test_an_alias_can_make_two_projects_clash(config):
     aliased = dataclasses.replace(config, project_aliases=frozen_map({"long-project": "lp"}))
     external = Iam(external_role=EXTERNAL_ROLE)
-    first = plan(workflow("long-project", "job", secrets=("token",), iam_config=external), aliased)
-    second = plan(workflow("lp", "job", secrets=("token",), iam_config=external), aliased)
+    first = plan(workflow("long-project", "job", secrets=("token",), iam=external), aliased)
+    second = plan(workflow("lp", "job", secrets=("token",), iam=external), aliased)
     clashes = [(p.path.parts[2], p.message.split(" would")[0]) for p in name_clashes([first, second])]
     assert clashes == [
         ("lp", "Kubernetes service account 'lp-job'"),

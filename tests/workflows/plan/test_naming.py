@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from workflows.model import Dag, Task, Workflow
+from tests.workflows.plan.factory import workflow
 from workflows.plan.naming import (
     DAG_FILE,
     LABEL_PREFIX,
@@ -14,22 +12,6 @@ from workflows.plan.naming import (
     resource_tags,
     secret_env_var,
 )
-
-
-def workflow(
-    project: str = "demo", name: str = "job", secrets: tuple[str, ...] = (), repository: str = "org/repo"
-) -> Workflow:
-    return Workflow(
-        path=Path(f"environments/development/{project}/{name}/workflow.yml"),
-        environment="development",
-        project=project,
-        name=name,
-        dag=Dag(repository=repository, tag="v1", tasks=(Task("main"),)),
-        maintainers=("octo",),
-        business_unit="HMPPS",
-        owner="a@justice.gov.uk",
-        secrets=secrets,
-    )
 
 
 def test_names(config):

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
+from tests.workflows.dags import factory
 from workflows.config import StackConfig
 from workflows.errors import ManifestError
-from workflows.model import Dag, Iam, Task, Workflow
+from workflows.model import Iam, Workflow
 from workflows.plan.workflow_plan import Secret, WorkflowPlan, plan
 
 ACCOUNT = "593291632749"
@@ -26,25 +27,9 @@ LABEL = "airflow.compute.analytical-platform.service.justice.gov.uk"
 IMAGE = "509399598587.dkr.ecr.eu-west-2.amazonaws.com/moj-analytical-services/demo-repo:v1.0.0"
 
 
-def make(
-    iam: Iam | None = None,
-    secrets: tuple[str, ...] = (),
-    project: str = "demo",
-    name: str = "job",
-    **dag: Any,
-) -> Workflow:
-    return Workflow(
-        path=Path(f"/repo/environments/development/{project}/{name}/workflow.yml"),
-        environment="development",
-        project=project,
-        name=name,
-        dag=Dag(repository="moj-analytical-services/Demo_Repo", tag="v1.0.0", tasks=(Task("main"),), **dag),
-        maintainers=("octo-analyst", "Alice"),
-        business_unit="Platforms",
-        owner="someone@justice.gov.uk",
-        iam=iam or Iam(),
-        secrets=secrets,
-    )
+def make(iam: Iam | None = None, **fields: Any) -> Workflow:
+    """demo/job (tests/workflows/dags/factory.py) with two maintainers, one of them not lower-case."""
+    return factory.make(iam=iam or Iam(), maintainers=("octo-analyst", "Alice"), **fields)
 
 
 GENERATED = Iam(s3_read_only=("bucket-a/in/*",), athena="read")

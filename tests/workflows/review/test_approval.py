@@ -25,11 +25,13 @@ KEY = "p/job"
 FILE = "environments/development/p/job/workflow.yml"
 
 
-def judge(base, head, base_manifest=None, head_manifest=None, files=(FILE,), author="alice", checks=True):
+def judge(base, head, base_manifest=None, head_manifest=None, files=(FILE,), author="alice", checks=True, **projects):
+    """The verdict on ``p/job`` going from ``base`` to ``head``; ``projects``: ``base_projects``, ``head_projects``
+    (each project's ``project.yml``)."""
     base_manifests = {KEY: base_manifest or manifest()}
     head_manifests = {KEY: head_manifest or manifest()}
     kwargs = {"base_manifests": base_manifests, "head_manifests": head_manifests}
-    diff = compare(base, head, stack="development", base_ref="main", author=author, **kwargs)
+    diff = compare(base, head, stack="development", base_ref="main", author=author, **kwargs, **projects)
     return assess(diff, base, head, changed_files=files, author=author, checks_passed=checks, **kwargs)
 
 
@@ -78,7 +80,8 @@ def test_a_condition_dropped_from_a_grant_needs_review():
         return resources
 
     base = conditioned({"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}})
-    assert not judge(base, workflow(KEY)).auto_approve
+    # The same action on the same resource, now without its condition: more than before.
+    assert judge(base, workflow(KEY)).reasons == ("`p/job`: grants more: Allow `s3:GetObject` on `*`",)
 
 
 def test_switching_to_an_external_role_needs_review():
@@ -190,25 +193,13 @@ def with_shared_read(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return resources
 
 
-def judge_projects(base, head, base_manifest, head_manifest, base_project, head_project, files):
-    kwargs = {
-        "base_manifests": {KEY: base_manifest},
-        "head_manifests": {KEY: head_manifest},
-    }
-    projects = {"base_projects": base_project, "head_projects": head_project}
-    diff = compare(base, head, stack="development", base_ref="main", author="alice", **kwargs, **projects)
-    return assess(diff, base, head, changed_files=files, author="alice", checks_passed=True, **kwargs)
-
-
 def test_a_new_project_file_and_a_workflow_reading_its_secret_need_review():
-    verdict = judge_projects(
+    verdict = judge(
         workflow(KEY),
         [*with_shared_read(workflow(KEY)), *shared("p", {"login": ("job",)})],
-        manifest(),
-        reading("login"),
-        {},
-        {"p": project_file(("login",))},
-        (FILE, PROJECT_FILE),
+        head_manifest=reading("login"),
+        files=(FILE, PROJECT_FILE),
+        head_projects={"p": project_file(("login",))},
     )
     assert verdict.reasons == (
         "`environments/development/p/project.yml`: a project's shared secrets and who sets them (project.yml): "
@@ -225,15 +216,8 @@ def test_a_new_project_file_and_a_workflow_reading_its_secret_need_review():
 def test_a_project_file_change_alone_needs_review_even_with_no_resource_change():
     # Only a comment or the order of its maintainers: nothing the stack declares changes, the file still does.
     same = [*workflow(KEY), *shared("p", {"login": ()})]
-    verdict = judge_projects(
-        same,
-        same,
-        manifest(),
-        manifest(),
-        {"p": project_file(("login",))},
-        {"p": project_file(("login",))},
-        (PROJECT_FILE,),
-    )
+    project = {"p": project_file(("login",))}
+    verdict = judge(same, same, files=(PROJECT_FILE,), base_projects=project, head_projects=project)
     assert verdict.reasons == (
         "`environments/development/p/project.yml`: a project's shared secrets and who sets them (project.yml): "
         "needs review",
@@ -242,14 +226,13 @@ def test_a_project_file_change_alone_needs_review_even_with_no_resource_change()
 
 def test_a_project_maintainer_added_needs_review_without_the_file_rule():
     # Even when the changed files say nothing (another stack's diff, say), the project's change is reason enough.
-    verdict = judge_projects(
+    verdict = judge(
         [*workflow(KEY, tag="v1"), *shared("p", {"login": ()})],
         [*workflow(KEY, tag="v2"), *shared("p", {"login": ()}, ("Lead", "mallory"))],
         manifest("v1"),
         manifest("v2"),
-        {"p": project_file(("login",))},
-        {"p": project_file(("login",), ("Lead", "mallory"))},
-        (FILE,),
+        base_projects={"p": project_file(("login",))},
+        head_projects={"p": project_file(("login",), ("Lead", "mallory"))},
     )
     assert verdict.reasons == (
         "`p/shared`: the project's shared secrets change (project.yml): maintainer mallory added: needs review",
@@ -260,7 +243,7 @@ def test_a_workflow_that_stops_reading_a_shared_secret_needs_review_for_the_proj
     base = [*with_shared_read(workflow(KEY)), *shared("p", {"login": ("job",)})]
     head = [*workflow(KEY), *shared("p", {"login": ()})]
     project = {"p": project_file(("login",))}
-    verdict = judge_projects(base, head, reading("login"), manifest(), project, project, (FILE,))
+    verdict = judge(base, head, reading("login"), base_projects=project, head_projects=project)
     assert verdict.reasons == (
         "`p/shared`: the project's shared secrets change (project.yml): job stops reading login: needs review",
     )

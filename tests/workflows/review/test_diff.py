@@ -6,7 +6,7 @@ import json
 import random
 from typing import Any
 
-from workflows.review.diff import PLATFORM, WORKFLOW_TYPE, changed_fields, compare
+from workflows.review.diff import PLATFORM, WORKFLOW_TYPE, StackDiff, changed_fields, compare
 
 STACK_URN = (
     "urn:pulumi:development::analytical-platform-airflow::pulumi:pulumi:Stack::analytical-platform-airflow-development"
@@ -118,6 +118,20 @@ def manifest(tag: str = "v1.0.0", maintainers: tuple[str, ...] = ("Alice",), **d
     }
 
 
+def bump(old: str = "v1", new: str = "v2", *, base: Any = None, head: Any = None, **kwargs: Any) -> StackDiff:
+    """``p/job``'s image tag bumped from ``old`` to ``new``; its manifests ``base`` and ``head`` (by default
+    differing in the tag alone)."""
+    return compare(
+        workflow("p/job", tag=old),
+        workflow("p/job", tag=new),
+        stack="development",
+        base_ref="main",
+        base_manifests={"p/job": base or manifest(old)},
+        head_manifests={"p/job": head or manifest(new)},
+        **kwargs,
+    )
+
+
 def test_added_removed_changed_and_unchanged_workflows():
     secrets = ("db-passwd",)
     base = [*platform(), *workflow("p/kept"), *workflow("p/gone", secrets=secrets), *workflow("p/edited")]
@@ -171,13 +185,11 @@ def test_added_removed_changed_and_unchanged_workflows():
 
 
 def test_tag_bump_by_a_listed_maintainer_is_tag_only_by_maintainer():
-    diff = compare(
-        workflow("p/job", tag="v1.0.0"),
-        workflow("p/job", tag="v1.1.0"),
-        stack="development",
-        base_ref="main",
-        base_manifests={"p/job": manifest("v1.0.0", maintainers=("Alice", "bob"))},
-        head_manifests={"p/job": manifest("v1.1.0", maintainers=("Alice", "bob"))},
+    diff = bump(
+        "v1.0.0",
+        "v1.1.0",
+        base=manifest("v1.0.0", maintainers=("Alice", "bob")),
+        head=manifest("v1.1.0", maintainers=("Alice", "bob")),
         author="alice",  # GitHub user names compare without case
     )
     (job,) = diff.workflows
@@ -195,15 +207,7 @@ def test_tag_bump_by_a_listed_maintainer_is_tag_only_by_maintainer():
 
 
 def test_tag_bump_by_someone_not_listed_is_not_tag_only_by_maintainer():
-    diff = compare(
-        workflow("p/job", tag="v1.0.0"),
-        workflow("p/job", tag="v1.1.0"),
-        stack="development",
-        base_ref="main",
-        base_manifests={"p/job": manifest("v1.0.0")},
-        head_manifests={"p/job": manifest("v1.1.0")},
-        author="mallory",
-    )
+    diff = bump("v1.0.0", "v1.1.0", author="mallory")
     (job,) = diff.workflows
     assert job.tag_only
     assert not job.author_is_maintainer
@@ -215,15 +219,7 @@ def test_tag_bump_by_someone_not_listed_is_not_tag_only_by_maintainer():
 
 def test_maintainers_are_those_of_the_base_ref():
     # Mallory adds herself as a maintainer and bumps the tag in the same change: not tag-only.
-    diff = compare(
-        workflow("p/job", tag="v1.0.0"),
-        workflow("p/job", tag="v1.1.0"),
-        stack="development",
-        base_ref="main",
-        base_manifests={"p/job": manifest("v1.0.0")},
-        head_manifests={"p/job": manifest("v1.1.0", maintainers=("Alice", "mallory"))},
-        author="mallory",
-    )
+    diff = bump("v1.0.0", "v1.1.0", head=manifest("v1.1.0", maintainers=("Alice", "mallory")), author="mallory")
     (job,) = diff.workflows
     assert set(job.manifest_fields) == {"dag.tag", "maintainers"}
     assert not job.tag_only
@@ -232,29 +228,14 @@ def test_maintainers_are_those_of_the_base_ref():
 
 
 def test_no_author_is_never_a_maintainer():
-    diff = compare(
-        workflow("p/job", tag="v1"),
-        workflow("p/job", tag="v2"),
-        stack="development",
-        base_ref="main",
-        base_manifests={"p/job": manifest("v1")},
-        head_manifests={"p/job": manifest("v2")},
-    )
+    diff = bump()
     assert diff.workflows[0].tag_only
     assert not diff.workflows[0].tag_only_by_maintainer
     assert "by an unknown author, **not** a listed maintainer" in diff.markdown()
 
 
 def test_tag_and_another_key_is_not_tag_only():
-    diff = compare(
-        workflow("p/job", tag="v1"),
-        workflow("p/job", tag="v2"),
-        stack="development",
-        base_ref="main",
-        base_manifests={"p/job": manifest("v1")},
-        head_manifests={"p/job": manifest("v2", retries=3)},
-        author="Alice",
-    )
+    diff = bump(head=manifest("v2", retries=3), author="Alice")
     (job,) = diff.workflows
     assert job.tag == ("v1", "v2")
     assert not job.tag_only

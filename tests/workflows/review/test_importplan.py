@@ -18,15 +18,14 @@ from workflows.review.importplan import (
     ROLE,
     SECRET,
     SERVICE_ACCOUNT,
-    Live,
-    LiveSecret,
     build_import_plan,
+    engine_urn,
     is_placeholder,
     lookup_targets,
     resolve_urns,
     running_service_keys,
 )
-from workflows.review.live_diff import LivePolicy, LiveRole
+from workflows.review.live_diff import Live, LivePolicy, LiveRole, LiveSecret
 
 ACCOUNT = "593291632749"
 PROJECT = "analytical-platform-airflow"
@@ -261,6 +260,14 @@ def test_explicit_providers_are_named_through_the_name_table_by_their_engine_urn
     assert plan.providers == [data_urn, cluster_urn]
     assert plan.errors == []
     resolve_urns(plan.document, "development", PROJECT)
+
+
+def test_a_providers_engine_urn_carries_every_ancestors_type_but_the_stacks():
+    workflow = program()[0]
+    nested = registration("pulumi:providers:aws", "nested", workflow["urn"])
+    by_urn = {r["urn"]: r for r in (workflow, nested)}
+    assert engine_urn(nested, by_urn) == f"{PREFIX}{WORKFLOW}$pulumi:providers:aws::nested"
+    assert engine_urn(workflow, by_urn) == f"{PREFIX}{WORKFLOW}::{KEY}"
 
 
 def test_a_provider_may_also_be_named_by_its_logical_name():
