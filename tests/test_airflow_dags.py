@@ -22,7 +22,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import urllib.parse
 from datetime import date, datetime
 from pathlib import Path
@@ -39,12 +38,13 @@ from tests.airflow_harness.client import (
     run_task,
     write_folder,
 )
+from tests.fake_http import JsonHandler, serving
+from tests.workflows.dags.factory import make
 from workflows.config import StackConfig, stack_file
 from workflows.dags.environment import task_environment, task_secrets
 from workflows.dags.runtime import compute_profiles
 from workflows.model import (
     CronSchedule,
-    Dag,
     DatasetSchedule,
     IntervalSchedule,
     Notifications,
@@ -162,24 +162,10 @@ WEIRD_PARAMS = {"output_name": "quote ' \" \\ {x} }} % end\n", "we'ird key": "od
 
 
 def _workflow(project: str, name: str, tasks: list[Task], **fields: Any) -> Workflow:
-    dag_fields = {f.name for f in dataclasses.fields(Dag)}
-    dag = Dag(
-        repository=fields.pop("repository", "moj-analytical-services/Feature_Tests"),
-        tag=fields.pop("tag", "v1.2.3"),
-        tasks=tuple(tasks),
-        **{k: fields.pop(k) for k in list(fields) if k in dag_fields},
-    )
-    return Workflow(
-        path=Path("/nonexistent/environments/development") / project / name / "workflow.yml",
-        environment="development",
-        project=project,
-        name=name,
-        dag=dag,
-        maintainers=("octo-analyst",),
-        business_unit=fields.pop("business_unit", "Platforms"),
-        owner=fields.pop("owner", "owner@justice.gov.uk"),
-        **fields,
-    )
+    """A development workflow of the feature-test image (``factory.make`` with this file's defaults)."""
+    defaults = {"repository": "moj-analytical-services/Feature_Tests", "tag": "v1.2.3", "owner": "owner@justice.gov.uk"}
+    root = Path("/nonexistent/environments/development")
+    return make(**(defaults | fields), root=root, project=project, name=name, tasks=tuple(tasks))
 
 
 def hand_made() -> list[Workflow]:
@@ -754,27 +740,12 @@ class FakeKubernetes(http.server.ThreadingHTTPServer):
         self.requests: list[tuple[str, str, str]] = []
         self.created: list[dict[str, Any]] = []  # bodies of pod creations
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
-
-class _FakeKubernetesHandler(http.server.BaseHTTPRequestHandler):
+class _FakeKubernetesHandler(JsonHandler):
     server: FakeKubernetes
 
-    def log_message(self, *args: Any) -> None:  # quiet
-        pass
-
-    def _answer(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
     def _status(self, code: int, reason: str) -> None:
-        self._answer(code, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason, "code": code})
+        self.answer(code, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason, "code": code})
 
     def do_GET(self) -> None:
         self.server.requests.append(("GET", self.path, self.headers.get("Accept", "")))
@@ -788,11 +759,11 @@ class _FakeKubernetesHandler(http.server.BaseHTTPRequestHandler):
                 meta = {"name": name, "namespace": "mwaa", "labels": self.server.secrets[name]}
                 if name in self.server.annotations:
                     meta["annotations"] = self.server.annotations[name]
-                self._answer(200, {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta})
+                self.answer(200, {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta})
             else:
                 self._status(404, "NotFound")
         elif path == "/api/v1/namespaces/mwaa/pods":
-            self._answer(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": []})
+            self.answer(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": []})
         else:
             self._status(404, "NotFound")
 
@@ -835,8 +806,12 @@ def _execute_against(
         secrets = dict.fromkeys(secrets, labelled("emds-pp", "with-secrets"))
     workflow = workflow or _secrets_workflow()
     server = FakeKubernetes(secrets, secret_status, annotations)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    with serving(server) as url:
+        return _execute_in(tmp_path, url, workflow), server
+
+
+def _execute_in(tmp_path: Path, url: str, workflow: Workflow) -> dict[str, Any]:
+    """The result of executing ``workflow``'s main task against the Kubernetes API at ``url``."""
     try:
         kubeconfig = tmp_path / "kubeconfig"
         kubeconfig.write_text(
@@ -844,7 +819,7 @@ def _execute_against(
                 {
                     "apiVersion": "v1",
                     "kind": "Config",
-                    "clusters": [{"name": "fake", "cluster": {"server": server.url}}],
+                    "clusters": [{"name": "fake", "cluster": {"server": url}}],
                     "users": [{"name": "fake", "user": {"token": "not-a-real-token"}}],
                     "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
                     "current-context": "fake",
@@ -856,13 +831,9 @@ def _execute_against(
             kubernetes=dataclasses.replace(_config().kubernetes, config_file=str(kubeconfig), cluster_context=None),
         )
         dags = write_folder(tmp_path / "dags", dags_folder_files([workflow], config))
-        result = run_task(dags, tmp_path / "result.json", derive(workflow, config).dag_id, "main")
+        return run_task(dags, tmp_path / "result.json", derive(workflow, config).dag_id, "main")
     except HarnessError as error:
         pytest.fail(str(error), pytrace=False)
-    finally:
-        server.shutdown()
-        server.server_close()
-    return result, server
 
 
 def test_a_task_whose_secret_has_no_value_fails_at_once_saying_where_to_set_it(tmp_path: Path) -> None:

@@ -413,12 +413,8 @@ class StackConfig:
 
     @property
     def account_id(self) -> str:
-        """The data account: every workflow's role, policy and secrets (``platform:accounts.data.id``)."""
-        return self.accounts.data.id
-
-    @property
-    def data_account_id(self) -> str:
-        """The account whose principals (maintainers) may read and put secret values: the data account."""
+        """The data account: every workflow's role, policy and secrets, and the principals (maintainers) that may
+        read and put secret values (``platform:accounts.data.id``)."""
         return self.accounts.data.id
 
     @property

@@ -10,6 +10,8 @@ Standard library only.
 
 from __future__ import annotations
 
+import urllib.parse
+
 LABEL_PREFIX = "airflow.compute.analytical-platform.service.justice.gov.uk"
 # The one key of every Kubernetes secret an ExternalSecret writes (the secret's value).
 SECRET_KEY = "data"  # noqa: S105 - a key name, not a password
@@ -97,3 +99,12 @@ def consumers(annotations: dict[str, str] | None) -> frozenset[str]:
     """The workflows a shared secret's annotations allow to mount it (none when the annotation is absent)."""
     value = (annotations or {}).get(CONSUMERS_ANNOTATION, "")
     return frozenset(name.strip() for name in value.split(",") if name.strip())
+
+
+def console_link(region: str, secret: str | None = None) -> str:
+    """The Secrets Manager console, as the user guide links it: one secret's page, or the list of secrets.
+    What a task whose secret has no value, ``secrets-status`` and the pull-request summary point to."""
+    base = f"https://{region}.console.aws.amazon.com/secretsmanager"
+    if secret is None:
+        return f"{base}/listsecrets?region={region}"
+    return f"{base}/secret?name={urllib.parse.quote(secret, safe='')}&region={region}"

@@ -54,12 +54,6 @@ class Platform:
         """The project part of derived names (service account, labels)."""
         return self.project_aliases.get(project, project)
 
-    def service_account(self, project: str, workflow: str) -> str:
-        return identity.service_account(self.alias(project), workflow)
-
-    def labels(self, project: str, workflow: str) -> dict[str, str]:
-        return identity.labels(self.environment, self.alias(project), workflow)
-
     def workflow_of_dag_file(self, fileloc: str | None) -> tuple[str, str] | None:
         """(project alias, workflow) of the DAG file at ``fileloc`` when it sits where the stack puts a
         workflow's DAG (``<dags folder>/<environment>/<project alias>/<workflow>/dag.py``), else None.

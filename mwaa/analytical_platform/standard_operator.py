@@ -64,7 +64,6 @@ import functools
 import gc
 import json
 import re
-import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -481,14 +480,6 @@ def _secret_metadata(client: Any, namespace: str, name: str) -> tuple[dict[str, 
     return dict(metadata.get("labels") or {}), dict(metadata.get("annotations") or {})
 
 
-def console_link(region: str, secret: str | None = None) -> str:
-    """The Secrets Manager console: one secret's page, or the list of secrets (the user guide's link)."""
-    base = f"https://{region}.console.aws.amazon.com/secretsmanager"
-    if secret is None:
-        return f"{base}/listsecrets?region={region}"
-    return f"{base}/secret?name={urllib.parse.quote(secret, safe='')}&region={region}"
-
-
 def missing_secrets_message(missing: Iterable[str], namespace: str, project: str, workflow: str) -> str:
     """What a task whose secrets have no value yet tells its maintainers: which Secrets Manager secret to set,
     where, and what happens next."""
@@ -503,7 +494,7 @@ def missing_secrets_message(missing: Iterable[str], namespace: str, project: str
                 f"ExternalSecret of the same name once its Secrets Manager secret has a value."
             )
         else:
-            where = f" ({console_link(region, path)})" if region else ""
+            where = f" ({identity.console_link(region, path)})" if region else ""
             # A project's shared secret is set by the project's maintainers, not the workflow's.
             shared = identity.secret_of(settings.alias(project), workflow, name) is None
             who = "the project (project.yml's maintainers)" if shared else "the workflow"
@@ -512,7 +503,9 @@ def missing_secrets_message(missing: Iterable[str], namespace: str, project: str
                 f"in namespace {namespace!r}. A maintainer of {who} sets its value{where}."
             )
     if region:
-        lines.append(f"Every secret is in the Secrets Manager console of the data account: {console_link(region)}.")
+        lines.append(
+            f"Every secret is in the Secrets Manager console of the data account: {identity.console_link(region)}."
+        )
     interval = settings.secrets_refresh_interval
     sync = f" (its ExternalSecret syncs every {interval})" if interval else ""
     lines.append(f"Once the value is set and has reached the cluster{sync}, clear this task to run it again.")

@@ -133,7 +133,7 @@ def test_secret_policies_grant_only_maintainers_of_the_data_account(source: str,
         for statement in policy["Statement"]:
             assert "NotPrincipal" not in statement and "NotAction" not in statement, secret.name
             assert statement["Effect"] == "Allow", secret.name
-            assert statement["Principal"] == {"AWS": f"arn:aws:iam::{config.data_account_id}:root"}, secret.name
+            assert statement["Principal"] == {"AWS": f"arn:aws:iam::{config.account_id}:root"}, secret.name
             assert sorted(as_list(statement["Action"])) == MAINTAINER_ACTIONS, secret.name
             # Resource "*" in a resource policy is the secret itself.
             assert as_list(statement["Resource"]) == ["*"], secret.name

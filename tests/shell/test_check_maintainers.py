@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 
 from shell.cli import main
 from tests.conftest import REPO
+from tests.fake_http import JsonHandler, serving
 
 # login (lower case) -> (login as GitHub spells it, state); absent -> 404
 MEMBERS = {
@@ -20,7 +19,7 @@ MEMBERS = {
 }
 
 
-class FakeGitHub(BaseHTTPRequestHandler):
+class FakeGitHub(JsonHandler):
     requests: list[tuple[str, str | None]] = []
     status: int | None = None  # force an answer (401, 500)
 
@@ -28,41 +27,25 @@ class FakeGitHub(BaseHTTPRequestHandler):
         FakeGitHub.requests.append((self.path, self.headers.get("Authorization")))
         parts = self.path.strip("/").split("/")
         if FakeGitHub.status:
-            self._answer(FakeGitHub.status, {"message": "nope"})
+            self.answer(FakeGitHub.status, {"message": "nope"})
         elif len(parts) == 4 and parts[0] == "orgs" and parts[1] == "ministryofjustice" and parts[2] == "memberships":
             member = MEMBERS.get(parts[3].lower())
             if member:
-                self._answer(200, {"state": member[1], "role": "member", "user": {"login": member[0]}})
+                self.answer(200, {"state": member[1], "role": "member", "user": {"login": member[0]}})
             else:
-                self._answer(404, {"message": "Not Found"})
+                self.answer(404, {"message": "Not Found"})
         else:
-            self._answer(404, {"message": "Not Found"})
-
-    def _answer(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+            self.answer(404, {"message": "Not Found"})
 
 
 @pytest.fixture
 def github(monkeypatch) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     FakeGitHub.requests = []
     FakeGitHub.status = None
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    monkeypatch.setenv("GITHUB_API_URL", url)
-    monkeypatch.setenv("GITHUB_TOKEN", "test-token")
-    yield url
-    server.shutdown()
-    server.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)) as url:
+        monkeypatch.setenv("GITHUB_API_URL", url)
+        monkeypatch.setenv("GITHUB_TOKEN", "test-token")
+        yield url
 
 
 MANIFEST = """\

@@ -13,7 +13,6 @@ from __future__ import annotations
 import http.server
 import json
 import textwrap
-import threading
 import types
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import yaml
 
 from shell import cli
 from tests.conftest import MINIMAL, REPO
+from tests.fake_http import JsonHandler, serving
 from tests.shell.emulated_aws import emulated_account
 
 STACK = "development"
@@ -184,29 +184,20 @@ def test_credentials_for_another_account_are_refused(environments, aws, capsys, 
     )
 
 
-class _Recorder(http.server.BaseHTTPRequestHandler):
+class _Recorder(JsonHandler):
     requests: list[str] = []
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         _Recorder.requests.append(self.rfile.read(length).decode())
         body = b"<ErrorResponse><Error><Code>Unreachable</Code><Message>test endpoint</Message></Error></ErrorResponse>"
-        self.send_response(503)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
+        self.answer(503, body, "text/xml")
 
 
 def test_aws_endpoint_url_is_honoured_and_an_unreachable_aws_exits_2(environments, monkeypatch, capsys):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)) as url:
         for key, value in {
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_address[1]}",
+            "AWS_ENDPOINT_URL": url,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_MAX_ATTEMPTS": "1",
@@ -215,9 +206,6 @@ def test_aws_endpoint_url_is_honoured_and_an_unreachable_aws_exits_2(environment
         monkeypatch.delenv("AWS_PROFILE", raising=False)
         _Recorder.requests.clear()
         assert run(environments) == 2
-    finally:
-        server.shutdown()
-        server.server_close()
     assert any("Action=GetCallerIdentity" in request for request in _Recorder.requests)
     assert "error: cannot reach AWS" in capsys.readouterr().err
 

@@ -91,7 +91,7 @@ def test_every_stack_file_loads(environment):
         preview_role="analytical-platform-airflow-preview",
     )
     assert config.accounts.common == Account(id="509399598587")
-    assert (config.account_id, config.data_account_id) == ("593291632749", "593291632749")
+    assert config.account_id == "593291632749"
     # The cluster facts: read at plan time from the secret the cluster's own Terraform writes.
     assert config.cluster == Cluster(
         name=f"analytical-platform-compute-{environment}",

@@ -326,7 +326,7 @@ def secret_policy_document(maintainers: Iterable[str], config: StackConfig, secr
             {
                 "Sid": "MaintainersReadAndPut",
                 "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{config.data_account_id}:root"},
+                "Principal": {"AWS": f"arn:aws:iam::{config.account_id}:root"},
                 "Action": list(SECRET_MAINTAINER_ACTIONS),
                 "Resource": [secret_arn],
                 "Condition": {"StringLike": {"aws:userid": userids}},

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from workflows import tokens
 from workflows.review.live_diff import lineage
-from workflows.review.secrets_status import console_link
+from workflows.runtime_modules import identity
 
 if TYPE_CHECKING:
     from workflows.review.approval import Verdict
@@ -452,14 +452,14 @@ def _resource_changes(
     base: Mapping[tuple[str, str], Mapping[str, Any]], head: Mapping[tuple[str, str], Mapping[str, Any]]
 ) -> list[ResourceChange]:
     changes: list[ResourceChange] = []
-    for identity in sorted(set(base) | set(head)):
-        type_, name = identity
-        if identity not in base:
+    for key in sorted(set(base) | set(head)):
+        type_, name = key
+        if key not in base:
             changes.append(ResourceChange(type_, name, "added"))
-        elif identity not in head:
+        elif key not in head:
             changes.append(ResourceChange(type_, name, "removed"))
         else:
-            old, new = base[identity].get("inputs") or {}, head[identity].get("inputs") or {}
+            old, new = base[key].get("inputs") or {}, head[key].get("inputs") or {}
             if old != new:
                 changes.append(
                     ResourceChange(type_, name, "changed", tuple(changed_fields(old, new)), tuple(_text_diff(old, new)))
@@ -594,7 +594,7 @@ def _secrets_to_set(diff: StackDiff) -> list[str]:
 
 
 def _secret_link(diff: StackDiff, name: str) -> str:
-    return f"[`{name}`]({console_link(diff.region, name)})" if diff.region else f"`{name}`"
+    return f"[`{name}`]({identity.console_link(diff.region, name)})" if diff.region else f"`{name}`"
 
 
 def _project_summary(project: ProjectDiff) -> str:

@@ -27,10 +27,11 @@ No I/O, no Pulumi: ``shell/secrets_status.py`` lists the secrets with boto3.
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from workflows.runtime_modules import identity
 
 # How soon after a secret's creation its first version counts as written together with it.
 PLACEHOLDER_WINDOW = timedelta(minutes=5)
@@ -85,14 +86,6 @@ class OwnerStatus:
     shared: bool = False  # the project's shared secrets (project.yml), not a workflow's
 
 
-def console_link(region: str, name: str) -> str:
-    """The Secrets Manager console page of one secret, as the user guide links it."""
-    return (
-        f"https://{region}.console.aws.amazon.com/secretsmanager/secret"
-        f"?name={urllib.parse.quote(name, safe='')}&region={region}"
-    )
-
-
 def status(history: SecretHistory | None) -> str | None:
     """Why a secret still needs a value (None: a maintainer has set it)."""
     if history is None:
@@ -124,7 +117,7 @@ def secrets_to_set(
         for secret in sorted(secrets, key=lambda s: s.name):
             why = status(live.get(secret.name))
             if why is not None:
-                pending.append(Pending(secret.name, why, console_link(region, secret.name), secret.readers))
+                pending.append(Pending(secret.name, why, identity.console_link(region, secret.name), secret.readers))
         if pending:
             maintainers = tuple(dict.fromkeys(m for s in secrets for m in s.maintainers))
             found.append(OwnerStatus(owner, maintainers, tuple(pending), shared=any(s.shared for s in secrets)))

@@ -143,11 +143,14 @@ def _runtime_settings_module():
 def test_runtime_names_agree_with_the_stack(config: StackConfig, project: str) -> None:
     """The operator derives service account and labels as the stack named them (identity.py, with the
     project aliases of platform.json), whether a DAG names the project by its folder or by its alias."""
-    platform = _runtime_settings_module().from_mapping(json.loads(json.dumps(platform_settings(config))))
+    settings = _runtime_settings_module()
+    platform = settings.from_mapping(json.loads(json.dumps(platform_settings(config))))
     names = derive(make(project=project), config)
     for spelling in {project, names.project}:
-        assert platform.service_account(spelling, "job") == names.service_account
-        assert platform.labels(spelling, "job") == dict(names.labels)
+        # As the operator does: the alias of the project a DAG names, then identity.py's names.
+        alias = platform.alias(spelling)
+        assert settings.identity.service_account(alias, "job") == names.service_account
+        assert settings.identity.labels(platform.environment, alias, "job") == dict(names.labels)
     assert dict(platform.task_env) == platform_task_env(config)
 
 

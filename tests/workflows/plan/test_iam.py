@@ -880,7 +880,7 @@ def test_secret_policy_never_allows_everyone(config: StackConfig, case: str, wor
     for s in document["Statement"]:
         assert s["Effect"] == "Allow"
         assert s["Principal"] != "*"
-        assert s["Principal"] == {"AWS": f"arn:aws:iam::{config.data_account_id}:root"}
+        assert s["Principal"] == {"AWS": f"arn:aws:iam::{config.account_id}:root"}
         assert "*" not in s["Action"]
         userids = s["Condition"]["StringLike"]["aws:userid"]
         assert userids

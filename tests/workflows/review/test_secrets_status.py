@@ -14,11 +14,11 @@ from workflows.review.secrets_status import (
     OwnerStatus,
     Pending,
     SecretHistory,
-    console_link,
     format_report,
     secrets_to_set,
     status,
 )
+from workflows.runtime_modules import identity
 
 CREATED = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 REGION = "eu-west-2"
@@ -28,7 +28,7 @@ API_KEY = "/airflow/development/demo/job/api-key"
 
 
 def link(name: str) -> str:
-    return console_link(REGION, name)
+    return identity.console_link(REGION, name)
 
 
 @pytest.mark.parametrize(
@@ -62,7 +62,7 @@ def test_status(history, expected):
 
 
 def test_the_console_link_is_the_user_guide_one_with_the_path_encoded():
-    assert console_link("eu-west-2", "/airflow/development/emds/load/api-key") == (
+    assert identity.console_link("eu-west-2", "/airflow/development/emds/load/api-key") == (
         "https://eu-west-2.console.aws.amazon.com/secretsmanager/secret"
         "?name=%2Fairflow%2Fdevelopment%2Femds%2Fload%2Fapi-key&region=eu-west-2"
     )
